@@ -1,0 +1,42 @@
+# Majlis — `make run` and `make test` work on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install run test lint translations bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Majlis needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,prod]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Web server and scheduler side by side on SQLite; Ctrl-C stops both.
+run: install
+	$(BIN)/majlis init-db
+	$(BIN)/majlis demo
+	@echo "Majlis on http://$(HOST):$(PORT)/ (scheduler running beside it)"
+	@trap 'kill $$scheduler_pid 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/majlis scheduler & scheduler_pid=$$!; \
+	  $(BIN)/majlis run --host $(HOST) --port $(PORT) --with-threads
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/pytest
+
+translations: install
+	$(BIN)/pybabel extract -F majlis/translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  -o majlis/translations/messages.pot --project Majlis --copyright-holder Majlis .
+	$(BIN)/pybabel update -i majlis/translations/messages.pot -d majlis/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d majlis/translations --statistics
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Majlis: the governorate's virtual majlis."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from majlis import config as config_module
+from majlis import db
+from majlis.errors import register_error_handlers
+from majlis.extensions import babel, csrf, limiter, login_manager, select_locale
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("majlis")
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the request id on every log record (``-`` outside requests)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import has_request_context
+
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _configure_logging(app: Flask) -> None:
+    majlis_logger = logging.getLogger("majlis")
+    if not any(getattr(h, "majlis_handler", False) for h in majlis_logger.handlers):
+        handler = logging.StreamHandler()
+        handler.majlis_handler = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+        handler.addFilter(RequestIdFilter())
+        majlis_logger.addHandler(handler)
+    majlis_logger.setLevel(logging.INFO)
+    # Tests read records through the root logger (caplog); elsewhere one handler prints each line once.
+    majlis_logger.propagate = bool(app.config.get("TESTING"))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create and configure the Majlis app (configuration is read from the environment once, here)."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
+        ROOT / "instance"
+    )
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config_module.from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("MAJLIS_FAST_PASSWORD_HASH", bool(app.config.get("TESTING")))
+
+    _configure_logging(app)
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from majlis.api import bp as api_bp
+    from majlis.auth import views as auth_views
+    from majlis.core import views as core_views
+
+    auth_views.init_login_manager(login_manager)
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+
+    from majlis import templating
+
+    templating.init_app(app)
+
+    @app.before_request
+    def _assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        jitsi = "https://" + app.config["JITSI_DOMAIN"]
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"script-src 'self' {jitsi} https://8x8.vc; frame-src {jitsi} https://8x8.vc; "
+            "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+    from majlis import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,36 @@
+"""Write audit entries; callers own the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from majlis.audit.models import AuditEntry
+
+
+def record(
+    db_session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    data: dict | None = None,
+) -> AuditEntry:
+    """Add one audit entry (never secrets: callers pass only identifiers and states)."""
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        from_state=from_state,
+        to_state=to_state,
+        data=data or {},
+        created_at=now,
+    )
+    db_session.add(entry)
+    return entry

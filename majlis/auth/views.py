@@ -1,0 +1,221 @@
+"""Account pages: sign-up, verification, sign-in and out, the account page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from majlis.auth import services
+from majlis.auth.forms import ChangePasswordForm, EmptyForm, LoginForm, SignupForm, TokenForm, VerifyForm
+from majlis.auth.models import ApiToken, User
+from majlis.core.models import Area
+from majlis.db import get_db, unit_of_work
+from majlis.errors import MajlisError, NotFound
+from majlis.extensions import limiter
+from majlis.templating import current_lang
+from majlis.timeutil import utcnow
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_LIMIT = "10 per 5 minutes; 50 per day"
+SIGNUP_LIMIT = "10 per hour"
+
+
+def account_policy() -> services.AccountPolicy:
+    config = current_app.config
+    return services.AccountPolicy(
+        verification_required=config["MAJLIS_EMAIL_VERIFICATION"] == "required",
+        secret_key=config["SECRET_KEY"],
+        fast_hash=config["MAJLIS_FAST_PASSWORD_HASH"],
+        token_days=config["MAJLIS_API_TOKEN_DAYS"],
+    )
+
+
+def init_login_manager(manager: LoginManager) -> None:
+    manager.session_protection = "strong"
+    manager.login_view = "auth.login"
+    manager.login_message = None
+    manager.needs_refresh_message = None
+
+    @manager.user_loader
+    def _load_user(session_token: str) -> User | None:
+        user = get_db().scalar(select(User).where(User.session_token == session_token))
+        return user if user is not None and not user.is_disabled else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Accept only a local path for ?next=, never another site."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\r\n\\"):
+        return None
+    return target
+
+
+def _area_choices() -> list[tuple[str, str]]:
+    areas = get_db().scalars(select(Area).order_by(Area.id))
+    english = current_lang() == "en"
+    return [("", _("— choose —"))] + [(area.code, area.name_en if english else area.name_ar) for area in areas]
+
+
+def _apply_error(form, exc: MajlisError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        flash(str(exc.message), "error")
+
+
+def _start_session(user: User, remember: bool) -> None:
+    """Sign in with a fresh session (no fixation), keeping only the language choice."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=remember, duration=timedelta(days=14))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = SignupForm()
+    form.area.choices = _area_choices()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                user = services.sign_up(
+                    db_session, email=form.email.data, name=form.name.data, password=form.password.data,
+                    phone=form.phone.data, area=form.area.data, policy=account_policy(), now=utcnow(),
+                )
+        except MajlisError as exc:
+            _apply_error(form, exc)
+        else:
+            if account_policy().verification_required:
+                flash(_("We sent a verification code to your e-mail. Enter it below."), "info")
+                return redirect(url_for("auth.verify", email=user.email))
+            _start_session(user, remember=False)
+            flash(_("Welcome to the Majlis, %(name)s.", name=user.name), "success")
+            return redirect(url_for("core.home"))
+    status = 400 if form.errors else 200
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
+def verify():
+    form = VerifyForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"]
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.verify_email(db_session, email=form.email.data, code=form.code.data,
+                                      policy=account_policy(), now=utcnow())
+        except MajlisError as exc:
+            g.auth_failed = True
+            _apply_error(form, exc)
+        else:
+            flash(_("Your e-mail is confirmed. You can sign in now."), "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if form.errors else 200
+    return render_template("auth/verify.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                user = services.authenticate(db_session, email=form.email.data, password=form.password.data,
+                                             policy=account_policy(), now=utcnow())
+        except MajlisError as exc:
+            g.auth_failed = True
+            flash(str(exc.message), "error")
+            return render_template("auth/login.html", form=form), exc.status
+        _start_session(user, remember=bool(form.remember.data))
+        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    with unit_of_work():
+        # Rotating the token ends this session server-side: a copied cookie stops working.
+        services.rotate_session_token(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.route("/account")
+@login_required
+def account():
+    tokens = services.active_tokens(get_db(), current_user, now=utcnow())
+    return render_template(
+        "auth/account.html", tokens=tokens, token_form=TokenForm(), password_form=ChangePasswordForm(),
+        revoke_form=EmptyForm(), new_token=session.pop("new_token", None),
+    )
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash(_("The label must be at most 100 characters."), "error")
+        return redirect(url_for("auth.account"))
+    with unit_of_work() as db_session:
+        token, _record = services.issue_api_token(db_session, current_user, label=form.label.data or "",
+                                                  policy=account_policy(), now=utcnow())
+    # Shown once on the next page view, then gone: only its hash is stored.
+    session["new_token"] = token
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.account"))
+    with unit_of_work() as db_session:
+        record = db_session.get(ApiToken, token_id)
+        if record is None or record.user_id != current_user.id:
+            raise NotFound()
+        services.revoke_api_token(db_session, record, actor=current_user, now=utcnow())
+    flash(_("The token was revoked."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                user = current_user._get_current_object()
+                services.change_password(db_session, user, current=form.current_password.data,
+                                         new=form.new_password.data, policy=account_policy(), now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            # Other sessions ended with the old token; this one continues under the new one.
+            _start_session(user, remember=False)
+            flash(_("Your password was changed. Other devices have been signed out."), "success")
+    return redirect(url_for("auth.account"))

@@ -1,0 +1,160 @@
+"""Database engine, typed base, UTC datetimes and the unit of work that owns commits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant: stored as UTC on every engine, always read back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for an instant; pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset; store the UTC wall time so ordering and comparison stay right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Apply WAL, foreign keys and a busy timeout, and take control of BEGIN.
+
+    pysqlite's legacy transaction handling does not BEGIN before reads, and a plain
+    deferred BEGIN makes concurrent writers fail at once with "database is locked".
+    Write units of work therefore start with BEGIN IMMEDIATE (see ``unit_of_work``).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get("majlis_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for a SQLAlchemy URL with the settings Majlis relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if parsed.drivername == "postgresql":
+        # Plain postgresql:// means psycopg2 to SQLAlchemy; Majlis ships psycopg 3.
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """The engine and session factory of one app."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+def init_app(app: Flask) -> None:
+    database = Database(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.extensions["majlis_db"] = database
+
+    @app.teardown_appcontext
+    def _close_db_session(_exc):
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.close()
+
+
+def get_database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["majlis_db"]
+
+
+def get_db() -> Session:
+    """Return the SQLAlchemy session of the current app context, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().session_factory()
+    return g.db_session
+
+
+@contextlib.contextmanager
+def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
+    """Run a block as one write transaction: commit at the end, roll back on any error.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE so that its reads and writes
+    are serialised against other writers (seat counts cannot race). A read transaction
+    already open in the session is ended first, so the block sees fresh data. An error
+    with ``commit_anyway`` set (see ``errors.MajlisError``) still commits what was flushed.
+    """
+    db_session = db_session or get_db()
+    if db_session.info.get("majlis_write"):
+        yield db_session  # nested: the outer unit of work commits
+        return
+    if db_session.in_transaction():
+        db_session.rollback()
+    db_session.info["majlis_write"] = True
+    try:
+        db_session.connection(execution_options={"majlis_write": True})
+        yield db_session
+        db_session.commit()
+    except BaseException as exc:
+        # A refusal may carry bookkeeping that must survive it (a failed-attempt counter).
+        if getattr(exc, "commit_anyway", False):
+            db_session.commit()
+        else:
+            db_session.rollback()
+        raise
+    finally:
+        db_session.info.pop("majlis_write", None)
+
+
+def ping(db_session: Session) -> None:
+    """Raise if the database does not answer."""
+    db_session.execute(text("SELECT 1"))

@@ -1,0 +1,75 @@
+"""The domain's states and kinds, shared by models, services and serializers."""
+
+from __future__ import annotations
+
+import enum
+
+StrEnum = enum.StrEnum
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    MODERATOR = "moderator"
+    STAFF = "staff"
+    OFFICIAL = "official"
+    ADMIN = "admin"
+
+
+class SeriesKind(StrEnum):
+    WEEKLY = "weekly"
+    COORDINATING = "coordinating"
+    SPECIAL = "special"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INVITED = "invited"
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class RegistrationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class InvitationResponse(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class QuestionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    ON_AIR = "on_air"
+    ANSWERED = "answered"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    WITHDRAWN = "withdrawn"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+    CONFIRMED = "confirmed"  # the resident confirmed the resolution
+
+
+class MinutesStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"

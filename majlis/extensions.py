@@ -1,0 +1,34 @@
+"""Flask extensions, created once and bound to the app in create_app()."""
+
+from flask import has_request_context, request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+LOCALES = ("ar", "en")
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def select_locale() -> str:
+    """Pick ?lang= (remembered), then the session, the account, else Arabic; the API honours Accept-Language."""
+    if not has_request_context():
+        return "en"  # CLI and scheduler output; messages to residents use force_locale
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES) or "ar"
+    return "ar"
+
+
+babel = Babel()

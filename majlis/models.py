@@ -1,0 +1,19 @@
+"""Import every model so the metadata (and Alembic) sees the whole domain."""
+
+from majlis.audit.models import AuditEntry
+from majlis.auth.models import ApiToken, EmailVerification, User
+from majlis.calendar.models import CalendarFeed
+from majlis.core.models import Area, GovernmentBody
+from majlis.db import Base
+from majlis.followups.models import Case, CaseUpdate
+from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
+from majlis.notifications.models import OutboxMessage
+from majlis.questions.models import Question, Vote
+from majlis.registration.models import Registration
+from majlis.sessions.models import Invitation, MajlisSession, Series
+
+__all__ = [
+    "ApiToken", "Area", "AuditEntry", "Base", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
+    "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
+    "Question", "Registration", "Series", "SessionNote", "User", "Vote",
+]

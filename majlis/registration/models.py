@@ -1,0 +1,34 @@
+"""A resident's seat (or place in the waiting line) for one session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from majlis.auth.models import User
+from majlis.db import Base
+from majlis.enums import RegistrationStatus
+from majlis.models_base import Timestamps, enum_column
+
+
+class Registration(Timestamps, Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One registration per resident and session; re-registering reuses the row.
+        UniqueConstraint("session_id", "user_id", name="uq_registrations_session_user"),
+        Index("ix_registrations_line", "session_id", "status", "queued_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("majlis_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus))
+    # Arrival time in the line; the waiting list is ordered by (queued_at, id).
+    queued_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    attended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

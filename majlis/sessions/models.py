@@ -1,0 +1,121 @@
+"""Series (recurring schedules), their stored occurrences, and invitations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from majlis.auth.models import User
+from majlis.core.models import GovernmentBody
+from majlis.db import Base
+from majlis.enums import InvitationResponse, SeriesKind, SessionStatus, Visibility
+from majlis.models_base import Timestamps, enum_column
+
+
+class Series(Timestamps, Base):
+    __tablename__ = "series"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("registration_opens_days >= 0", name="opens_days_nonnegative"),
+        CheckConstraint("registration_closes_minutes >= 0", name="closes_minutes_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SeriesKind] = mapped_column(enum_column(SeriesKind))
+    title_ar: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    description_ar: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    # RFC 5545 RRULE, expanded in `timezone` wall time from `first_start_local`.
+    rrule: Mapped[str] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64))
+    first_start_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    duration_minutes: Mapped[int]
+    capacity: Mapped[int]
+    registration_opens_days: Mapped[int] = mapped_column(default=7)
+    registration_closes_minutes: Mapped[int] = mapped_column(default=60)
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility), default=Visibility.PUBLIC)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    # Occurrences exist as rows up to this instant (the rolling horizon).
+    materialized_until: Mapped[datetime | None]
+    # An edit "from a date forward" splits the series: the new one points at the old.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MajlisSession(Timestamps, Base):
+    __tablename__ = "majlis_sessions"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("confirmed_count >= 0", name="confirmed_nonnegative"),
+        CheckConstraint("waitlist_count >= 0", name="waitlist_nonnegative"),
+        # One stored row per occurrence of a series: materialising twice creates nothing.
+        UniqueConstraint("series_id", "original_starts_at", name="uq_majlis_sessions_occurrence"),
+        Index("ix_majlis_sessions_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    kind: Mapped[SeriesKind] = mapped_column(enum_column(SeriesKind))
+    title_ar: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    description_ar: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility), default=Visibility.PUBLIC)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # The occurrence's start as the rule generated it (iCalendar RECURRENCE-ID); null for one-offs.
+    original_starts_at: Mapped[datetime | None]
+    status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus), default=SessionStatus.SCHEDULED)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    capacity: Mapped[int]
+    # Seat counter kept in the same transaction as the registrations (atomic conditional update).
+    confirmed_count: Mapped[int] = mapped_column(default=0)
+    waitlist_count: Mapped[int] = mapped_column(default=0)
+    registration_opens_at: Mapped[datetime]
+    registration_closes_at: Mapped[datetime]
+    room_name: Mapped[str] = mapped_column(String(80), unique=True)
+    actual_started_at: Mapped[datetime | None]
+    actual_ended_at: Mapped[datetime | None]
+    # iCalendar SEQUENCE: rises with every change of time or status.
+    sequence: Mapped[int] = mapped_column(default=0)
+    # Live-update version: rises with every change a watcher should see.
+    live_version: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    series: Mapped[Series | None] = relationship()
+
+    @property
+    def is_moved(self) -> bool:
+        return self.original_starts_at is not None and self.original_starts_at != self.starts_at
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint(
+            "(body_id IS NOT NULL AND user_id IS NULL) OR (body_id IS NULL AND user_id IS NOT NULL)",
+            name="body_or_user",
+        ),
+        UniqueConstraint("session_id", "body_id", name="uq_invitations_session_body"),
+        UniqueConstraint("session_id", "user_id", name="uq_invitations_session_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("majlis_sessions.id", ondelete="CASCADE"), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("government_bodies.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    response: Mapped[InvitationResponse] = mapped_column(
+        enum_column(InvitationResponse), default=InvitationResponse.PENDING
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None]
+
+    body: Mapped[GovernmentBody | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])

@@ -1,0 +1,42 @@
+"""The table of jobs: stable ids, intervals, and thin calls into Majlis services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from majlis.db import get_db, unit_of_work
+from majlis.notifications.services import MailSettings, deliver_pending
+from majlis.sessions.models import Series
+from majlis.sessions.services import materialize_series
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[datetime], int]
+    every_seconds: int
+
+
+def deliver_outbox(now: datetime) -> int:
+    """Send due outbox messages."""
+    return deliver_pending(get_db(), MailSettings.from_config(current_app.config), now=now)
+
+
+def materialize_occurrences(now: datetime) -> int:
+    """Keep every active series' occurrences stored up to the rolling horizon."""
+    created = 0
+    with unit_of_work() as db_session:
+        for series in db_session.scalars(select(Series).order_by(Series.id)):
+            created += materialize_series(db_session, series, now=now)
+    return created
+
+
+JOBS: tuple[Job, ...] = (
+    Job("deliver_outbox", deliver_outbox, every_seconds=10),
+    Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
+)

@@ -1,0 +1,115 @@
+"""Database: UTC instants on both engines, SQLite settings, migrations and the unit of work."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from majlis.db import get_database, make_engine, unit_of_work
+from majlis.notifications.models import OutboxMessage
+from tests import factories
+
+
+def test_instants_are_stored_as_utc_and_read_back_aware(db, make_user):
+    bahrain = timezone(timedelta(hours=3))
+    user = make_user(last_login_at=datetime(2026, 12, 1, 19, 0, tzinfo=bahrain))
+    db.expunge_all()
+    with unit_of_work(db):
+        loaded = db.get(type(user), user.id)
+    assert loaded.last_login_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert loaded.last_login_at.utcoffset() == timedelta(0)
+
+
+def test_instants_compare_correctly_in_queries(db, make_user):
+    early = make_user(last_login_at=datetime(2026, 1, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))))
+    make_user(last_login_at=datetime(2026, 1, 2, 3, 0, tzinfo=timezone(timedelta(hours=3))))
+    cutoff = datetime(2026, 1, 2, 1, 0, tzinfo=UTC)  # early is 04:30 UTC on the 2nd: after the cutoff
+    later = db.scalars(select(type(early).id).where(type(early).last_login_at > cutoff)).all()
+    assert later == [early.id]
+
+
+def test_naive_datetimes_are_refused(db):
+    with pytest.raises(Exception, match="naive"):
+        with unit_of_work(db):
+            factories.user(db, last_login_at=datetime(2026, 1, 1, 12, 0))
+
+
+def test_unit_of_work_rolls_back_everything_on_error(db, make_user):
+    user = make_user()
+    with pytest.raises(RuntimeError):
+        with unit_of_work(db):
+            db.add(OutboxMessage(kind="x", user_id=user.id, to_address=user.email, subject="s", body_text="b"))
+            db.flush()
+            raise RuntimeError("fails half way")
+    assert db.scalar(select(OutboxMessage)) is None
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    engine.dispose()
+
+
+def test_foreign_keys_are_enforced(db):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        with unit_of_work(db):
+            db.add(OutboxMessage(kind="x", user_id=999_999, to_address="a@example.com", subject="s", body_text="b"))
+            db.flush()
+
+
+def test_sqlite_write_transactions_begin_immediate(app, db):
+    if get_database(app).dialect != "sqlite":
+        pytest.skip("BEGIN IMMEDIATE is SQLite's write lock")
+    statements = []
+    from sqlalchemy import event
+
+    engine = get_database(app).engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with unit_of_work(db):
+            db.execute(text("SELECT 1"))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert "BEGIN IMMEDIATE" in statements
+
+
+def test_migrations_build_exactly_the_models_schema(database_url, tmp_path):
+    """Alembic's head equals the models on this engine, and upgrading twice is harmless."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import majlis.models as models
+    from majlis import migrations
+
+    if database_url.startswith("postgresql"):
+        url = _fresh_pg_database(database_url, "majlis_migration_check")
+    else:
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(engine)
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                    models.Base.metadata)
+        assert diff == []
+        assert migrations.current_revision(engine) is not None
+    finally:
+        engine.dispose()
+
+
+def _fresh_pg_database(base_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
