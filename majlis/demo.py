@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -132,12 +132,13 @@ def load(db_session: Session, *, now: datetime, config) -> Report:
         report.created += 1
 
     zone = ZoneInfo(config["MAJLIS_TIMEZONE"])
+    horizon = timedelta(weeks=config["MAJLIS_HORIZON_WEEKS"])
     for spec in SERIES:
         series = db_session.scalar(select(Series).where(Series.title_en == spec["title_en"]))
         if series is not None:
             report.existing += 1
-            report.created += materialize_series(db_session, series, now=now)
+            report.created += materialize_series(db_session, series, now=now, horizon=horizon)
             continue
-        create_series(db_session, spec, actor=None, zone=zone, now=now)
+        create_series(db_session, spec, actor=None, zone=zone, now=now, horizon=horizon)
         report.created += 1
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -30,9 +30,10 @@ def deliver_outbox(now: datetime) -> int:
 def materialize_occurrences(now: datetime) -> int:
     """Keep every active series' occurrences stored up to the rolling horizon."""
     created = 0
+    horizon = timedelta(weeks=current_app.config["MAJLIS_HORIZON_WEEKS"])
     with unit_of_work() as db_session:
         for series in db_session.scalars(select(Series).order_by(Series.id)):
-            created += materialize_series(db_session, series, now=now)
+            created += materialize_series(db_session, series, now=now, horizon=horizon)
     return created
 
 

@@ -44,7 +44,9 @@ class LeaderLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # closing the session releases the advisory lock
+            # Drop the dedicated connection for real (not back to the pool): its session holds the lock.
+            self._connection.invalidate()
+            self._connection.close()
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)

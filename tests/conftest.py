@@ -27,6 +27,21 @@ def pytest_report_header(config):
     ]
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly what did not run, and why, grouped by reason."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("what was skipped and why")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:5d} × {reason}")
+
+
 def _redact(url: str) -> str:
     return re.sub(r"//([^:@/]+):[^@/]+@", r"//\1:***@", url)
 

@@ -1,0 +1,98 @@
+"""A live Majlis (SQLite, demo data) served on loopback, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from majlis import create_app
+from majlis.db import Base, get_database, make_engine, unit_of_work
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+REQUIRED = os.environ.get("MAJLIS_REQUIRE_BROWSER") == "1"
+SKIP_REASON = "browser tests skipped: install Debian's chromium (apt-get install chromium) to run them"
+
+
+def _browser_available() -> bool:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        return False
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not _browser_available():
+        if REQUIRED:
+            pytest.fail("MAJLIS_REQUIRE_BROWSER=1 but Chromium or Playwright is missing")
+        pytest.skip(SKIP_REASON)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, browser):
+    """Serve a demo-loaded Majlis on a free loopback port for the whole browser session."""
+    folder = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{folder / 'majlis.db'}"
+    engine = make_engine(url)
+    import majlis.models  # noqa: F401
+
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(folder), "MAIL_BACKEND": "null",
+                      "MAJLIS_FAST_PASSWORD_HASH": True, "RATELIMIT_ENABLED": False})
+    from majlis import demo
+
+    with app.app_context(), unit_of_work(get_database(app).session_factory()) as db_session:
+        demo.load(db_session, now=datetime.now(UTC), config=app.config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(width: int, height: int = 800):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="ar-BH")
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core in the page and return its serious and critical violations."""
+    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
+
+
+def horizontal_overflow(page) -> int:
+    """How many pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
