@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from majlis.db import get_database, make_engine, unit_of_work
+from majlis.db import make_engine, unit_of_work
 from majlis.notifications.models import OutboxMessage
 from tests import factories
 
@@ -62,21 +62,22 @@ def test_foreign_keys_are_enforced(db):
             db.flush()
 
 
-def test_sqlite_write_transactions_begin_immediate(app, db):
-    if get_database(app).dialect != "sqlite":
-        pytest.skip("BEGIN IMMEDIATE is SQLite's write lock")
-    statements = []
+def test_sqlite_write_transactions_begin_immediate(tmp_path):
     from sqlalchemy import event
 
-    engine = get_database(app).engine
+    from majlis.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    statements = []
     listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with unit_of_work(db):
-            db.execute(text("SELECT 1"))
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert "BEGIN IMMEDIATE" in statements
+    event.listen(database.engine, "before_cursor_execute", listener)
+    db_session = database.session_factory()
+    db_session.execute(text("SELECT 1"))  # a read starts a deferred transaction
+    with unit_of_work(db_session):
+        db_session.execute(text("SELECT 2"))
+    db_session.close()
+    database.engine.dispose()
+    assert statements.index("BEGIN") < statements.index("BEGIN IMMEDIATE")
 
 
 def test_migrations_build_exactly_the_models_schema(database_url, tmp_path):

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, true
+from sqlalchemy import exists, func, select, true
 from sqlalchemy.orm import Session
 
+from majlis.audit import services as audit
 from majlis.auth.models import User
-from majlis.enums import Role, SeriesKind, Visibility
-from majlis.errors import InvalidInput
+from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.errors import Conflict, InvalidInput, NotFound
+from majlis.questions.models import Question
+from majlis.registration.models import Registration
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
 
 DEFAULT_HORIZON = timedelta(weeks=26)
 _ROOM_ALPHABET = string.ascii_lowercase + string.digits
+MAX_TEXT = 4000
 
 
 def new_room_name() -> str:
     """A stable, unguessable Jitsi room name: lowercase ASCII only (Jitsi lowercases room names)."""
     return "majlis-" + "".join(secrets.choice(_ROOM_ALPHABET) for _ in range(24))
+
+
+# --- input checks -------------------------------------------------------------------------------------------------
 
 
 def _enum(enum_cls, value, field: str):
@@ -34,7 +42,7 @@ def _enum(enum_cls, value, field: str):
         raise InvalidInput(_l("Choose one of: %(allowed)s.", allowed=allowed), field=field) from None
 
 
-def _positive_int(value, field: str, *, minimum: int = 1, maximum: int = 100_000) -> int:
+def _int_in_range(value, field: str, *, minimum: int = 1, maximum: int = 100_000) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidInput(_l("Enter a whole number."), field=field)
     try:
@@ -42,9 +50,8 @@ def _positive_int(value, field: str, *, minimum: int = 1, maximum: int = 100_000
     except ValueError:
         raise InvalidInput(_l("Enter a whole number."), field=field) from None
     if not minimum <= number <= maximum:
-        raise InvalidInput(
-            _l("Enter a number from %(minimum)s to %(maximum)s.", minimum=minimum, maximum=maximum), field=field
-        )
+        raise InvalidInput(_l("Enter a number from %(minimum)s to %(maximum)s.", minimum=minimum, maximum=maximum),
+                           field=field)
     return number
 
 
@@ -55,41 +62,84 @@ def _title(value, field: str) -> str:
     return title
 
 
+def _text(value, field: str) -> str:
+    text = str(value or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(_l("The text is too long (at most 4000 characters)."), field=field)
+    return text
+
+
 def parse_local_wall_time(value, field: str) -> datetime:
     """Parse `YYYY-MM-DDTHH:MM` as a naive local wall time."""
     try:
-        parsed = datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M")  # noqa: DTZ007 - wall time
+        return datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M")  # noqa: DTZ007 - wall time
     except ValueError:
         raise InvalidInput(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
-    return parsed
+
+
+def parse_instant(value, field: str, zone: ZoneInfo) -> datetime:
+    """Parse an ISO 8601 instant; without an offset it is the governorate's wall time."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value or "").strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(_l("Enter a date and time in ISO 8601, e.g. 2026-12-01T19:00+03:00."),
+                               field=field) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(ZoneInfo("UTC"))
+
+
+def parse_day(value, field: str) -> date:
+    try:
+        return date.fromisoformat(str(value or ""))
+    except ValueError:
+        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field) from None
+
+
+def _check_rule(rule: str, anchor: datetime) -> str:
+    try:
+        parse_rule(rule, anchor)
+    except RecurrenceError:
+        raise InvalidInput(_l("The recurrence rule is not a valid RRULE (e.g. FREQ=WEEKLY;BYDAY=TU)."),
+                           field="rrule") from None
+    return rule.strip().removeprefix("RRULE:")
+
+
+def _first_instance(rule: str, anchor: datetime) -> datetime:
+    """The first occurrence of the rule at or after a naive local anchor (so DTSTART is an instance)."""
+    first = parse_rule(rule, anchor).after(anchor, inc=True)
+    if first is None:
+        raise InvalidInput(_l("The rule produces no occurrence after its first start."), field="rrule")
+    return first
+
+
+# --- series -------------------------------------------------------------------------------------------------------
 
 
 def create_series(db_session: Session, data: dict, *, actor: User | None, zone: ZoneInfo, now: datetime,
                   horizon: timedelta = DEFAULT_HORIZON) -> Series:
     """Validate and add a series, then store its occurrences up to the horizon."""
     kind = _enum(SeriesKind, data.get("kind"), "kind")
-    visibility = _enum(Visibility, data.get("visibility", "public"), "visibility")
-    first_start = parse_local_wall_time(data.get("first_start"), "first_start")
-    rule = str(data.get("rrule") or "")
-    try:
-        parse_rule(rule, first_start)
-    except RecurrenceError:
-        raise InvalidInput(_l("The recurrence rule is not a valid RRULE (e.g. FREQ=WEEKLY;BYDAY=TU)."),
-                           field="rrule") from None
+    visibility = _enum(Visibility, data.get("visibility") or "public", "visibility")
+    anchor = parse_local_wall_time(data.get("first_start"), "first_start")
+    rule = _check_rule(str(data.get("rrule") or ""), anchor)
     series = Series(
         kind=kind,
         title_ar=_title(data.get("title_ar"), "title_ar"),
         title_en=_title(data.get("title_en"), "title_en"),
-        description_ar=str(data.get("description_ar") or ""),
-        description_en=str(data.get("description_en") or ""),
-        rrule=rule.removeprefix("RRULE:"),
+        description_ar=_text(data.get("description_ar"), "description_ar"),
+        description_en=_text(data.get("description_en"), "description_en"),
+        rrule=rule,
         timezone=zone.key,
-        first_start_local=first_start,
-        duration_minutes=_positive_int(data.get("duration_minutes"), "duration_minutes", maximum=24 * 60),
-        capacity=_positive_int(data.get("capacity"), "capacity"),
-        registration_opens_days=_positive_int(data.get("registration_opens_days", 7), "registration_opens_days",
+        first_start_local=_first_instance(rule, anchor),
+        duration_minutes=_int_in_range(data.get("duration_minutes"), "duration_minutes", maximum=24 * 60),
+        capacity=_int_in_range(data.get("capacity"), "capacity"),
+        registration_opens_days=_int_in_range(data.get("registration_opens_days", 7), "registration_opens_days",
                                               minimum=0, maximum=365),
-        registration_closes_minutes=_positive_int(data.get("registration_closes_minutes", 60),
+        registration_closes_minutes=_int_in_range(data.get("registration_closes_minutes", 60),
                                                   "registration_closes_minutes", minimum=0, maximum=7 * 24 * 60),
         visibility=visibility,
         created_by_id=actor.id if actor else None,
@@ -99,55 +149,332 @@ def create_series(db_session: Session, data: dict, *, actor: User | None, zone: 
     db_session.add(series)
     db_session.flush()
     materialize_series(db_session, series, now=now, horizon=horizon)
+    audit.record(db_session, actor_id=actor.id if actor else None, action="series.create", object_type="series",
+                 object_id=series.id, now=now)
     return series
+
+
+def _occurrence_row(series: Series, starts_at: datetime, now: datetime) -> MajlisSession:
+    return MajlisSession(
+        series_id=series.id,
+        kind=series.kind,
+        title_ar=series.title_ar,
+        title_en=series.title_en,
+        description_ar=series.description_ar,
+        description_en=series.description_en,
+        visibility=series.visibility,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=series.duration_minutes),
+        original_starts_at=starts_at,
+        capacity=series.capacity,
+        registration_opens_at=starts_at - timedelta(days=series.registration_opens_days),
+        registration_closes_at=starts_at - timedelta(minutes=series.registration_closes_minutes),
+        room_name=new_room_name(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def series_instants(series: Series, start: datetime, end: datetime) -> list[datetime]:
+    """UTC starts the series' rule gives in [start, end), honouring its last day."""
+    zone = ZoneInfo(series.timezone)
+    found = []
+    for local, instant in occurrences(series.rrule, series.first_start_local, zone, start, end):
+        if series.ends_on and local.date() > series.ends_on:
+            break
+        found.append(instant)
+    return found
 
 
 def materialize_series(db_session: Session, series: Series, *, now: datetime,
                        horizon: timedelta = DEFAULT_HORIZON) -> int:
     """Store the series' occurrences from now up to the horizon; return how many were new (idempotent)."""
-    zone = ZoneInfo(series.timezone)
     until = now + horizon
     start = series.materialized_until or (now - timedelta(days=1))
     if start >= until:
         return 0
-    existing = set(
-        db_session.scalars(
-            select(MajlisSession.original_starts_at).where(
-                MajlisSession.series_id == series.id, MajlisSession.original_starts_at >= start
-            )
-        )
-    )
+    existing = set(db_session.scalars(
+        select(MajlisSession.original_starts_at).where(MajlisSession.series_id == series.id,
+                                                       MajlisSession.original_starts_at >= start)
+    ))
     created = 0
-    duration = timedelta(minutes=series.duration_minutes)
-    for _local, starts_at in occurrences(series.rrule, series.first_start_local, zone, start, until):
-        if series.ends_on and _local.date() > series.ends_on:
-            break
-        if starts_at in existing:
-            continue
-        db_session.add(
-            MajlisSession(
-                series_id=series.id,
-                kind=series.kind,
-                title_ar=series.title_ar,
-                title_en=series.title_en,
-                description_ar=series.description_ar,
-                description_en=series.description_en,
-                visibility=series.visibility,
-                starts_at=starts_at,
-                ends_at=starts_at + duration,
-                original_starts_at=starts_at,
-                capacity=series.capacity,
-                registration_opens_at=starts_at - timedelta(days=series.registration_opens_days),
-                registration_closes_at=starts_at - timedelta(minutes=series.registration_closes_minutes),
-                room_name=new_room_name(),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        created += 1
+    for starts_at in series_instants(series, start, until):
+        if starts_at not in existing:
+            db_session.add(_occurrence_row(series, starts_at, now))
+            created += 1
     series.materialized_until = until
     db_session.flush()
     return created
+
+
+def _has_people(db_session: Session, majlis_session: MajlisSession) -> bool:
+    """Whether anyone registered for or asked in this session (then it is cancelled, never deleted)."""
+    registered = db_session.scalar(select(exists().where(
+        Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED)))
+    asked = db_session.scalar(select(exists().where(Question.session_id == majlis_session.id)))
+    return bool(registered or asked)
+
+
+def _retire_rows(db_session: Session, rows: list[MajlisSession], *, reason: str, actor: User | None,
+                 now: datetime) -> None:
+    """Drop future occurrences nobody used; cancel (and keep) those residents registered or asked for."""
+    for row in rows:
+        if row.status == SessionStatus.CANCELLED:
+            continue
+        if _has_people(db_session, row):
+            _cancel(db_session, row, reason=reason, actor=actor, now=now)
+        else:
+            db_session.delete(row)
+    db_session.flush()
+
+
+_SLOT_FIELDS = ("rrule", "first_start", "duration_minutes")
+_EDITABLE = ("title_ar", "title_en", "description_ar", "description_en", "capacity", "registration_opens_days",
+             "registration_closes_minutes", "visibility", *_SLOT_FIELDS)
+
+
+def edit_series_from(db_session: Session, series: Series, data: dict, *, from_day: date, actor: User | None,
+                     now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> Series:
+    """Apply changes to the series from a local day forward; earlier sessions stay as they were.
+
+    A change of the slot (rule, start time or length) splits the series: the old one ends the day
+    before, and a new series (a new calendar UID) starts on the first occurrence of the new rule.
+    Returns the series that holds the occurrences from that day on.
+    """
+    unknown = set(data) - set(_EDITABLE)
+    if unknown:
+        raise InvalidInput(_l("This field cannot be changed here."), field=sorted(unknown)[0])
+    if series.ends_on is not None and from_day > series.ends_on:
+        raise Conflict(_l("The series has already ended."), code="series_ended")
+    zone = ZoneInfo(series.timezone)
+    split_at = datetime.combine(from_day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    later_rows = list(db_session.scalars(
+        select(MajlisSession).where(MajlisSession.series_id == series.id,
+                                    MajlisSession.original_starts_at >= split_at).order_by(MajlisSession.starts_at)
+    ))
+    slot_changes = {key: data[key] for key in _SLOT_FIELDS if key in data}
+    new_time = parse_local_wall_time(slot_changes["first_start"], "first_start") if "first_start" in slot_changes \
+        else datetime.combine(from_day, series.first_start_local.time())
+    if slot_changes:
+        rule = _check_rule(str(slot_changes.get("rrule", series.rrule)), new_time)
+        duration = _int_in_range(slot_changes.get("duration_minutes", series.duration_minutes), "duration_minutes",
+                                 maximum=24 * 60)
+        slot_changed = (rule != series.rrule or duration != series.duration_minutes
+                        or new_time.time() != series.first_start_local.time())
+    else:
+        slot_changed = False
+
+    values = {
+        "title_ar": _title(data.get("title_ar", series.title_ar), "title_ar"),
+        "title_en": _title(data.get("title_en", series.title_en), "title_en"),
+        "description_ar": _text(data.get("description_ar", series.description_ar), "description_ar"),
+        "description_en": _text(data.get("description_en", series.description_en), "description_en"),
+        "capacity": _int_in_range(data.get("capacity", series.capacity), "capacity"),
+        "registration_opens_days": _int_in_range(data.get("registration_opens_days", series.registration_opens_days),
+                                                 "registration_opens_days", minimum=0, maximum=365),
+        "registration_closes_minutes": _int_in_range(
+            data.get("registration_closes_minutes", series.registration_closes_minutes),
+            "registration_closes_minutes", minimum=0, maximum=7 * 24 * 60),
+        "visibility": _enum(Visibility, data.get("visibility", series.visibility.value), "visibility"),
+    }
+
+    if not slot_changed:
+        target = series
+        for key, value in values.items():
+            setattr(series, key, value)
+        for row in later_rows:
+            if row.status == SessionStatus.CANCELLED:
+                continue
+            row.title_ar, row.title_en = series.title_ar, series.title_en
+            row.description_ar, row.description_en = series.description_ar, series.description_en
+            row.visibility = series.visibility
+            row.capacity = max(series.capacity, row.confirmed_count)
+            row.registration_opens_at = row.starts_at - timedelta(days=series.registration_opens_days)
+            row.registration_closes_at = row.starts_at - timedelta(minutes=series.registration_closes_minutes)
+            row.sequence += 1
+            row.updated_at = now
+    else:
+        first_start = _first_instance(rule, max(new_time, datetime.combine(from_day, time(0, 0))))
+        target = Series(
+            kind=series.kind, rrule=rule, timezone=series.timezone, first_start_local=first_start,
+            duration_minutes=duration, previous_id=series.id, created_by_id=actor.id if actor else None,
+            created_at=now, updated_at=now, materialized_until=None, **values,
+        )
+        db_session.add(target)
+        series.ends_on = from_day - timedelta(days=1)
+        db_session.flush()
+        # Occurrences that the new rule also produces keep their registrations; the rest are retired.
+        wanted = set(series_instants(target, split_at, now + horizon))
+        keep, retire = [], []
+        for row in later_rows:
+            (keep if row.original_starts_at in wanted and row.status != SessionStatus.CANCELLED else retire).append(row)
+        _retire_rows(db_session, retire, reason=str(_l("The session moved to the new schedule.")), actor=actor,
+                     now=now)
+        for row in keep:
+            row.series_id = target.id
+            row.ends_at = row.starts_at + timedelta(minutes=duration)
+            row.capacity = max(target.capacity, row.confirmed_count)
+            row.title_ar, row.title_en = target.title_ar, target.title_en
+            row.sequence += 1
+            row.updated_at = now
+        db_session.flush()
+        materialize_series(db_session, target, now=now, horizon=horizon)
+    series.sequence += 1
+    series.updated_at = now
+    db_session.flush()
+    audit.record(db_session, actor_id=actor.id if actor else None, action="series.edit", object_type="series",
+                 object_id=series.id, now=now,
+                 data={"from": from_day.isoformat(), "split_into": target.id if target is not series else None})
+    return target
+
+
+def end_series(db_session: Session, series: Series, *, last_day: date, actor: User | None, now: datetime) -> None:
+    """End a series after a local day: later occurrences are dropped, or cancelled if residents used them."""
+    if series.ends_on is not None and series.ends_on <= last_day:
+        raise Conflict(_l("The series has already ended."), code="series_ended")
+    zone = ZoneInfo(series.timezone)
+    cutoff = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    later_rows = list(db_session.scalars(
+        select(MajlisSession).where(MajlisSession.series_id == series.id,
+                                    MajlisSession.original_starts_at >= cutoff)))
+    _retire_rows(db_session, later_rows, reason=str(_l("The series has ended.")), actor=actor, now=now)
+    series.ends_on = last_day
+    series.sequence += 1
+    series.updated_at = now
+    audit.record(db_session, actor_id=actor.id if actor else None, action="series.end", object_type="series",
+                 object_id=series.id, now=now, data={"last_day": last_day.isoformat()})
+
+
+# --- single sessions ----------------------------------------------------------------------------------------------
+
+
+def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone: ZoneInfo, now: datetime
+                   ) -> MajlisSession:
+    """Add a session outside any series."""
+    starts_at = parse_instant(data.get("starts_at"), "starts_at", zone)
+    duration = _int_in_range(data.get("duration_minutes"), "duration_minutes", maximum=24 * 60)
+    opens_at = (parse_instant(data["registration_opens_at"], "registration_opens_at", zone)
+                if data.get("registration_opens_at") else starts_at - timedelta(days=7))
+    closes_at = (parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
+                 if data.get("registration_closes_at") else starts_at - timedelta(hours=1))
+    row = MajlisSession(
+        series_id=None,
+        kind=_enum(SeriesKind, data.get("kind") or "special", "kind"),
+        title_ar=_title(data.get("title_ar"), "title_ar"),
+        title_en=_title(data.get("title_en"), "title_en"),
+        description_ar=_text(data.get("description_ar"), "description_ar"),
+        description_en=_text(data.get("description_en"), "description_en"),
+        visibility=_enum(Visibility, data.get("visibility") or "public", "visibility"),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=duration),
+        capacity=_int_in_range(data.get("capacity"), "capacity"),
+        registration_opens_at=opens_at,
+        registration_closes_at=closes_at,
+        room_name=new_room_name(),
+        created_by_id=actor.id if actor else None,
+        created_at=now,
+        updated_at=now,
+    )
+    _check_window(row)
+    db_session.add(row)
+    db_session.flush()
+    audit.record(db_session, actor_id=actor.id if actor else None, action="session.create", object_type="session",
+                 object_id=row.id, now=now)
+    return row
+
+
+def _check_window(row: MajlisSession) -> None:
+    if row.ends_at <= row.starts_at:
+        raise InvalidInput(_l("The end must be after the start."), field="ends_at")
+    if row.registration_closes_at <= row.registration_opens_at:
+        raise InvalidInput(_l("Registration must close after it opens."), field="registration_closes_at")
+    if row.registration_closes_at > row.ends_at:
+        raise InvalidInput(_l("Registration must close before the session ends."), field="registration_closes_at")
+
+
+def _bump(row: MajlisSession, now: datetime) -> None:
+    """Record a change calendars must notice: SEQUENCE rises on the session and on its series' master."""
+    row.sequence += 1
+    row.live_version += 1
+    row.updated_at = now
+    if row.series is not None:
+        row.series.sequence += 1
+        row.series.updated_at = now
+
+
+_PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at")
+
+
+def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor: User | None, zone: ZoneInfo,
+                   now: datetime) -> MajlisSession:
+    """Change a session's times, capacity or registration window (past times allowed: recording as it ran)."""
+    unknown = set(data) - set(_PATCHABLE)
+    if unknown:
+        raise InvalidInput(_l("This field cannot be changed here."), field=sorted(unknown)[0])
+    if not data:
+        raise InvalidInput(_l("Nothing to change."), field=None)
+    if row.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
+    before = (row.starts_at, row.ends_at)
+    if "starts_at" in data:
+        new_start = parse_instant(data["starts_at"], "starts_at", zone)
+        shift = new_start - row.starts_at
+        row.starts_at = new_start
+        if "ends_at" not in data:
+            row.ends_at += shift  # moving keeps the length
+        if "registration_opens_at" not in data:
+            row.registration_opens_at += shift
+        if "registration_closes_at" not in data:
+            row.registration_closes_at += shift
+    if "ends_at" in data:
+        row.ends_at = parse_instant(data["ends_at"], "ends_at", zone)
+    if "registration_opens_at" in data:
+        row.registration_opens_at = parse_instant(data["registration_opens_at"], "registration_opens_at", zone)
+    if "registration_closes_at" in data:
+        row.registration_closes_at = parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
+    if "capacity" in data:
+        row.capacity = _int_in_range(data["capacity"], "capacity")
+    _check_window(row)
+    if (row.starts_at, row.ends_at) != before:
+        _bump(row, now)
+    else:
+        row.live_version += 1
+        row.updated_at = now
+    db_session.flush()
+    audit.record(db_session, actor_id=actor.id if actor else None, action="session.update", object_type="session",
+                 object_id=row.id, now=now, data={key: str(value) for key, value in data.items()})
+    return row
+
+
+def _cancel(db_session: Session, row: MajlisSession, *, reason: str, actor: User | None, now: datetime) -> None:
+    row.status = SessionStatus.CANCELLED
+    row.cancel_reason = reason
+    _bump(row, now)
+    audit.record(db_session, actor_id=actor.id if actor else None, action="session.cancel", object_type="session",
+                 object_id=row.id, now=now, to_state="cancelled")
+
+
+def cancel_session(db_session: Session, row: MajlisSession, *, reason, actor: User | None, now: datetime
+                   ) -> MajlisSession:
+    """Cancel one session with a reason residents will see."""
+    reason = " ".join(str(reason or "").split())
+    if not 3 <= len(reason) <= 500:
+        raise InvalidInput(_l("Give the reason residents will see (3 to 500 characters)."), field="reason")
+    if row.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is already cancelled."), code="session_cancelled")
+    if row.status == SessionStatus.ENDED or row.ends_at <= now:
+        raise Conflict(_l("This session has already taken place."), code="session_ended")
+    _cancel(db_session, row, reason=reason, actor=actor, now=now)
+    db_session.flush()
+    return row
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def can_see(viewer: User | None, row: MajlisSession) -> bool:
+    return row.visibility == Visibility.PUBLIC or (viewer is not None and (viewer.is_moderator
+                                                                           or viewer.role == Role.OFFICIAL))
 
 
 def visible_filter(viewer: User | None):
@@ -155,6 +482,13 @@ def visible_filter(viewer: User | None):
     if viewer is not None and (viewer.is_moderator or viewer.role == Role.OFFICIAL):
         return true()
     return MajlisSession.visibility == Visibility.PUBLIC
+
+
+def get_visible_session(db_session: Session, session_id: int, viewer: User | None) -> MajlisSession:
+    row = db_session.get(MajlisSession, session_id)
+    if row is None or not can_see(viewer, row):
+        raise NotFound()
+    return row
 
 
 def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime, limit: int = 20):
@@ -166,3 +500,41 @@ def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime
         .limit(limit)
     )
     return list(db_session.scalars(query))
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    start: datetime | None = None
+    end: datetime | None = None
+    series_id: int | None = None
+
+
+def session_query(args, zone: ZoneInfo) -> SessionQuery:
+    """Read `from`, `to` (local days, `to` inclusive) and `series` filters."""
+    start = end = None
+    if args.get("from"):
+        start = datetime.combine(parse_day(args["from"], "from"), time(0, 0), tzinfo=zone)
+    if args.get("to"):
+        end = datetime.combine(parse_day(args["to"], "to") + timedelta(days=1), time(0, 0), tzinfo=zone)
+    if start and end and end <= start:
+        raise InvalidInput(_l("'to' must not be before 'from'."), field="to")
+    series_id = None
+    if args.get("series"):
+        series_id = _int_in_range(args["series"], "series", maximum=2**31 - 1)
+    return SessionQuery(start, end, series_id)
+
+
+def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | None, limit: int = 500):
+    statement = select(MajlisSession).where(visible_filter(viewer))
+    if query.start is not None:
+        statement = statement.where(MajlisSession.ends_at > query.start)
+    if query.end is not None:
+        statement = statement.where(MajlisSession.starts_at < query.end)
+    if query.series_id is not None:
+        statement = statement.where(MajlisSession.series_id == query.series_id)
+    return list(db_session.scalars(statement.order_by(MajlisSession.starts_at, MajlisSession.id).limit(limit)))
+
+
+def count_sessions(db_session: Session, series_id: int) -> int:
+    return db_session.scalar(select(func.count()).select_from(MajlisSession)
+                             .where(MajlisSession.series_id == series_id))
