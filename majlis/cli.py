@@ -94,8 +94,40 @@ def token_command(email, label):
     click.echo(token)
 
 
+@click.command("export-ics")
+@click.option("--from", "from_day", help="First day, YYYY-MM-DD (local).")
+@click.option("--to", "to_day", help="Last day, YYYY-MM-DD (local, inclusive).")
+@click.option("--series", "series_id", type=int, help="Only this series.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: stdout).")
+@with_appcontext
+def export_ics_command(from_day, to_day, series_id, output):
+    """Export sessions as an iCalendar file (the staff export, with join links)."""
+    from majlis.auth.models import User
+    from majlis.calendar import services as calendar_services
+    from majlis.db import get_db
+    from majlis.sessions import services as session_services
+    from majlis.timeutil import local_zone
+
+    config = current_app.config
+    ctx = calendar_services.FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"],
+                                        organizer_email=config["MAIL_DEFAULT_SENDER"])
+    try:
+        query = session_services.session_query({"from": from_day, "to": to_day, "series": series_id}, local_zone())
+    except MajlisError as exc:
+        _fail(exc)
+    operator = User(role=Role.ADMIN)  # the CLI runs with the operator's full view
+    rows = session_services.list_sessions(get_db(), query, viewer=operator, limit=100_000)
+    body = calendar_services.export_feed(rows, ctx)
+    if output:
+        with open(output, "wb") as handle:
+            handle.write(body)
+        click.echo(f"Wrote {len(rows)} sessions to {output}.", err=True)
+    else:
+        click.get_binary_stream("stdout").write(body)
+
+
 def register(app: Flask) -> None:
-    for command in (init_db_command, demo_command, create_user_command, token_command):
+    for command in (init_db_command, demo_command, create_user_command, token_command, export_ics_command):
         app.cli.add_command(command)
     from scheduler.cli import scheduler_command
 

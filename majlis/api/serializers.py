@@ -13,3 +13,51 @@ def user_to_dict(user: User) -> dict:
 
 def body_to_dict(body: GovernmentBody) -> dict:
     return {"id": body.id, "name_ar": body.name_ar, "name_en": body.name_en}
+
+
+def _iso(instant):
+    return instant.isoformat() if instant is not None else None
+
+
+def series_to_dict(series) -> dict:
+    return {
+        "id": series.id,
+        "kind": series.kind.value,
+        "title_ar": series.title_ar,
+        "title_en": series.title_en,
+        "description_ar": series.description_ar,
+        "description_en": series.description_en,
+        "rrule": series.rrule,
+        "timezone": series.timezone,
+        "first_start": series.first_start_local.strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": series.duration_minutes,
+        "capacity": series.capacity,
+        "registration_opens_days": series.registration_opens_days,
+        "registration_closes_minutes": series.registration_closes_minutes,
+        "visibility": series.visibility.value,
+        "ends_on": series.ends_on.isoformat() if series.ends_on else None,
+        "previous_id": series.previous_id,
+    }
+
+
+def session_to_dict(row) -> dict:
+    return {
+        "id": row.id,
+        "series_id": row.series_id,
+        "kind": row.kind.value,
+        "title_ar": row.title_ar,
+        "title_en": row.title_en,
+        "description_ar": row.description_ar,
+        "description_en": row.description_en,
+        "visibility": row.visibility.value,
+        "starts_at": _iso(row.starts_at),
+        "ends_at": _iso(row.ends_at),
+        "original_starts_at": _iso(row.original_starts_at),
+        "status": row.status.value,
+        "cancel_reason": row.cancel_reason,
+        "capacity": row.capacity,
+        "confirmed_count": row.confirmed_count,
+        "waitlist_count": row.waitlist_count,
+        "registration_opens_at": _iso(row.registration_opens_at),
+        "registration_closes_at": _iso(row.registration_closes_at),
+    }

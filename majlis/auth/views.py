@@ -165,10 +165,19 @@ def logout():
 @bp.route("/account")
 @login_required
 def account():
-    tokens = services.active_tokens(get_db(), current_user, now=utcnow())
+    from majlis.calendar import links
+    from majlis.calendar import services as calendar_services
+
+    db_session = get_db()
+    tokens = services.active_tokens(db_session, current_user, now=utcnow())
+    feed = calendar_services.current_feed(db_session, current_user)
+    feed_url = None
+    if feed is not None:
+        feed_url = current_app.config["MAJLIS_BASE_URL"] + url_for("calendar.personal_feed", secret=feed.secret)
     return render_template(
         "auth/account.html", tokens=tokens, token_form=TokenForm(), password_form=ChangePasswordForm(),
-        revoke_form=EmptyForm(), new_token=session.pop("new_token", None),
+        revoke_form=EmptyForm(), new_token=session.pop("new_token", None), feed_url=feed_url,
+        feed_webcal=links.webcal(feed_url) if feed_url else None,
     )
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from majlis.auth.decorators import roles_required
+from majlis.calendar import links
 from majlis.auth.models import User
 from majlis.db import get_db, ping
 from majlis.enums import Role, Visibility
-from majlis.errors import NotFound
 from majlis.sessions import services as session_services
 from majlis.sessions.models import MajlisSession
+from majlis.templating import current_lang
 from majlis.timeutil import utcnow
 
 bp = Blueprint("core", __name__)
@@ -34,15 +35,27 @@ def home():
 
 @bp.route("/sessions/<int:session_id>")
 def session_page(session_id: int):
-    majlis_session = get_db().get(MajlisSession, session_id)
-    viewer = _viewer()
-    if majlis_session is None:
-        raise NotFound()
-    if majlis_session.visibility == Visibility.INVITED and not (
-        viewer is not None and (viewer.is_moderator or viewer.role == Role.OFFICIAL)
-    ):
-        raise NotFound()
-    return render_template("sessions/session.html", majlis_session=majlis_session)
+    majlis_session = session_services.get_visible_session(get_db(), session_id, _viewer())
+    return render_template("sessions/session.html", majlis_session=majlis_session,
+                           calendar=_calendar_links(majlis_session))
+
+
+def _calendar_links(row: MajlisSession) -> dict:
+    base = current_app.config["MAJLIS_BASE_URL"]
+    lang = current_lang()
+    title = row.title_en if lang == "en" else row.title_ar
+    page = f"{base}/sessions/{row.id}"
+    session_ics = base + url_for("calendar.session_feed", session_id=row.id)
+    feed = base + (url_for("calendar.series_feed", series_id=row.series_id)
+                   if row.series_id and row.visibility == Visibility.PUBLIC else url_for("calendar.public_feed"))
+    return {
+        "ics": session_ics,
+        "subscribe": links.webcal(feed),
+        "subscribe_google": links.google_subscribe(feed),
+        "google": links.google_add(title=title, starts_at=row.starts_at, ends_at=row.ends_at, details=page,
+                                   timezone=current_app.config["MAJLIS_TIMEZONE"]),
+        "outlook": links.outlook_add(title=title, starts_at=row.starts_at, ends_at=row.ends_at, details=page),
+    }
 
 
 @bp.route("/staff/")

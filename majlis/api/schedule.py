@@ -1,0 +1,112 @@
+"""/api/v1/series and /api/v1/sessions: planning and reading the schedule."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+from sqlalchemy import select
+
+from majlis.api import api_user, bp, json_body, require_role
+from majlis.api.serializers import series_to_dict, session_to_dict
+from majlis.db import get_db, unit_of_work
+from majlis.enums import Role
+from majlis.errors import NotFound
+from majlis.sessions import services
+from majlis.sessions.models import MajlisSession, Series
+from majlis.timeutil import local_zone, utcnow
+
+
+def _horizon():
+    from datetime import timedelta
+
+    return timedelta(weeks=current_app.config["MAJLIS_HORIZON_WEEKS"])
+
+
+@bp.get("/series")
+def list_series():
+    viewer = api_user()
+    statement = select(Series).order_by(Series.id)
+    if not (viewer.is_moderator or viewer.role == Role.OFFICIAL):
+        statement = statement.where(Series.visibility == "public")
+    return jsonify({"series": [series_to_dict(s) for s in get_db().scalars(statement)]})
+
+
+@bp.post("/series")
+def create_series():
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        series = services.create_series(db_session, data, actor=staff, zone=local_zone(), now=utcnow(),
+                                        horizon=_horizon())
+    return jsonify(series_to_dict(series)), 201, {"Location": url_for("api.get_series", series_id=series.id)}
+
+
+@bp.get("/series/<int:series_id>")
+def get_series(series_id: int):
+    viewer = api_user()
+    series = get_db().get(Series, series_id)
+    if series is None or (series.visibility.value != "public"
+                          and not (viewer.is_moderator or viewer.role == Role.OFFICIAL)):
+        raise NotFound()
+    return jsonify(series_to_dict(series))
+
+
+@bp.get("/sessions")
+def list_sessions():
+    viewer = api_user()
+    query = services.session_query(request.args, local_zone())
+    rows = services.list_sessions(get_db(), query, viewer=viewer)
+    return jsonify({"sessions": [session_to_dict(row) for row in rows]})
+
+
+@bp.post("/sessions")
+def create_session():
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        row = services.create_one_off(db_session, data, actor=staff, zone=local_zone(), now=utcnow())
+    return jsonify(session_to_dict(row)), 201, {"Location": url_for("api.get_session", session_id=row.id)}
+
+
+@bp.get("/sessions/<int:session_id>")
+def get_session(session_id: int):
+    row = services.get_visible_session(get_db(), session_id, api_user())
+    return jsonify(session_to_dict(row))
+
+
+@bp.patch("/sessions/<int:session_id>")
+def update_session(session_id: int):
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        row = _session_or_404(db_session, session_id)
+        services.update_session(db_session, row, data, actor=staff, zone=local_zone(), now=utcnow())
+    return jsonify(session_to_dict(row))
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def cancel_session(session_id: int):
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        row = _session_or_404(db_session, session_id)
+        services.cancel_session(db_session, row, reason=data.get("reason"), actor=staff, now=utcnow())
+    return jsonify(session_to_dict(row))
+
+
+def _session_or_404(db_session, session_id: int) -> MajlisSession:
+    row = db_session.get(MajlisSession, session_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@bp.get("/export/calendar.ics")
+def export_calendar():
+    from majlis.calendar import services as calendar_services
+    from majlis.calendar.views import feed_context, ics_response
+
+    staff = require_role(Role.STAFF)
+    query = services.session_query(request.args, local_zone())
+    rows = services.list_sessions(get_db(), query, viewer=staff, limit=5000)
+    return ics_response(calendar_services.export_feed(rows, feed_context()), filename="majlis-export.ics",
+                        private=True)

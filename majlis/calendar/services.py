@@ -1,0 +1,221 @@
+"""Calendar feeds: turn series and sessions into the pure builder's data; personal feed secrets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from majlis.auth.models import User
+from majlis.calendar import ical
+from majlis.calendar.models import CalendarFeed
+from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.errors import NotFound
+from majlis.registration.models import Registration
+from majlis.security import new_token
+from majlis.sessions.models import MajlisSession, Series
+from majlis.sessions.recurrence import parse_rule
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    """What the builder needs from the app: links, zone, language, organizer."""
+
+    base_url: str
+    timezone: str
+    lang: str = "ar"
+    organizer_email: str = "majlis@localhost"
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).hostname or "majlis.local"
+
+    def session_url(self, session_id: int) -> str:
+        return f"{self.base_url}/sessions/{session_id}"
+
+    def join_url(self, session_id: int) -> str:
+        return f"{self.base_url}/sessions/{session_id}/join"
+
+
+def _title(obj, lang: str) -> str:
+    return obj.title_en if lang == "en" else obj.title_ar
+
+
+def _description(obj, lang: str) -> str:
+    return obj.description_en if lang == "en" else obj.description_ar
+
+
+def _feed_info(ctx: FeedContext, uid: str, name: str, description: str) -> ical.FeedInfo:
+    return ical.FeedInfo(
+        name=name, description=description, uid=f"{uid}@{ctx.domain}", domain=ctx.domain, timezone=ctx.timezone,
+        organizer_email=ctx.organizer_email,
+        organizer_name=str(_l("Capital Governorate — Governor's office")),
+        location=str(_l("Online (video meeting)")),
+    )
+
+
+def _event_info(row: MajlisSession, ctx: FeedContext, *, with_join: bool) -> ical.EventInfo:
+    return ical.EventInfo(
+        id=row.id,
+        summary=_title(row, ctx.lang),
+        description=_description(row, ctx.lang),
+        url=ctx.session_url(row.id),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        stamp=row.updated_at,
+        created=row.created_at,
+        sequence=row.sequence,
+        original_starts_at=row.original_starts_at,
+        cancelled=row.status == SessionStatus.CANCELLED,
+        cancel_reason=row.cancel_reason,
+        join_url=ctx.join_url(row.id) if with_join else None,
+    )
+
+
+def series_until(series: Series) -> datetime | None:
+    """The last instant an occurrence may start: the end of `ends_on`, or the rule's own COUNT/UNTIL."""
+    zone = ZoneInfo(series.timezone)
+    candidates = []
+    if series.ends_on is not None:
+        candidates.append(datetime.combine(series.ends_on, time(23, 59, 59), tzinfo=zone))
+    parts = {part.split("=", 1)[0] for part in series.rrule.upper().split(";")}
+    if parts & {"COUNT", "UNTIL"}:  # a rule with an end of its own: its last occurrence
+        instances = list(parse_rule(series.rrule, series.first_start_local))
+        if instances:
+            candidates.append(instances[-1].replace(tzinfo=zone))
+    return min(candidates) if candidates else None
+
+
+def _series_info(series: Series, rows: list[MajlisSession], ctx: FeedContext) -> ical.SeriesInfo | None:
+    rows = [row for row in rows if row.original_starts_at is not None]
+    if not rows:
+        return None
+    until = series_until(series)
+    if until is not None:
+        rows = [row for row in rows if row.original_starts_at <= until]
+    if not rows:
+        return None
+    first = min(rows, key=lambda row: row.original_starts_at)
+    return ical.SeriesInfo(
+        id=series.id,
+        summary=_title(series, ctx.lang),
+        description=_description(series, ctx.lang),
+        url=ctx.session_url(first.id),
+        rrule=series.rrule,
+        master_start=first.original_starts_at,
+        duration=timedelta(minutes=series.duration_minutes),
+        stamp=series.updated_at,
+        created=series.created_at,
+        sequence=series.sequence,
+        until=until,
+        occurrences=tuple(_event_info(row, ctx, with_join=False) for row in rows),
+    )
+
+
+def public_feed(db_session: Session, ctx: FeedContext, *, series_id: int | None = None) -> bytes:
+    """All public sessions (or one public series): series as masters, one-off sessions as events."""
+    series_query = select(Series).where(Series.visibility == Visibility.PUBLIC)
+    if series_id is not None:
+        series_query = series_query.where(Series.id == series_id)
+    all_series = list(db_session.scalars(series_query.order_by(Series.id)))
+    if series_id is not None and not all_series:
+        raise NotFound()
+    rows_by_series: dict[int, list[MajlisSession]] = defaultdict(list)
+    if all_series:
+        for row in db_session.scalars(select(MajlisSession).where(
+                MajlisSession.series_id.in_([s.id for s in all_series]))):
+            rows_by_series[row.series_id].append(row)
+    series_infos = [info for s in all_series if (info := _series_info(s, rows_by_series[s.id], ctx)) is not None]
+    events = []
+    if series_id is None:
+        events = [_event_info(row, ctx, with_join=False) for row in db_session.scalars(
+            select(MajlisSession).where(MajlisSession.series_id.is_(None),
+                                        MajlisSession.visibility == Visibility.PUBLIC))]
+        uid, name = "majlis-public", str(_l("The Governor's Majlis"))
+    else:
+        uid, name = f"majlis-series-{series_id}", _title(all_series[0], ctx.lang)
+    feed = _feed_info(ctx, uid, name, str(_l("Sessions of the Capital Governor's majlis")))
+    return ical.build_calendar(feed, series=series_infos, events=events, join_label=str(_l("Join the session")))
+
+
+def session_feed(row: MajlisSession, ctx: FeedContext) -> bytes:
+    feed = _feed_info(ctx, f"majlis-session-{row.id}", _title(row, ctx.lang),
+                      str(_l("Sessions of the Capital Governor's majlis")))
+    return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=False)],
+                               join_label=str(_l("Join the session")))
+
+
+PERSONAL_PAST = timedelta(days=60)
+
+
+def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list[MajlisSession]:
+    """Sessions the user registered for; staff, moderators and officials also get the coordinating ones."""
+    registered = select(Registration.session_id).where(
+        Registration.user_id == user.id,
+        Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]))
+    condition = MajlisSession.id.in_(registered)
+    if user.role in (Role.STAFF, Role.ADMIN, Role.MODERATOR, Role.OFFICIAL):
+        condition = or_(condition, MajlisSession.kind == SeriesKind.COORDINATING)
+    return list(db_session.scalars(
+        select(MajlisSession).where(condition, MajlisSession.ends_at > now - PERSONAL_PAST)
+        .order_by(MajlisSession.starts_at, MajlisSession.id)))
+
+
+def personal_feed(db_session: Session, user: User, ctx: FeedContext, *, now: datetime) -> bytes:
+    rows = personal_sessions(db_session, user, now=now)
+    feed = _feed_info(ctx, f"majlis-personal-{user.id}", str(_l("My majlis sessions")),
+                      str(_l("The sessions you registered for, with their join links")))
+    return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=True) for row in rows],
+                               join_label=str(_l("Join the session")))
+
+
+def export_feed(rows: list[MajlisSession], ctx: FeedContext) -> bytes:
+    """The staff export: every session in the range as its own event, with join links."""
+    feed = _feed_info(ctx, "majlis-export", str(_l("Majlis sessions (export)")),
+                      str(_l("Sessions of the Capital Governor's majlis")))
+    return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=True) for row in rows],
+                               join_label=str(_l("Join the session")))
+
+
+# --- personal feed secrets ----------------------------------------------------------------------------------------
+
+
+def current_feed(db_session: Session, user: User) -> CalendarFeed | None:
+    return db_session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
+                                                        CalendarFeed.revoked_at.is_(None)))
+
+
+def issue_feed(db_session: Session, user: User, *, now: datetime) -> CalendarFeed:
+    """Give the user a personal feed URL, revoking any earlier one."""
+    previous = current_feed(db_session, user)
+    if previous is not None:
+        previous.revoked_at = now
+    feed = CalendarFeed(user_id=user.id, secret=new_token(nbytes=24), created_at=now)
+    db_session.add(feed)
+    db_session.flush()
+    return feed
+
+
+def revoke_feed(db_session: Session, user: User, *, now: datetime) -> bool:
+    previous = current_feed(db_session, user)
+    if previous is None:
+        return False
+    previous.revoked_at = now
+    return True
+
+
+def user_for_feed(db_session: Session, secret: str) -> User:
+    feed = db_session.scalar(select(CalendarFeed).where(CalendarFeed.secret == secret,
+                                                        CalendarFeed.revoked_at.is_(None)))
+    if feed is None:
+        raise NotFound()
+    user = db_session.get(User, feed.user_id)
+    if user is None or user.is_disabled:
+        raise NotFound()
+    return user
