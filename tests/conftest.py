@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from majlis import create_app
 from majlis.db import Base, get_database, make_engine, unit_of_work
@@ -47,14 +48,28 @@ def _redact(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_engine():
-    """A PostgreSQL engine with the schema created once; tests truncate after themselves."""
+def pg_url():
+    """A database of this test run's own on the PostgreSQL server, dropped at the end.
+
+    Concurrent runs (a developer and CI, say) each get their own, so their truncations never collide.
+    """
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    engine = make_engine(PG_URL)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        connection.exec_driver_sql("CREATE SCHEMA public")
+    name = f"majlis_test_{os.getpid()}"
+    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url):
+    """A PostgreSQL engine with the schema created once; tests truncate after themselves."""
+    engine = make_engine(pg_url)
     import majlis.models  # noqa: F401
 
     Base.metadata.create_all(engine)
@@ -81,7 +96,7 @@ def database_url(request, tmp_path):
         yield url
         return
     engine = request.getfixturevalue("pg_engine")
-    yield PG_URL
+    yield request.getfixturevalue("pg_url")
     _truncate(engine)
 
 

@@ -142,3 +142,7 @@ def test_the_installed_majlis_command_runs_end_to_end(database_url, tmp_path):
     assert token.returncode == 0 and token.stdout.strip().startswith("mj_")
     due = run("scheduler", "run-due")
     assert due.returncode == 0 and "deliver_outbox: ok" in due.stdout
+    if database_url.startswith("postgresql"):
+        from tests.test_db import _drop_pg_database
+
+        _drop_pg_database(env["DATABASE_URL"])

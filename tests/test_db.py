@@ -103,14 +103,30 @@ def test_migrations_build_exactly_the_models_schema(database_url, tmp_path):
         assert migrations.current_revision(engine) is not None
     finally:
         engine.dispose()
+        if url.startswith("postgresql"):
+            _drop_pg_database(url)
 
 
 def _fresh_pg_database(base_url: str, name: str) -> str:
+    """An empty database for one test (named per process, so concurrent runs do not collide)."""
+    import os
+
     from sqlalchemy.engine import make_url
 
+    name = f"{name}_{os.getpid()}"
     admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database} WITH (FORCE)")
+    admin.dispose()
