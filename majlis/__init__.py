@@ -69,8 +69,8 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.api import bp as api_bp
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
-    from majlis.sessions import views as planning_views
     from majlis.core import views as core_views
+    from majlis.sessions import views as planning_views
 
     auth_views.init_login_manager(login_manager)
     app.register_blueprint(core_views.bp)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from majlis.auth.decorators import roles_required
-from majlis.calendar import links
 from majlis.auth.models import User
+from majlis.calendar import links
 from majlis.db import get_db, ping
 from majlis.enums import Role, Visibility
 from majlis.sessions import services as session_services
