@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
     from majlis.core import views as core_views
+    from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
 
     auth_views.init_login_manager(login_manager)
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(planning_views.bp)
+    app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
 

@@ -37,7 +37,16 @@ def materialize_occurrences(now: datetime) -> int:
     return created
 
 
+def send_reminders(now: datetime) -> int:
+    """Queue the 24 h and 1 h reminders that have come due."""
+    from majlis.registration.notices import send_reminders as queue_reminders
+
+    with unit_of_work() as db_session:
+        return queue_reminders(db_session, now=now)
+
+
 JOBS: tuple[Job, ...] = (
+    Job("send_reminders", send_reminders, every_seconds=60),
     Job("deliver_outbox", deliver_outbox, every_seconds=10),
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
 )

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from majlis.auth.decorators import roles_required
+from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.calendar import links
 from majlis.db import get_db, ping
 from majlis.enums import Role, Visibility
+from majlis.registration import services as registration_services
 from majlis.sessions import services as session_services
 from majlis.sessions.models import MajlisSession
 from majlis.templating import current_lang
@@ -35,9 +37,16 @@ def home():
 
 @bp.route("/sessions/<int:session_id>")
 def session_page(session_id: int):
-    majlis_session = session_services.get_visible_session(get_db(), session_id, _viewer())
-    return render_template("sessions/session.html", majlis_session=majlis_session,
-                           calendar=_calendar_links(majlis_session))
+    db_session = get_db()
+    viewer = _viewer()
+    majlis_session = session_services.get_visible_session(db_session, session_id, viewer)
+    place = registration_services.place_of(db_session, majlis_session, viewer) if viewer else None
+    now = utcnow()
+    return render_template(
+        "sessions/session.html", majlis_session=majlis_session, calendar=_calendar_links(majlis_session),
+        place=place, form=EmptyForm(), now=now,
+        window_open=majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at,
+    )
 
 
 def _calendar_links(row: MajlisSession) -> dict:

@@ -17,7 +17,9 @@ from majlis.auth.models import User
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
 from majlis.errors import Conflict, InvalidInput, NotFound
 from majlis.questions.models import Question
+from majlis.registration import notices
 from majlis.registration.models import Registration
+from majlis.registration.services import lock_session, promote_from_line
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
 
@@ -413,6 +415,7 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         raise InvalidInput(_l("This field cannot be changed here."), field=sorted(unknown)[0])
     if not data:
         raise InvalidInput(_l("Nothing to change."), field=None)
+    lock_session(db_session, row.id)
     if row.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
     before = (row.starts_at, row.ends_at)
@@ -437,10 +440,13 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     _check_window(row)
     if (row.starts_at, row.ends_at) != before:
         _bump(row, now)
+        notices.session_changed(db_session, row, now=now)
     else:
         row.live_version += 1
         row.updated_at = now
     db_session.flush()
+    if "capacity" in data:
+        promote_from_line(db_session, row, now=now)  # more seats: the line moves up at once
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.update", object_type="session",
                  object_id=row.id, now=now, data={key: str(value) for key, value in data.items()})
     return row
@@ -450,6 +456,7 @@ def _cancel(db_session: Session, row: MajlisSession, *, reason: str, actor: User
     row.status = SessionStatus.CANCELLED
     row.cancel_reason = reason
     _bump(row, now)
+    notices.session_changed(db_session, row, now=now)
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.cancel", object_type="session",
                  object_id=row.id, now=now, to_state="cancelled")
 
@@ -457,6 +464,7 @@ def _cancel(db_session: Session, row: MajlisSession, *, reason: str, actor: User
 def cancel_session(db_session: Session, row: MajlisSession, *, reason, actor: User | None, now: datetime
                    ) -> MajlisSession:
     """Cancel one session with a reason residents will see."""
+    lock_session(db_session, row.id)
     reason = " ".join(str(reason or "").split())
     if not 3 <= len(reason) <= 500:
         raise InvalidInput(_l("Give the reason residents will see (3 to 500 characters)."), field="reason")

@@ -2,6 +2,389 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, get_day_names
+from babel.lists import format_list
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from majlis.auth.decorators import roles_required
+from majlis.db import get_db, unit_of_work
+from majlis.enums import Role, SessionStatus
+from majlis.errors import InvalidInput, MajlisError, NotFound
+from majlis.sessions import services
+from majlis.sessions.forms import (
+    KIND_LABELS,
+    CancelForm,
+    OneOffForm,
+    SeriesEditForm,
+    SeriesEndForm,
+    SeriesForm,
+    SessionUpdateForm,
+)
+from majlis.sessions.models import MajlisSession, Series
+from majlis.templating import current_lang
+from majlis.timeutil import format_hijri, local_zone, to_local, utcnow
 
 bp = Blueprint("planning", __name__, url_prefix="/staff")
+
+WALL = "%Y-%m-%dT%H:%M"
+
+
+# --- words for the pages ------------------------------------------------------------------------------------------
+
+VISIBILITY_SHORT = {"public": _l("Public"), "invited": _l("By invitation")}
+STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "live": _l("Live now"),
+    "ended": _l("Ended"),
+    "cancelled": _l("Cancelled"),
+}
+_WEEKDAY_INDEX = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+_MONTHLY = {
+    1: _l("The first %(day)s of every month"),
+    2: _l("The second %(day)s of every month"),
+    3: _l("The third %(day)s of every month"),
+    4: _l("The fourth %(day)s of every month"),
+    -1: _l("The last %(day)s of every month"),
+}
+
+
+def describe_rule(series: Series) -> str | None:
+    """Common rules in words ("Every Tuesday"); None for anything else (the page then shows the RRULE)."""
+    parts = dict(part.split("=", 1) for part in series.rrule.upper().split(";") if "=" in part)
+    if set(parts) - {"FREQ", "BYDAY"}:
+        return None
+    names = get_day_names("wide", locale=current_lang())
+    freq, byday = parts.get("FREQ"), parts.get("BYDAY")
+    if freq == "DAILY" and not byday:
+        return _("Every day")
+    if freq == "WEEKLY":
+        codes = byday.split(",") if byday else [list(_WEEKDAY_INDEX)[series.first_start_local.weekday()]]
+        if all(code in _WEEKDAY_INDEX for code in codes):
+            days = [names[_WEEKDAY_INDEX[code]] for code in sorted(codes, key=_WEEKDAY_INDEX.get)]
+            return _("Every %(days)s", days=format_list(days, locale=current_lang()))
+    if freq == "MONTHLY" and byday:
+        match = re.fullmatch(r"([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)", byday)
+        if match and int(match[1]) in _MONTHLY:
+            return str(_MONTHLY[int(match[1])]) % {"day": names[_WEEKDAY_INDEX[match[2]]]}
+    return None
+
+
+def local_day(day: date, fmt: str = "full") -> str:
+    return format_date(day, format=fmt, locale=current_lang())
+
+
+@bp.context_processor
+def _planning_helpers():
+    return {
+        "describe_rule": describe_rule,
+        "kind_label": lambda kind: str(KIND_LABELS[kind.value]),
+        "visibility_label": lambda visibility: str(VISIBILITY_SHORT[visibility.value]),
+        "status_label": lambda status: str(STATUS_LABELS[status.value]),
+        "local_day": local_day,
+        "hijri_day": lambda day: format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"]),
+    }
+
+
+# --- shared helpers -----------------------------------------------------------------------------------------------
+
+
+def _horizon() -> timedelta:
+    return timedelta(weeks=current_app.config["MAJLIS_HORIZON_WEEKS"])
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _today() -> date:
+    return to_local(utcnow()).date()
+
+
+def _wall_of(instant: datetime) -> datetime:
+    """An instant as the governorate's wall time to the minute, as a datetime-local input shows it."""
+    return to_local(instant).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _instant_text(wall: datetime | None, zone: ZoneInfo) -> str | None:
+    """A wall time from a form as ISO 8601 with the governorate's offset (what the services parse)."""
+    return wall.replace(tzinfo=zone).isoformat(timespec="minutes") if wall else None
+
+
+def _show_error(form, exc: MajlisError, aliases: dict | None = None) -> int:
+    """Put a service's refusal next to its field (or flash it) and return the status to answer with."""
+    name = (aliases or {}).get(exc.field, exc.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        flash(str(exc.message), "error")
+    return exc.status
+
+
+def _form_status(form) -> int:
+    return 400 if form.errors else 200
+
+
+def _series_or_404(db_session: Session, series_id: int) -> Series:
+    series = db_session.get(Series, series_id)
+    if series is None:
+        raise NotFound()
+    return series
+
+
+def _session_or_404(db_session: Session, session_id: int) -> MajlisSession:
+    row = db_session.get(MajlisSession, session_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+# --- series -------------------------------------------------------------------------------------------------------
+
+
+@bp.route("/series")
+@roles_required(Role.STAFF)
+def series_list():
+    db_session = get_db()
+    series = db_session.scalars(select(Series).order_by(Series.id)).all()
+    next_starts = dict(db_session.execute(
+        select(MajlisSession.series_id, func.min(MajlisSession.starts_at))
+        .where(MajlisSession.series_id.is_not(None), MajlisSession.starts_at > utcnow(),
+               MajlisSession.status != SessionStatus.CANCELLED)
+        .group_by(MajlisSession.series_id)
+    ).all())
+    return render_template("staff/series_list.html", series=series, next_starts=next_starts)
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def series_new():
+    form = SeriesForm()
+    status = 200
+    if form.validate_on_submit():
+        data = {**form.data, "first_start": form.first_start.data.strftime(WALL)}
+        data.pop("csrf_token", None)
+        try:
+            with unit_of_work() as db_session:
+                series = services.create_series(db_session, data, actor=_actor(), zone=local_zone(), now=utcnow(),
+                                                horizon=_horizon())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The series was created and its sessions are on the calendar."), "success")
+            return redirect(url_for(".series_detail", series_id=series.id))
+    else:
+        status = _form_status(form)
+    return render_template("staff/series_new.html", form=form), status
+
+
+def _edit_values(series: Series) -> dict:
+    """The series' current values as the edit form shows them."""
+    return {
+        "title_ar": series.title_ar, "title_en": series.title_en,
+        "description_ar": (series.description_ar or "").replace("\r\n", "\n").strip(),
+        "description_en": (series.description_en or "").replace("\r\n", "\n").strip(),
+        "rrule": series.rrule, "start_time": series.first_start_local.time().replace(second=0, microsecond=0),
+        "duration_minutes": series.duration_minutes, "capacity": series.capacity,
+        "registration_opens_days": series.registration_opens_days,
+        "registration_closes_minutes": series.registration_closes_minutes,
+        "visibility": series.visibility.value,
+    }
+
+
+def _series_changes(form: SeriesEditForm, series: Series) -> dict:
+    """Only what the form changed, in the keys edit_series_from takes (a new time becomes `first_start`)."""
+    changes = {name: form[name].data for name, value in _edit_values(series).items() if form[name].data != value}
+    if "start_time" in changes:
+        changes["first_start"] = datetime.combine(form.from_day.data, changes.pop("start_time")).strftime(WALL)
+    return changes
+
+
+def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_form: SeriesEndForm | None = None,
+                   status: int = 200):
+    db_session = get_db()
+    upcoming = services.list_sessions(db_session, services.SessionQuery(start=utcnow(), series_id=series.id),
+                                      viewer=current_user, limit=60)
+    previous = db_session.get(Series, series.previous_id) if series.previous_id else None
+    following = db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)).all()
+    edit_form = edit_form or SeriesEditForm(formdata=None, data={**_edit_values(series), "from_day": _today()})
+    end_form = end_form or SeriesEndForm(formdata=None, data={"last_day": series.ends_on or _today()})
+    first_start = series.first_start_local.replace(tzinfo=ZoneInfo(series.timezone))
+    return render_template("staff/series_detail.html", series=series, upcoming=upcoming, previous=previous,
+                           following=following, first_start=first_start, edit_form=edit_form,
+                           end_form=end_form), status
+
+
+@bp.route("/series/<int:series_id>")
+@roles_required(Role.STAFF)
+def series_detail(series_id: int):
+    return _render_series(_series_or_404(get_db(), series_id))
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["POST"])
+@roles_required(Role.STAFF)
+def series_edit(series_id: int):
+    series = _series_or_404(get_db(), series_id)
+    form = SeriesEditForm()
+    status = 400
+    if form.validate_on_submit():
+        changes = _series_changes(form, series)
+        if not changes:
+            flash(_("Nothing to change."), "error")
+        else:
+            try:
+                with unit_of_work() as db_session:
+                    target = services.edit_series_from(db_session, series, changes, from_day=form.from_day.data,
+                                                       actor=_actor(), now=utcnow(), horizon=_horizon())
+            except MajlisError as exc:
+                status = _show_error(form, exc, aliases={"first_start": "start_time"})
+            else:
+                day = local_day(form.from_day.data, "medium")
+                if target.id != series_id:
+                    flash(_("From %(day)s the sessions follow the new schedule, as a new series.", day=day), "success")
+                else:
+                    flash(_("The changes apply to the sessions from %(day)s.", day=day), "success")
+                return redirect(url_for(".series_detail", series_id=target.id))
+    return _render_series(series, edit_form=form, status=status)
+
+
+@bp.route("/series/<int:series_id>/end", methods=["POST"])
+@roles_required(Role.STAFF)
+def series_end(series_id: int):
+    series = _series_or_404(get_db(), series_id)
+    form = SeriesEndForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.end_series(db_session, series, last_day=form.last_day.data, actor=_actor(), now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The series ends after %(day)s.", day=local_day(form.last_day.data, "medium")), "success")
+            return redirect(url_for(".series_detail", series_id=series_id))
+    return _render_series(series, end_form=form, status=status)
+
+
+# --- the month view -----------------------------------------------------------------------------------------------
+
+
+def _month_start(value: str | None) -> date:
+    if not value:
+        return _today().replace(day=1)
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value)
+    if not match or not 2000 <= int(match[1]) <= 2200 or not 1 <= int(match[2]) <= 12:
+        raise InvalidInput(_l("Choose a month as YYYY-MM."), field="month")
+    return date(int(match[1]), int(match[2]), 1)
+
+
+@bp.route("/calendar")
+@roles_required(Role.STAFF)
+def month():
+    zone = local_zone()
+    first = _month_start(request.args.get("month"))
+    following = (first + timedelta(days=31)).replace(day=1)
+    query = services.SessionQuery(start=datetime.combine(first, time(0, 0), tzinfo=zone),
+                                  end=datetime.combine(following, time(0, 0), tzinfo=zone))
+    rows = services.list_sessions(get_db(), query, viewer=current_user, limit=2000)
+    days = [(day, list(group)) for day, group in groupby(rows, key=lambda row: to_local(row.starts_at, zone).date())
+            if first <= day < following]
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return render_template("staff/month.html", first=first, days=days, previous=previous, following=following,
+                           is_current=first == _today().replace(day=1))
+
+
+# --- single sessions ----------------------------------------------------------------------------------------------
+
+
+def _session_values(row: MajlisSession) -> dict:
+    return {
+        "starts_at": _wall_of(row.starts_at), "ends_at": _wall_of(row.ends_at), "capacity": row.capacity,
+        "registration_opens_at": _wall_of(row.registration_opens_at),
+        "registration_closes_at": _wall_of(row.registration_closes_at),
+    }
+
+
+def _render_session(row: MajlisSession, update_form=None, cancel_form=None, status: int = 200):
+    update_form = update_form or SessionUpdateForm(formdata=None, data=_session_values(row))
+    cancel_form = cancel_form or CancelForm(formdata=None)
+    return render_template("staff/session.html", majlis_session=row, update_form=update_form,
+                           cancel_form=cancel_form), status
+
+
+@bp.route("/sessions/<int:session_id>")
+@roles_required(Role.STAFF)
+def session_manage(session_id: int):
+    return _render_session(_session_or_404(get_db(), session_id))
+
+
+@bp.route("/sessions/<int:session_id>/update", methods=["POST"])
+@roles_required(Role.STAFF)
+def session_update(session_id: int):
+    row = _session_or_404(get_db(), session_id)
+    form = SessionUpdateForm()
+    status = 400
+    if form.validate_on_submit():
+        zone = local_zone()
+        changed = {name: form[name].data for name, value in _session_values(row).items() if form[name].data != value}
+        data = {name: value if name == "capacity" else _instant_text(value, zone) for name, value in changed.items()}
+        try:
+            with unit_of_work() as db_session:
+                services.update_session(db_session, row, data, actor=_actor(), zone=zone, now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The session was updated."), "success")
+            return redirect(url_for(".session_manage", session_id=session_id))
+    return _render_session(row, update_form=form, status=status)
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@roles_required(Role.STAFF)
+def session_cancel(session_id: int):
+    row = _session_or_404(get_db(), session_id)
+    form = CancelForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.cancel_session(db_session, row, reason=form.reason.data, actor=_actor(), now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The session was cancelled. Its page now shows the reason."), "success")
+            return redirect(url_for(".session_manage", session_id=session_id))
+    return _render_session(row, cancel_form=form, status=status)
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def session_new():
+    form = OneOffForm()
+    status = 200
+    if form.validate_on_submit():
+        zone = local_zone()
+        data = {**form.data, **{name: _instant_text(form[name].data, zone)
+                                for name in ("starts_at", "registration_opens_at", "registration_closes_at")}}
+        data.pop("csrf_token", None)
+        try:
+            with unit_of_work() as db_session:
+                row = services.create_one_off(db_session, data, actor=_actor(), zone=zone, now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The session was added to the calendar."), "success")
+            return redirect(url_for(".session_manage", session_id=row.id))
+    else:
+        status = _form_status(form)
+    return render_template("staff/session_new.html", form=form), status

@@ -1,0 +1,58 @@
+"""/api/v1/sessions/<id>/registrations: seats and the waiting line."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from majlis.api import api_user, bp, require_role
+from majlis.db import get_db, unit_of_work
+from majlis.enums import Role
+from majlis.errors import NotFound
+from majlis.registration import services
+from majlis.sessions.services import get_visible_session
+from majlis.timeutil import utcnow
+
+
+def place_to_dict(place: services.Place) -> dict:
+    registration = place.registration
+    return {"id": registration.id, "session_id": registration.session_id, "status": registration.status.value,
+            "position": place.position}
+
+
+@bp.post("/sessions/<int:session_id>/registrations")
+def register(session_id: int):
+    user = api_user()
+    with unit_of_work() as db_session:
+        place = services.register(db_session, session_id, user, now=utcnow())
+    return jsonify(place_to_dict(place)), 201
+
+
+@bp.get("/sessions/<int:session_id>/registrations/me")
+def my_registration(session_id: int):
+    user = api_user()
+    db_session = get_db()
+    majlis_session = db_session.get(services.MajlisSession, session_id)
+    place = services.place_of(db_session, majlis_session, user) if majlis_session else None
+    if place is None:
+        raise NotFound(code="not_registered")
+    return jsonify(place_to_dict(place))
+
+
+@bp.delete("/sessions/<int:session_id>/registrations/me")
+def cancel_registration(session_id: int):
+    user = api_user()
+    with unit_of_work() as db_session:
+        services.cancel(db_session, session_id, user, now=utcnow())
+    return "", 204
+
+
+@bp.get("/sessions/<int:session_id>/registrations")
+def list_registrations(session_id: int):
+    viewer = require_role(Role.STAFF, Role.MODERATOR)
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, viewer)
+    return jsonify({"registrations": [
+        {"user_id": r.user_id, "name": r.user.name, "status": r.status.value, "position": position,
+         "attended": r.attended_at is not None}
+        for r, position in services.active_registrations(db_session, majlis_session)
+    ]})

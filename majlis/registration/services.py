@@ -1,0 +1,219 @@
+"""Seats, the waiting line and invitations: one service for the page, the API, the CLI and the scheduler.
+
+Race-proof on both engines: every change runs in a write unit of work that first locks the session
+row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the unit of work began with BEGIN IMMEDIATE,
+which already serialises writers), and the seat counters change in the same transaction as the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from majlis.audit import services as audit
+from majlis.auth.models import User
+from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus, Visibility
+from majlis.errors import Conflict, Forbidden, NotFound
+from majlis.registration.models import Registration
+from majlis.sessions.models import Invitation, MajlisSession
+
+CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED,
+                                    RegistrationStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resident's registration as they see it: confirmed, or waiting at a place in line (1 = next)."""
+
+    registration: Registration
+    position: int | None
+
+    @property
+    def status(self) -> RegistrationStatus:
+        return self.registration.status
+
+
+def lock_session(db_session: Session, session_id: int) -> MajlisSession:
+    """Load the session row for a change, locked against concurrent changes to its seats."""
+    row = db_session.scalar(
+        select(MajlisSession).where(MajlisSession.id == session_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def is_invited(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    """Invited by name, or through the government body the user belongs to (and not declined)."""
+    conditions = [Invitation.user_id == user.id]
+    if user.body_id is not None:
+        conditions.append(Invitation.body_id == user.body_id)
+    return db_session.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.session_id == majlis_session.id, or_(*conditions),
+        Invitation.response != InvitationResponse.DECLINED)) > 0
+
+
+def _check_open(majlis_session: MajlisSession, now: datetime) -> None:
+    if majlis_session.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
+    if not majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at:
+        raise Conflict(_l("Registration for this session is not open now."), code="registration_closed")
+
+
+def position_in_line(db_session: Session, registration: Registration) -> int | None:
+    if registration.status != WAITLISTED:
+        return None
+    ahead = db_session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.session_id == registration.session_id,
+        Registration.status == WAITLISTED,
+        or_(Registration.queued_at < registration.queued_at,
+            and_(Registration.queued_at == registration.queued_at, Registration.id < registration.id)),
+    ))
+    return ahead + 1
+
+
+def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
+    registration = db_session.scalar(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.user_id == user.id, Registration.status != CANCELLED))
+    if registration is None:
+        return None
+    return Place(registration, position_in_line(db_session, registration))
+
+
+def register(db_session: Session, session_id: int, resident: User, *, now: datetime) -> Place:
+    """Give the resident a seat, or a place at the back of the line when the seats are gone."""
+    if resident.role != Role.RESIDENT:
+        raise Forbidden(_l("Only residents register for sessions; staff and officials are invited."),
+                        code="residents_only")
+    majlis_session = lock_session(db_session, session_id)
+    if majlis_session.visibility == Visibility.INVITED and not is_invited(db_session, majlis_session, resident):
+        raise Forbidden(_l("This session is by invitation only."), code="invited_only")
+    _check_open(majlis_session, now)
+    registration = db_session.scalar(select(Registration).where(
+        Registration.session_id == session_id, Registration.user_id == resident.id))
+    if registration is not None and registration.status != CANCELLED:
+        raise Conflict(_l("You are already registered for this session."), code="already_registered")
+    if registration is None:
+        registration = Registration(session_id=session_id, user_id=resident.id, created_at=now)
+        db_session.add(registration)
+    registration.queued_at = now  # back of the line, also after an earlier cancellation
+    registration.cancelled_at = None
+    registration.updated_at = now
+    if majlis_session.confirmed_count < majlis_session.capacity:
+        registration.status = CONFIRMED
+        registration.confirmed_at = now
+        majlis_session.confirmed_count += 1
+    else:
+        registration.status = WAITLISTED
+        registration.confirmed_at = None
+        majlis_session.waitlist_count += 1
+    majlis_session.live_version += 1
+    db_session.flush()
+    place = Place(registration, position_in_line(db_session, registration))
+    from majlis.registration import notices
+
+    notices.registered(db_session, majlis_session, resident, place, now=now)
+    return place
+
+
+def cancel(db_session: Session, session_id: int, resident: User, *, now: datetime) -> list[Registration]:
+    """Give up a seat or a place in line; the head of the line takes a freed seat at once."""
+    majlis_session = lock_session(db_session, session_id)
+    registration = db_session.scalar(select(Registration).where(
+        Registration.session_id == session_id, Registration.user_id == resident.id, Registration.status != CANCELLED))
+    if registration is None:
+        raise NotFound(_l("You are not registered for this session."), code="not_registered")
+    if majlis_session.starts_at <= now:
+        raise Conflict(_l("The session has already started."), code="session_started")
+    if registration.status == CONFIRMED:
+        majlis_session.confirmed_count -= 1
+    else:
+        majlis_session.waitlist_count -= 1
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    registration.updated_at = now
+    majlis_session.live_version += 1
+    db_session.flush()
+    return promote_from_line(db_session, majlis_session, now=now)
+
+
+def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> list[Registration]:
+    """Fill free seats from the head of the line, in arrival order; the caller holds the session lock."""
+    promoted = []
+    free = majlis_session.capacity - majlis_session.confirmed_count
+    if free <= 0 or majlis_session.status == SessionStatus.CANCELLED:
+        return promoted
+    heads = db_session.scalars(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.status == WAITLISTED)
+        .order_by(Registration.queued_at, Registration.id).limit(free))
+    from majlis.registration import notices
+
+    for registration in heads:
+        registration.status = CONFIRMED
+        registration.confirmed_at = now
+        registration.updated_at = now
+        majlis_session.confirmed_count += 1
+        majlis_session.waitlist_count -= 1
+        promoted.append(registration)
+        notices.promoted(db_session, majlis_session, registration.user, now=now)
+    if promoted:
+        majlis_session.live_version += 1
+        db_session.flush()
+    return promoted
+
+
+def active_registrations(db_session: Session, majlis_session: MajlisSession) -> list[tuple[Registration, int | None]]:
+    """Confirmed registrants, then the line in order, each with their place in line."""
+    rows = list(db_session.scalars(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.status != CANCELLED)
+        .order_by(Registration.status, Registration.queued_at, Registration.id)))
+    confirmed = [r for r in rows if r.status == CONFIRMED]
+    waiting = [r for r in rows if r.status == WAITLISTED]
+    return [(r, None) for r in confirmed] + [(r, i) for i, r in enumerate(waiting, start=1)]
+
+
+def record_attendance(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> bool:
+    """Mark a confirmed registrant as attended (first join during the session); True when newly marked."""
+    registration = db_session.scalar(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.user_id == user.id,
+        Registration.status == CONFIRMED, Registration.attended_at.is_(None)))
+    if registration is None:
+        return False
+    registration.attended_at = now
+    return True
+
+
+@dataclass(frozen=True)
+class Attendance:
+    registered: int
+    attended: int
+    waitlisted: int
+
+    @property
+    def no_shows(self) -> int:
+        return self.registered - self.attended
+
+
+def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance:
+    counts = dict(db_session.execute(select(Registration.status, func.count()).where(
+        Registration.session_id == majlis_session.id).group_by(Registration.status)).all())
+    attended = db_session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
+        Registration.attended_at.is_not(None)))
+    return Attendance(registered=counts.get(CONFIRMED, 0), attended=attended, waitlisted=counts.get(WAITLISTED, 0))
+
+
+def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:
+    return list(db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
+        Registration.session_id == majlis_session.id, Registration.status != CANCELLED).order_by(User.id)))
+
+
+def audit_registration(db_session: Session, actor: User, registration: Registration, action: str,
+                       now: datetime) -> None:
+    audit.record(db_session, actor_id=actor.id, action=action, object_type="registration",
+                 object_id=registration.id, to_state=registration.status.value, now=now)

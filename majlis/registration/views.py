@@ -1,0 +1,91 @@
+"""Registration on the session page, and the staff's registrant list with its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from majlis.auth.decorators import roles_required
+from majlis.auth.forms import EmptyForm
+from majlis.db import get_db, unit_of_work
+from majlis.enums import RegistrationStatus, Role
+from majlis.errors import MajlisError
+from majlis.registration import services
+from majlis.sessions.services import get_visible_session
+from majlis.timeutil import utcnow
+
+bp = Blueprint("registration", __name__)
+
+
+@bp.post("/sessions/<int:session_id>/register")
+@login_required
+def register(session_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                place = services.register(db_session, session_id, current_user, now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            if place.status == RegistrationStatus.CONFIRMED:
+                flash(_("Your seat is confirmed. We sent the details to your e-mail."), "success")
+            else:
+                flash(_("All seats are taken: you are number %(position)s in line.", position=place.position), "info")
+    return redirect(url_for("core.session_page", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/unregister")
+@login_required
+def unregister(session_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.cancel(db_session, session_id, current_user, now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Your registration is cancelled."), "success")
+    return redirect(url_for("core.session_page", session_id=session_id))
+
+
+@bp.get("/staff/sessions/<int:session_id>/registrants")
+@roles_required(Role.STAFF, Role.MODERATOR)
+def registrants(session_id: int):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    return render_template("registration/registrants.html", majlis_session=majlis_session,
+                           rows=services.active_registrations(db_session, majlis_session),
+                           counts=services.attendance(db_session, majlis_session))
+
+
+@bp.get("/staff/sessions/<int:session_id>/registrants.csv")
+@roles_required(Role.STAFF, Role.MODERATOR)
+def registrants_csv(session_id: int):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"),
+                     _("Attended")])
+    for registration, position in services.active_registrations(db_session, majlis_session):
+        user = registration.user
+        writer.writerow([
+            _csv_safe(user.name), user.email, _csv_safe(user.phone or ""),
+            _csv_safe(user.area.name_ar if user.area else ""), registration.status.value, position or "",
+            _("yes") if registration.attended_at else _("no"),
+        ])
+    # UTF-8 with a byte-order mark, so that Excel shows Arabic names correctly.
+    body = "\ufeff" + out.getvalue()
+    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="majlis-session-{session_id}-registrants.csv"',
+    })
+
+
+def _csv_safe(value: str) -> str:
+    """Defuse spreadsheet formulas in text that residents typed (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

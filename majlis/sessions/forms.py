@@ -1,0 +1,117 @@
+"""Forms for the staff planning pages (shapes only; the rules live in majlis/sessions/services.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import InputRequired, Optional
+
+KIND_LABELS = {
+    "weekly": _l("Weekly majlis"),
+    "coordinating": _l("Coordinating majlis"),
+    "special": _l("Special session"),
+}
+VISIBILITY_LABELS = {
+    "public": _l("Public: residents can register"),
+    "invited": _l("By invitation only"),
+}
+# Browsers send datetime-local values without seconds unless a step below a minute is set.
+WALL_TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+# The page carries a <datalist> of common rules; the browser offers them as suggestions.
+_RRULE_INPUT = {"list": "rrule-presets", "autocomplete": "off", "spellcheck": "false"}
+_REQUIRED = _l("This field is required.")
+_WHOLE_NUMBER = _l("Enter a whole number.")
+_DATE_TIME = _l("Enter a date and time.")
+_DATE = _l("Enter a date.")
+
+
+def _one_line(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _paragraphs(value):
+    """Keep descriptions' line breaks as plain newlines (browsers send CR LF from a textarea)."""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
+def _required():
+    return [InputRequired(message=_REQUIRED)]
+
+
+def _whole_number(label, default=None):
+    return IntegerField(label, validators=_required(), default=default, invalid_value_message=_WHOLE_NUMBER)
+
+
+def _wall_time(label, *, required: bool = True):
+    return DateTimeLocalField(label, validators=_required() if required else [Optional()], format=WALL_TIME_FORMATS,
+                              invalid_value_message=_DATE_TIME)
+
+
+class _TitlesForm(FlaskForm):
+    """Titles and descriptions in both languages, shared by series and one-off sessions."""
+
+    title_ar = StringField(_l("Title in Arabic"), validators=_required(), filters=[_one_line])
+    title_en = StringField(_l("Title in English"), validators=_required(), filters=[_one_line])
+    description_ar = TextAreaField(_l("Description in Arabic"), validators=[Optional()], filters=[_paragraphs])
+    description_en = TextAreaField(_l("Description in English"), validators=[Optional()], filters=[_paragraphs])
+
+
+class SeriesForm(_TitlesForm):
+    """A new series: what it is, when it repeats, seats and the registration window."""
+
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="weekly")
+    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
+                        render_kw=_RRULE_INPUT)
+    first_start = _wall_time(_l("First session (local date and time)"))
+    duration_minutes = _whole_number(_l("Length in minutes"), default=90)
+    capacity = _whole_number(_l("Seats"), default=100)
+    registration_opens_days = _whole_number(_l("Registration opens (days before)"), default=7)
+    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"), default=60)
+    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()), default="public")
+
+
+class SeriesEditForm(_TitlesForm):
+    """Changes to a series from a day forward (every field pre-filled with the current value)."""
+
+    from_day = DateField(_l("Apply from (local date)"), validators=_required(), invalid_value_message=_DATE)
+    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
+                        render_kw=_RRULE_INPUT)
+    start_time = TimeField(_l("Start time (local)"), validators=_required(), invalid_value_message=_DATE_TIME)
+    duration_minutes = _whole_number(_l("Length in minutes"))
+    capacity = _whole_number(_l("Seats"))
+    registration_opens_days = _whole_number(_l("Registration opens (days before)"))
+    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"))
+    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()))
+
+
+class SeriesEndForm(FlaskForm):
+    last_day = DateField(_l("Last day of the series (local date)"), validators=_required(),
+                         invalid_value_message=_DATE)
+
+
+class OneOffForm(_TitlesForm):
+    """A session outside any series."""
+
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="special")
+    starts_at = _wall_time(_l("Starts (local date and time)"))
+    duration_minutes = _whole_number(_l("Length in minutes"), default=90)
+    capacity = _whole_number(_l("Seats"), default=50)
+    registration_opens_at = _wall_time(_l("Registration opens (optional)"), required=False)
+    registration_closes_at = _wall_time(_l("Registration closes (optional)"), required=False)
+    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()), default="public")
+
+
+class SessionUpdateForm(FlaskForm):
+    """Move one session or change its seats and registration window (local wall times)."""
+
+    starts_at = _wall_time(_l("Starts (local date and time)"))
+    ends_at = _wall_time(_l("Ends (local date and time)"))
+    capacity = _whole_number(_l("Seats"))
+    registration_opens_at = _wall_time(_l("Registration opens"))
+    registration_closes_at = _wall_time(_l("Registration closes"))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason residents will see"), validators=_required(), filters=[_one_line])
