@@ -8,7 +8,7 @@ which already serialises writers), and the seat counters change in the same tran
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
@@ -85,6 +85,16 @@ def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> 
     return Place(registration, position_in_line(db_session, registration))
 
 
+def _back_of_line(db_session: Session, session_id: int, now: datetime) -> datetime:
+    """An arrival time after everyone already in line (also after an earlier cancellation).
+
+    `now` was read before the lock was granted, so a request that waited could carry an earlier time than
+    one that was served first; the line follows the order in which the lock served them.
+    """
+    last = db_session.scalar(select(func.max(Registration.queued_at)).where(Registration.session_id == session_id))
+    return now if last is None or last < now else last + timedelta(microseconds=1)
+
+
 def register(db_session: Session, session_id: int, resident: User, *, now: datetime) -> Place:
     """Give the resident a seat, or a place at the back of the line when the seats are gone."""
     if resident.role != Role.RESIDENT:
@@ -98,10 +108,11 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
         Registration.session_id == session_id, Registration.user_id == resident.id))
     if registration is not None and registration.status != CANCELLED:
         raise Conflict(_l("You are already registered for this session."), code="already_registered")
+    queued_at = _back_of_line(db_session, session_id, now)
     if registration is None:
         registration = Registration(session_id=session_id, user_id=resident.id, created_at=now)
         db_session.add(registration)
-    registration.queued_at = now  # back of the line, also after an earlier cancellation
+    registration.queued_at = queued_at
     registration.cancelled_at = None
     registration.updated_at = now
     if majlis_session.confirmed_count < majlis_session.capacity:

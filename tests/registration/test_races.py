@@ -1,0 +1,141 @@
+"""Real concurrent requests against several gunicorn worker processes: nobody is ever overbooked."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from majlis.auth.services import AccountPolicy, issue_api_token
+from majlis.db import Database, unit_of_work
+from majlis.enums import RegistrationStatus
+from majlis.registration.models import Registration
+from majlis.registration.services import active_registrations
+from majlis.sessions.models import MajlisSession
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    """gunicorn with several sync workers serving wsgi:app on this test's database."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "MAJLIS_INSTANCE_PATH": str(tmp_path / "instance"),
+           "MAIL_BACKEND": "null"}
+    log_path = tmp_path / "gunicorn.log"
+    log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the workers
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+         "--timeout", "60", "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("gunicorn did not start:\n" + log_path.read_text(errors="replace"))
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def database(database_url):
+    database = Database(database_url)
+    yield database
+    database.engine.dispose()
+
+
+def _call(method: str, url: str, token: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            body = response.read()
+            return response.status, json.loads(body) if body else {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _all_at_once(calls):
+    """Run the calls in threads released together by a barrier; return their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def test_forty_residents_race_for_ten_seats(server, database):
+    now = datetime.now(UTC)
+    db = database.session_factory()
+    policy = AccountPolicy(verification_required=False, secret_key="x", fast_hash=True)
+    with unit_of_work(db):
+        majlis_session = factories.majlis_session(db, capacity=10, starts_at=now + timedelta(days=2),
+                                                  registration_opens_at=now - timedelta(hours=1))
+        residents = [factories.user(db) for _ in range(40)]
+        tokens = [issue_api_token(db, user, label="race", policy=policy, now=now)[0] for user in residents]
+    session_id = majlis_session.id
+    url = f"{server}/api/v1/sessions/{session_id}/registrations"
+
+    results = _all_at_once([lambda t=t: _call("POST", url, t) for t in tokens])
+    statuses = [status for status, _ in results]
+    assert statuses == [201] * 40, statuses
+    bodies = [body for _, body in results]
+    assert sum(body["status"] == "confirmed" for body in bodies) == 10
+    assert sorted(body["position"] for body in bodies if body["status"] == "waitlisted") == list(range(1, 31))
+
+    db.expire_all()
+    row = db.get(MajlisSession, session_id)
+    lines = active_registrations(db, row)
+    assert (row.confirmed_count, row.waitlist_count) == (10, 30)
+    assert [position for _, position in lines if position] == list(range(1, 31))
+    first_two_in_line = {registration.user_id for registration, position in lines if position in (1, 2)}
+    confirmed_tokens = [t for t, body in zip(tokens, bodies, strict=True) if body["status"] == "confirmed"][:2]
+    db.rollback()
+
+    results = _all_at_once([lambda t=t: _call("DELETE", f"{url}/me", t) for t in confirmed_tokens])
+    assert [status for status, _ in results] == [204, 204]
+    db.expire_all()
+    row = db.get(MajlisSession, session_id)
+    confirmed = set(db.scalars(select(Registration.user_id).where(
+        Registration.session_id == session_id, Registration.status == RegistrationStatus.CONFIRMED)))
+    assert first_two_in_line <= confirmed
+    assert (row.confirmed_count, row.waitlist_count) == (10, 28) and len(confirmed) == 10
+    assert [position for _, position in active_registrations(db, row) if position] == list(range(1, 29))
+    db.close()
