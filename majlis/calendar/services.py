@@ -9,17 +9,17 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from majlis.auth.models import User
 from majlis.calendar import ical
 from majlis.calendar.models import CalendarFeed
-from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.enums import InvitationResponse, RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
 from majlis.errors import NotFound
 from majlis.registration.models import Registration
 from majlis.security import new_token
-from majlis.sessions.models import MajlisSession, Series
+from majlis.sessions.models import Invitation, MajlisSession, Series
 from majlis.sessions.recurrence import parse_rule
 
 
@@ -159,7 +159,11 @@ def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list
     registered = select(Registration.session_id).where(
         Registration.user_id == user.id,
         Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]))
-    condition = MajlisSession.id.in_(registered)
+    invited = select(Invitation.session_id).where(
+        or_(Invitation.user_id == user.id,
+            Invitation.body_id == user.body_id if user.body_id is not None else false()),
+        Invitation.response != InvitationResponse.DECLINED)
+    condition = or_(MajlisSession.id.in_(registered), MajlisSession.id.in_(invited))
     if user.role in (Role.STAFF, Role.ADMIN, Role.MODERATOR, Role.OFFICIAL):
         condition = or_(condition, MajlisSession.kind == SeriesKind.COORDINATING)
     return list(db_session.scalars(

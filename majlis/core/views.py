@@ -16,6 +16,7 @@ from majlis.calendar import links
 from majlis.db import get_db, ping
 from majlis.enums import Role, Visibility
 from majlis.registration import services as registration_services
+from majlis.registration.invitations import invitation_state
 from majlis.sessions import services as session_services
 from majlis.sessions.models import MajlisSession
 from majlis.templating import current_lang
@@ -41,10 +42,11 @@ def session_page(session_id: int):
     viewer = _viewer()
     majlis_session = session_services.get_visible_session(db_session, session_id, viewer)
     place = registration_services.place_of(db_session, majlis_session, viewer) if viewer else None
+    invitation = invitation_state(db_session, majlis_session, viewer) if viewer else None
     now = utcnow()
     return render_template(
         "sessions/session.html", majlis_session=majlis_session, calendar=_calendar_links(majlis_session),
-        place=place, form=EmptyForm(), now=now,
+        place=place, form=EmptyForm(), now=now, invitation=invitation,
         window_open=majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at,
     )
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
+from majlis.auth.models import User
+from majlis.core.models import GovernmentBody
 from majlis.db import get_db, unit_of_work
 from majlis.enums import RegistrationStatus, Role
-from majlis.errors import MajlisError
-from majlis.registration import services
+from majlis.errors import InvalidInput, MajlisError
+from majlis.registration import invitations, services
+from majlis.registration.forms import InviteForm
+from majlis.sessions.models import MajlisSession
+from majlis.templating import current_lang
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
@@ -89,3 +95,52 @@ def registrants_csv(session_id: int):
 def _csv_safe(value: str) -> str:
     """Defuse spreadsheet formulas in text that residents typed (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/staff/sessions/<int:session_id>/invitations", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def invitations_page(session_id: int):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    form = InviteForm()
+    form.body.choices = [("", _("— choose —"))] + [
+        (str(b.id), b.name_en if current_lang() == "en" else b.name_ar)
+        for b in db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id))
+    ]
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                majlis_session = db_session.get(MajlisSession, session_id)
+                body = db_session.get(GovernmentBody, int(form.body.data)) if form.body.data else None
+                person = None
+                if form.email.data:
+                    person = db_session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+                    if person is None:
+                        raise InvalidInput(_("No account has this e-mail address."), field="email")
+                created = invitations.invite(db_session, majlis_session, actor=current_user, now=utcnow(),
+                                             body=body, user=person, whole_series=form.whole_series.data)
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            flash(_("%(count)s invitations sent.", count=created), "success")
+            return redirect(url_for("registration.invitations_page", session_id=session_id))
+    return render_template("registration/invitations.html", majlis_session=majlis_session, form=form,
+                           invitations=invitations.invitation_list(db_session, majlis_session))
+
+
+@bp.post("/sessions/<int:session_id>/invitation")
+@login_required
+def answer_invitation(session_id: int):
+    form = EmptyForm()
+    if form.validate_on_submit():
+        accept = request.form.get("answer") == "accept"
+        try:
+            with unit_of_work() as db_session:
+                majlis_session = get_visible_session(db_session, session_id, current_user)
+                invitations.respond(db_session, majlis_session, current_user, accept=accept, now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Thank you: you accepted the invitation.") if accept else _("You declined the invitation."),
+                  "success")
+    return redirect(url_for("core.session_page", session_id=session_id))

@@ -199,14 +199,18 @@ def materialize_series(db_session: Session, series: Series, *, now: datetime,
         select(MajlisSession.original_starts_at).where(MajlisSession.series_id == series.id,
                                                        MajlisSession.original_starts_at >= start)
     ))
-    created = 0
-    for starts_at in series_instants(series, start, until):
-        if starts_at not in existing:
-            db_session.add(_occurrence_row(series, starts_at, now))
-            created += 1
+    new_rows = [_occurrence_row(series, starts_at, now)
+                for starts_at in series_instants(series, start, until) if starts_at not in existing]
+    db_session.add_all(new_rows)
     series.materialized_until = until
     db_session.flush()
-    return created
+    if series.visibility == Visibility.INVITED:
+        from majlis.registration.invitations import copy_series_invitations
+
+        for row in new_rows:  # in order, so each copies from the one before
+            copy_series_invitations(db_session, row)
+        db_session.flush()
+    return len(new_rows)
 
 
 def _has_people(db_session: Session, majlis_session: MajlisSession) -> bool:
@@ -493,8 +497,13 @@ def visible_filter(viewer: User | None):
 
 
 def get_visible_session(db_session: Session, session_id: int, viewer: User | None) -> MajlisSession:
+    """The session if the viewer may see it: public, or staff/officials, or invited by name."""
+    from majlis.registration.invitations import invitation_state
+
     row = db_session.get(MajlisSession, session_id)
-    if row is None or not can_see(viewer, row):
+    if row is None:
+        raise NotFound()
+    if not can_see(viewer, row) and (viewer is None or invitation_state(db_session, row, viewer) is None):
         raise NotFound()
     return row
 

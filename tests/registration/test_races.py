@@ -52,7 +52,7 @@ def server(database_url, tmp_path):
             with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # noqa: S310 - loopback
                 if response.status == 200:
                     break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out while the workers boot (URLError is an OSError)
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("gunicorn did not start:\n" + log_path.read_text(errors="replace"))

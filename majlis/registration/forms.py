@@ -1,0 +1,12 @@
+"""Forms for invitations."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField
+from wtforms.validators import Length, Optional
+
+
+class InviteForm(FlaskForm):
+    body = SelectField(_l("Government body (all its officials)"), choices=[], validators=[Optional()])
+    email = EmailField(_l("Or one person, by e-mail"), validators=[Optional(), Length(max=254)])
+    whole_series = BooleanField(_l("Also invite to every later session of this series"), default=True)
