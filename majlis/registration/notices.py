@@ -27,8 +27,9 @@ def _locale(user: User) -> str:
 
 
 def _when(majlis_session: MajlisSession, locale: str) -> str:
-    from babel.dates import format_datetime
     from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
 
     zone = ZoneInfo(current_app.config["MAJLIS_TIMEZONE"])
     local = majlis_session.starts_at.astimezone(zone)

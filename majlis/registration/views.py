@@ -20,8 +20,8 @@ from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services
 from majlis.registration.forms import InviteForm
 from majlis.sessions.models import MajlisSession
-from majlis.templating import current_lang
 from majlis.sessions.services import get_visible_session
+from majlis.templating import current_lang
 from majlis.timeutil import utcnow
 
 bp = Blueprint("registration", __name__)

@@ -7,6 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Optional
 
+try:  # WTForms 3.3 deprecates (value, label) tuples as choices
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms takes the tuples
+
+    def SelectChoice(value, label):  # noqa: N802 - stands in for the class
+        return value, label
+
 KIND_LABELS = {
     "weekly": _l("Weekly majlis"),
     "coordinating": _l("Coordinating majlis"),
@@ -25,6 +32,10 @@ _REQUIRED = _l("This field is required.")
 _WHOLE_NUMBER = _l("Enter a whole number.")
 _DATE_TIME = _l("Enter a date and time.")
 _DATE = _l("Enter a date.")
+
+
+def _choices(labels: dict) -> list:
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 def _one_line(value):
@@ -61,7 +72,7 @@ class _TitlesForm(FlaskForm):
 class SeriesForm(_TitlesForm):
     """A new series: what it is, when it repeats, seats and the registration window."""
 
-    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="weekly")
+    kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS), default="weekly")
     rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
                         render_kw=_RRULE_INPUT)
     first_start = _wall_time(_l("First session (local date and time)"))
@@ -69,7 +80,7 @@ class SeriesForm(_TitlesForm):
     capacity = _whole_number(_l("Seats"), default=100)
     registration_opens_days = _whole_number(_l("Registration opens (days before)"), default=7)
     registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"), default=60)
-    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()), default="public")
+    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
 
 
 class SeriesEditForm(_TitlesForm):
@@ -78,12 +89,13 @@ class SeriesEditForm(_TitlesForm):
     from_day = DateField(_l("Apply from (local date)"), validators=_required(), invalid_value_message=_DATE)
     rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
                         render_kw=_RRULE_INPUT)
-    start_time = TimeField(_l("Start time (local)"), validators=_required(), invalid_value_message=_DATE_TIME)
+    start_time = TimeField(_l("Start time (local)"), validators=_required(), format=["%H:%M", "%H:%M:%S"],
+                           invalid_value_message=_l("Enter a time."))
     duration_minutes = _whole_number(_l("Length in minutes"))
     capacity = _whole_number(_l("Seats"))
     registration_opens_days = _whole_number(_l("Registration opens (days before)"))
     registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"))
-    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()))
+    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS))
 
 
 class SeriesEndForm(FlaskForm):
@@ -94,13 +106,13 @@ class SeriesEndForm(FlaskForm):
 class OneOffForm(_TitlesForm):
     """A session outside any series."""
 
-    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="special")
+    kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS), default="special")
     starts_at = _wall_time(_l("Starts (local date and time)"))
     duration_minutes = _whole_number(_l("Length in minutes"), default=90)
     capacity = _whole_number(_l("Seats"), default=50)
     registration_opens_at = _wall_time(_l("Registration opens (optional)"), required=False)
     registration_closes_at = _wall_time(_l("Registration closes (optional)"), required=False)
-    visibility = SelectField(_l("Who may attend"), choices=list(VISIBILITY_LABELS.items()), default="public")
+    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
 
 
 class SessionUpdateForm(FlaskForm):

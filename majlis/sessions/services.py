@@ -253,6 +253,9 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     if series.ends_on is not None and from_day > series.ends_on:
         raise Conflict(_l("The series has already ended."), code="series_ended")
     zone = ZoneInfo(series.timezone)
+    if from_day < now.astimezone(zone).date():
+        raise InvalidInput(_l("Choose today or a later day: sessions that took place stay as they were."),
+                           field="from_day")
     split_at = datetime.combine(from_day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
     later_rows = list(db_session.scalars(
         select(MajlisSession).where(MajlisSession.series_id == series.id,
@@ -261,15 +264,9 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     slot_changes = {key: data[key] for key in _SLOT_FIELDS if key in data}
     new_time = parse_local_wall_time(slot_changes["first_start"], "first_start") if "first_start" in slot_changes \
         else datetime.combine(from_day, series.first_start_local.time())
-    if slot_changes:
-        rule = _check_rule(str(slot_changes.get("rrule", series.rrule)), new_time)
-        duration = _int_in_range(slot_changes.get("duration_minutes", series.duration_minutes), "duration_minutes",
-                                 maximum=24 * 60)
-        slot_changed = (rule != series.rrule or duration != series.duration_minutes
-                        or new_time.time() != series.first_start_local.time())
-    else:
-        slot_changed = False
-
+    rule = _check_rule(str(slot_changes.get("rrule", series.rrule)), new_time)
+    duration = _int_in_range(slot_changes.get("duration_minutes", series.duration_minutes), "duration_minutes",
+                             maximum=24 * 60)
     values = {
         "title_ar": _title(data.get("title_ar", series.title_ar), "title_ar"),
         "title_en": _title(data.get("title_en", series.title_en), "title_en"),
@@ -283,6 +280,10 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
             "registration_closes_minutes", minimum=0, maximum=7 * 24 * 60),
         "visibility": _enum(Visibility, data.get("visibility", series.visibility.value), "visibility"),
     }
+    # A new slot, or a change of who may attend, starts a new series: calendars get a new master event.
+    slot_changed = (rule != series.rrule or duration != series.duration_minutes
+                    or new_time.time() != series.first_start_local.time()
+                    or values["visibility"] != series.visibility)
 
     if not slot_changed:
         target = series
@@ -291,20 +292,14 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         for row in later_rows:
             if row.status == SessionStatus.CANCELLED:
                 continue
-            row.title_ar, row.title_en = series.title_ar, series.title_en
-            row.description_ar, row.description_en = series.description_ar, series.description_en
-            row.visibility = series.visibility
-            row.capacity = max(series.capacity, row.confirmed_count)
-            row.registration_opens_at = row.starts_at - timedelta(days=series.registration_opens_days)
-            row.registration_closes_at = row.starts_at - timedelta(minutes=series.registration_closes_minutes)
-            row.sequence += 1
-            row.updated_at = now
+            _apply_series(row, series, now)
     else:
-        first_start = _first_instance(rule, max(new_time, datetime.combine(from_day, time(0, 0))))
+        # The new slot's time of day, from the chosen day on (a start dated earlier keeps only its time).
+        anchor = datetime.combine(max(new_time.date(), from_day), new_time.time())
         target = Series(
-            kind=series.kind, rrule=rule, timezone=series.timezone, first_start_local=first_start,
+            kind=series.kind, rrule=rule, timezone=series.timezone, first_start_local=_first_instance(rule, anchor),
             duration_minutes=duration, previous_id=series.id, created_by_id=actor.id if actor else None,
-            created_at=now, updated_at=now, materialized_until=None, **values,
+            created_at=now, updated_at=now, materialized_until=None, ends_on=series.ends_on, **values,
         )
         db_session.add(target)
         series.ends_on = from_day - timedelta(days=1)
@@ -319,10 +314,7 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         for row in keep:
             row.series_id = target.id
             row.ends_at = row.starts_at + timedelta(minutes=duration)
-            row.capacity = max(target.capacity, row.confirmed_count)
-            row.title_ar, row.title_en = target.title_ar, target.title_en
-            row.sequence += 1
-            row.updated_at = now
+            _apply_series(row, target, now)
         db_session.flush()
         materialize_series(db_session, target, now=now, horizon=horizon)
     series.sequence += 1
@@ -334,15 +326,33 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     return target
 
 
+def _apply_series(row: MajlisSession, series: Series, now: datetime) -> None:
+    """Give a stored occurrence the series' current texts, seats, visibility and registration window.
+
+    Lowering the seats never removes anyone: confirmed residents keep their seats.
+    """
+    row.title_ar, row.title_en = series.title_ar, series.title_en
+    row.description_ar, row.description_en = series.description_ar, series.description_en
+    row.visibility = series.visibility
+    row.capacity = series.capacity
+    row.registration_opens_at = row.starts_at - timedelta(days=series.registration_opens_days)
+    row.registration_closes_at = row.starts_at - timedelta(minutes=series.registration_closes_minutes)
+    row.sequence += 1
+    row.updated_at = now
+
+
 def end_series(db_session: Session, series: Series, *, last_day: date, actor: User | None, now: datetime) -> None:
     """End a series after a local day: later occurrences are dropped, or cancelled if residents used them."""
     if series.ends_on is not None and series.ends_on <= last_day:
         raise Conflict(_l("The series has already ended."), code="series_ended")
     zone = ZoneInfo(series.timezone)
+    if last_day < now.astimezone(zone).date() - timedelta(days=1):
+        raise InvalidInput(_l("Choose yesterday or a later day: sessions that took place stay as they were."),
+                           field="last_day")
     cutoff = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
     later_rows = list(db_session.scalars(
         select(MajlisSession).where(MajlisSession.series_id == series.id,
-                                    MajlisSession.original_starts_at >= cutoff)))
+                                    MajlisSession.original_starts_at >= cutoff, MajlisSession.starts_at > now)))
     _retire_rows(db_session, later_rows, reason=str(_l("The series has ended.")), actor=actor, now=now)
     series.ends_on = last_day
     series.sequence += 1

@@ -37,6 +37,7 @@ from majlis.timeutil import format_hijri, local_zone, to_local, utcnow
 bp = Blueprint("planning", __name__, url_prefix="/staff")
 
 WALL = "%Y-%m-%dT%H:%M"
+UPCOMING_LIMIT = 12  # on a series page; the month calendar shows the rest
 
 
 # --- words for the pages ------------------------------------------------------------------------------------------
@@ -91,6 +92,7 @@ def _planning_helpers():
         "visibility_label": lambda visibility: str(VISIBILITY_SHORT[visibility.value]),
         "status_label": lambda status: str(STATUS_LABELS[status.value]),
         "local_day": local_day,
+        "month_of": lambda instant: to_local(instant).strftime("%Y-%m"),
         "hijri_day": lambda day: format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"]),
     }
 
@@ -214,7 +216,7 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
                    status: int = 200):
     db_session = get_db()
     upcoming = services.list_sessions(db_session, services.SessionQuery(start=utcnow(), series_id=series.id),
-                                      viewer=current_user, limit=60)
+                                      viewer=current_user, limit=UPCOMING_LIMIT)
     previous = db_session.get(Series, series.previous_id) if series.previous_id else None
     following = db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)).all()
     edit_form = edit_form or SeriesEditForm(formdata=None, data={**_edit_values(series), "from_day": _today()})
@@ -362,7 +364,8 @@ def session_cancel(session_id: int):
         except MajlisError as exc:
             status = _show_error(form, exc)
         else:
-            flash(_("The session was cancelled. Its page now shows the reason."), "success")
+            flash(_("The session was cancelled. Registered residents are notified, and its page shows the reason."),
+                  "success")
             return redirect(url_for(".session_manage", session_id=session_id))
     return _render_session(row, cancel_form=form, status=status)
 
