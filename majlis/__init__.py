@@ -41,6 +41,16 @@ def _configure_logging(app: Flask) -> None:
     majlis_logger.propagate = bool(app.config.get("TESTING"))
 
 
+def _jitsi_sources(app: Flask) -> dict[str, str]:
+    """The origins the join page loads the IFrame API from and frames the room from (for the CSP)."""
+    from majlis.jitsi import services as jitsi_services
+
+    settings = jitsi_services.settings_from_config(app.config)
+    script = jitsi_services.script_origin(jitsi_services.external_api_url(app.config, settings))
+    frame = f"https://{settings.meeting_domain}"
+    return {"script": " ".join(sorted({script, frame})), "frame": frame}
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the Majlis app (configuration is read from the environment once, here)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
@@ -70,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
     from majlis.core import views as core_views
+    from majlis.jitsi import views as jitsi_views
     from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
 
@@ -77,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(core_views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(calendar_views.bp)
+    app.register_blueprint(jitsi_views.bp)
     app.register_blueprint(planning_views.bp)
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)
@@ -93,14 +105,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(response):
+        jitsi_sources = _jitsi_sources(app)
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        jitsi = "https://" + app.config["JITSI_DOMAIN"]
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
-            f"script-src 'self' {jitsi} https://8x8.vc; frame-src {jitsi} https://8x8.vc; "
+            f"script-src 'self' {jitsi_sources['script']}; frame-src {jitsi_sources['frame']}; "
             "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
             "form-action 'self'; frame-ancestors 'none'",
         )

@@ -129,9 +129,11 @@ def export_ics_command(from_day, to_day, series_id, output):
 def register(app: Flask) -> None:
     for command in (init_db_command, demo_command, create_user_command, token_command, export_ics_command):
         app.cli.add_command(command)
+    from majlis.jitsi.cli import jitsi_config_command
     from scheduler.cli import scheduler_command
 
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(jitsi_config_command)
 
 
 def _create_app():

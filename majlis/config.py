@@ -67,6 +67,10 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "JITSI_JAAS_APP_ID": env.get("JITSI_JAAS_APP_ID") or None,
         "JITSI_JAAS_KID": env.get("JITSI_JAAS_KID") or None,
         "JITSI_PRIVATE_KEY_FILE": env.get("JITSI_PRIVATE_KEY_FILE") or None,
+        # Where the IFrame API script comes from; by default the Jitsi domain's own (8x8.vc for JaaS).
+        "JITSI_EXTERNAL_API_URL": env.get("JITSI_EXTERNAL_API_URL") or None,
+        "JITSI_EARLY_JOIN_MINUTES": int(env.get("JITSI_EARLY_JOIN_MINUTES", "15")),
+        "JITSI_GRACE_MINUTES": int(env.get("JITSI_GRACE_MINUTES", "30")),
         "MAJLIS_EMAIL_VERIFICATION": verification,
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if env.get("MAIL_SERVER") else "console"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,

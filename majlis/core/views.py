@@ -15,6 +15,7 @@ from majlis.auth.models import User
 from majlis.calendar import links
 from majlis.db import get_db, ping
 from majlis.enums import Role, Visibility
+from majlis.errors import MajlisError
 from majlis.registration import services as registration_services
 from majlis.registration.invitations import invitation_state
 from majlis.sessions import services as session_services
@@ -48,7 +49,18 @@ def session_page(session_id: int):
         "sessions/session.html", majlis_session=majlis_session, calendar=_calendar_links(majlis_session),
         place=place, form=EmptyForm(), now=now, invitation=invitation,
         window_open=majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at,
+        room_open=_room_open(majlis_session, now),
     )
+
+
+def _room_open(row: MajlisSession, now) -> bool:
+    from majlis.jitsi.services import check_window, settings_from_config
+
+    try:
+        check_window(row, settings_from_config(current_app.config), now)
+    except MajlisError:
+        return False
+    return True
 
 
 def _calendar_links(row: MajlisSession) -> dict:

@@ -79,7 +79,8 @@ def position_in_line(db_session: Session, registration: Registration) -> int | N
 
 def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
     registration = db_session.scalar(select(Registration).where(
-        Registration.session_id == majlis_session.id, Registration.user_id == user.id, Registration.status != CANCELLED))
+        Registration.session_id == majlis_session.id, Registration.user_id == user.id,
+        Registration.status != CANCELLED))
     if registration is None:
         return None
     return Place(registration, position_in_line(db_session, registration))

@@ -45,8 +45,46 @@ def browser():
         browser.close()
 
 
+STUB_EXTERNAL_API = b"""
+// A stand-in for Jitsi's external_api.js (no internet in tests): records the call, frames a blank page.
+window.JitsiMeetExternalAPI = function (domain, options) {
+  window.jitsiCall = {domain: domain, roomName: options.roomName, jwt: options.jwt, lang: options.lang,
+                      displayName: options.userInfo && options.userInfo.displayName};
+  var frame = document.createElement("iframe");
+  frame.title = "Jitsi Meet";
+  frame.style.width = "100%";
+  frame.style.height = "100%";
+  options.parentNode.appendChild(frame);
+};
+"""
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, browser):
+def jitsi_stub():
+    """Serve the stand-in external_api.js on loopback; return its URL."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's hook name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/javascript")
+            self.end_headers()
+            self.wfile.write(STUB_EXTERNAL_API)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/external_api.js"
+    server.shutdown()
+
+
+JITSI_TEST_SECRET = "browser-test-secret-" + "q" * 32
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, browser, jitsi_stub):
     """Serve a demo-loaded Majlis on a free loopback port for the whole browser session."""
     folder = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{folder / 'majlis.db'}"
@@ -56,16 +94,54 @@ def live_server(tmp_path_factory, browser):
     Base.metadata.create_all(engine)
     engine.dispose()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(folder), "MAIL_BACKEND": "null",
-                      "MAJLIS_FAST_PASSWORD_HASH": True, "RATELIMIT_ENABLED": False})
+                      "MAJLIS_FAST_PASSWORD_HASH": True,
+                      "JITSI_DOMAIN": "meet.capital.example", "JITSI_APP_ID": "majlis",
+                      "JITSI_APP_SECRET": JITSI_TEST_SECRET, "JITSI_SUB": "meet.jitsi",
+                      "JITSI_EXTERNAL_API_URL": jitsi_stub})
     from majlis import demo
 
+    now = datetime.now(UTC)
     with app.app_context(), unit_of_work(get_database(app).session_factory()) as db_session:
-        demo.load(db_session, now=datetime.now(UTC), config=app.config)
+        demo.load(db_session, now=now, config=app.config)
+        _session_starting_soon(db_session, now)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+def _session_starting_soon(db_session, now):
+    """A one-off session starting in five minutes, with the demo resident confirmed: its room is open."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from majlis.auth.models import User
+    from majlis.registration.services import register
+    from majlis.sessions.services import create_one_off
+
+    row = create_one_off(db_session, {
+        "title_ar": "مجلس يبدأ قريبًا", "title_en": "A majlis starting soon", "capacity": 10, "duration_minutes": 60,
+        "starts_at": (now + timedelta(minutes=5)).isoformat(),
+        "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(minutes=4)).isoformat()},
+        actor=None, zone=ZoneInfo("Asia/Bahrain"), now=now)
+    resident = db_session.scalar(select(User).where(User.email == "resident@demo.majlis"))
+    register(db_session, row.id, resident, now=now)
+    SOON["id"] = row.id
+
+
+SOON: dict = {}
+
+
+def sign_in(page, base: str, email: str, password: str = "majlis-demo-2026") -> None:
+    page.goto(base + "/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(base + "/")
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""Who may enter a session's video room, and when; attendance is recorded at the first join."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from majlis.auth.models import User
+from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus
+from majlis.errors import Conflict, Forbidden, MajlisError
+from majlis.jitsi.tokens import JitsiSettings, Participant, RoomToken, issue
+from majlis.registration import services as registration
+from majlis.registration.invitations import invitation_state
+from majlis.sessions.models import MajlisSession
+
+MODERATOR_ROLES = (Role.MODERATOR, Role.STAFF, Role.ADMIN)
+
+
+class NotConfigured(MajlisError):
+    status = 503
+    code = "jitsi_not_configured"
+    default_message = _l("Video rooms are not configured on this server yet (no Jitsi token settings).")
+
+
+@lru_cache(maxsize=4)
+def _read_key(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def settings_from_config(config) -> JitsiSettings:
+    key_file = config.get("JITSI_PRIVATE_KEY_FILE")
+    return JitsiSettings(
+        domain=config["JITSI_DOMAIN"],
+        app_id=config.get("JITSI_APP_ID"),
+        app_secret=config.get("JITSI_APP_SECRET"),
+        sub=config.get("JITSI_SUB"),
+        jaas_app_id=config.get("JITSI_JAAS_APP_ID"),
+        jaas_kid=config.get("JITSI_JAAS_KID"),
+        private_key=_read_key(key_file) if key_file else None,
+        early_join=timedelta(minutes=config.get("JITSI_EARLY_JOIN_MINUTES", 15)),
+        grace=timedelta(minutes=config.get("JITSI_GRACE_MINUTES", 30)),
+    )
+
+
+def external_api_url(config, settings: JitsiSettings) -> str:
+    if config.get("JITSI_EXTERNAL_API_URL"):
+        return config["JITSI_EXTERNAL_API_URL"]
+    if settings.profile == "jaas":
+        return f"https://8x8.vc/{settings.jaas_app_id}/external_api.js"
+    return f"https://{settings.domain}/external_api.js"
+
+
+def script_origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def entitlement(db_session: Session, majlis_session: MajlisSession, user: User) -> bool | None:
+    """None when the user may not enter; otherwise whether they enter as a moderator."""
+    if user.role in MODERATOR_ROLES:
+        return True
+    place = registration.place_of(db_session, majlis_session, user)
+    if place is not None and place.status == RegistrationStatus.CONFIRMED:
+        return False
+    state = invitation_state(db_session, majlis_session, user)
+    if state is not None and state != InvitationResponse.DECLINED:
+        return False
+    return None
+
+
+def check_window(majlis_session: MajlisSession, settings: JitsiSettings, now: datetime) -> None:
+    if majlis_session.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
+    if now < majlis_session.starts_at - settings.early_join:
+        raise Conflict(_l("The room opens 15 minutes before the session starts."), code="not_open_yet")
+    if now >= majlis_session.ends_at + settings.grace:
+        raise Conflict(_l("This session has ended."), code="session_ended")
+
+
+def join(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
+         now: datetime) -> RoomToken:
+    """Sign a room token for an entitled user during the join window, and record their attendance."""
+    moderator = entitlement(db_session, majlis_session, user)
+    if moderator is None:
+        raise Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
+                        code="not_registered")
+    check_window(majlis_session, settings, now)
+    if settings.profile is None:
+        raise NotConfigured()
+    token = issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=moderator),
+                  room=majlis_session.room_name, starts_at=majlis_session.starts_at, ends_at=majlis_session.ends_at,
+                  now=now)
+    registration.record_attendance(db_session, majlis_session, user, now=now)
+    return token

@@ -1,0 +1,181 @@
+"""POST /api/v1/sessions/<id>/join and the join page: who gets a token, when, and attendance."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import OctKey
+from sqlalchemy import select
+
+from majlis.db import unit_of_work
+from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.registration.models import Registration
+from majlis.sessions.models import Invitation
+from tests import factories
+
+SECRET = "jitsi-test-secret-" + "z" * 32
+
+
+@pytest.fixture
+def jitsi_app(app):
+    app.config.update(JITSI_DOMAIN="meet.capital.example", JITSI_APP_ID="majlis", JITSI_APP_SECRET=SECRET,
+                      JITSI_SUB="meet.jitsi")
+    return app
+
+
+def make_session(db, *, starts_in: timedelta, **overrides):
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        return factories.majlis_session(db, starts_at=now + starts_in, registration_opens_at=now - timedelta(days=3),
+                                        registration_closes_at=now + starts_in - timedelta(minutes=1)
+                                        if starts_in > timedelta(minutes=2) else now - timedelta(days=1),
+                                        **overrides)
+
+
+def registered(db, majlis_session, status=RegistrationStatus.CONFIRMED):
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        user = factories.user(db)
+        db.add(Registration(session_id=majlis_session.id, user_id=user.id, status=status, queued_at=now,
+                            created_at=now, updated_at=now))
+    return user
+
+
+def join(client, session_id, headers):
+    return client.post(f"/api/v1/sessions/{session_id}/join", headers=headers)
+
+
+def test_a_confirmed_registrant_gets_a_token_and_is_marked_attended(jitsi_app, client, db, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    user = registered(db, majlis_session)
+    response = join(client, majlis_session.id, api_token(user))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"jwt", "domain", "room", "url", "expires_at", "moderator"}
+    assert body["moderator"] is False and body["room"] == majlis_session.room_name
+    assert body["url"] == f"https://meet.capital.example/{majlis_session.room_name}"
+    claims = jose_jwt.decode(body["jwt"], OctKey.import_key(SECRET), algorithms=["HS256"]).claims
+    assert claims["room"] == majlis_session.room_name and claims["context"]["user"]["id"] == str(user.id)
+    assert datetime.fromisoformat(body["expires_at"]) == majlis_session.ends_at.replace(microsecond=0) + \
+        timedelta(minutes=30)
+    db.expire_all()
+    assert db.scalar(select(Registration.attended_at)) is not None
+
+
+def test_moderators_and_staff_enter_as_moderators(jitsi_app, client, db, make_user, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=-20))
+    for role in (Role.MODERATOR, Role.STAFF):
+        body = join(client, majlis_session.id, api_token(make_user(role=role))).get_json()
+        assert body["moderator"] is True
+
+
+@pytest.mark.parametrize("who", ["stranger", "waitlisted", "official_of_another_body"])
+def test_people_without_a_seat_are_refused(jitsi_app, client, db, make_user, api_token, who):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    user = {"stranger": lambda: make_user(),
+            "waitlisted": lambda: registered(db, majlis_session, RegistrationStatus.WAITLISTED),
+            "official_of_another_body": lambda: make_user(role=Role.OFFICIAL)}[who]()
+    response = join(client, majlis_session.id, api_token(user))
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_registered"
+    db.expire_all()
+    assert db.scalar(select(Registration.attended_at).where(Registration.attended_at.is_not(None))) is None
+
+
+def test_invited_officials_enter_coordinating_sessions(jitsi_app, client, db, make_user, make_body, api_token):
+    body = make_body()
+    official = make_user(role=Role.OFFICIAL, body=body)
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5), kind=SeriesKind.COORDINATING,
+                                  visibility=Visibility.INVITED)
+    with unit_of_work(db):
+        db.add(Invitation(session_id=majlis_session.id, body_id=body.id, created_at=datetime.now(UTC)))
+    response = join(client, majlis_session.id, api_token(official))
+    assert response.status_code == 200 and response.get_json()["moderator"] is False
+
+
+@pytest.mark.parametrize("starts_in, duration, status, code", [
+    (timedelta(minutes=16), 90, 409, "not_open_yet"),
+    (timedelta(hours=-3), 90, 409, "session_ended"),  # ended 90 min ago: past the 30-minute grace
+])
+def test_outside_the_window_is_refused(jitsi_app, client, db, api_token, starts_in, duration, status, code):
+    majlis_session = make_session(db, starts_in=starts_in)
+    user = registered(db, majlis_session)
+    response = join(client, majlis_session.id, api_token(user))
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+
+
+def test_inside_the_grace_after_the_end_still_works(jitsi_app, client, db, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=-110))  # ended 20 minutes ago
+    assert join(client, majlis_session.id, api_token(registered(db, majlis_session))).status_code == 200
+
+
+def test_a_cancelled_session_refuses(jitsi_app, client, db, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5), status=SessionStatus.CANCELLED)
+    response = join(client, majlis_session.id, api_token(registered(db, majlis_session)))
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "session_cancelled"
+
+
+def test_without_jitsi_settings_the_api_says_so(app, client, db, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    response = join(client, majlis_session.id, api_token(registered(db, majlis_session)))
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "jitsi_not_configured"
+
+
+def test_anonymous_and_unknown(jitsi_app, client, db, api_token, make_user):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    assert client.post(f"/api/v1/sessions/{majlis_session.id}/join").status_code == 401
+    assert join(client, 999999, api_token(make_user())).status_code == 404
+
+
+def test_join_page_embeds_the_room(jitsi_app, client, db, login_as):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    login_as(registered(db, majlis_session))
+    page = client.get(f"/sessions/{majlis_session.id}/join")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<script src="https://meet.capital.example/external_api.js" defer></script>' in html
+    assert f'data-room="{majlis_session.room_name}"' in html and 'data-jwt="ey' in html and 'data-lang="ar"' in html
+    assert "org.jitsi.meet://meet.capital.example/" in html
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self' https://meet.capital.example" in csp and "frame-src https://meet.capital.example" in csp
+    assert f"/sessions/{majlis_session.id}/join" in client.get(f"/sessions/{majlis_session.id}").get_data(
+        as_text=True)
+
+
+def test_join_page_without_configuration_explains(app, client, db, login_as):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    login_as(registered(db, majlis_session))
+    page = client.get(f"/sessions/{majlis_session.id}/join?lang=en")
+    assert page.status_code == 503
+    assert "Video rooms are not configured on this server yet" in page.get_data(as_text=True)
+
+
+def test_join_page_refusals_and_login(jitsi_app, client, db, make_user, login_as):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    assert client.get(f"/sessions/{majlis_session.id}/join").status_code == 302  # sign in first
+    login_as(make_user())
+    page = client.get(f"/sessions/{majlis_session.id}/join")
+    assert page.status_code == 403 and "data-jwt" not in page.get_data(as_text=True)
+
+
+def test_staff_see_attendance(jitsi_app, client, db, api_token, make_user, login_as):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5), capacity=5)
+    present, absent = registered(db, majlis_session), registered(db, majlis_session)
+    join(client, majlis_session.id, api_token(present))
+    login_as(make_user(role=Role.STAFF))
+    listing = client.get(f"/api/v1/sessions/{majlis_session.id}/registrations").get_json()["registrations"]
+    assert {r["user_id"]: r["attended"] for r in listing} == {present.id: True, absent.id: False}
+
+
+def test_jitsi_config_command(runner, jitsi_app):
+    result = runner.invoke(args=["jitsi-config"])
+    assert result.exit_code == 0
+    assert "AUTH_TYPE=jwt" in result.output and "JWT_APP_ID=majlis" in result.output
+    assert "JWT_ACCEPTED_AUDIENCES=jitsi" in result.output and "ENABLE_AUTO_OWNER=0" in result.output
+    assert SECRET not in result.output  # the secret is never printed
+
+
+def test_jitsi_config_warns_about_mismatches(runner, app):
+    app.config.update(JITSI_APP_ID="majlis", JITSI_APP_SECRET="short", JITSI_SUB="meet.capital.example",
+                      JITSI_DOMAIN="meet.capital.example")
+    result = runner.invoke(args=["jitsi-config"])
+    assert "shorter than 32 characters" in result.output and "XMPP domain" in result.output
