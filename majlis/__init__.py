@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.calendar import views as calendar_views
     from majlis.core import views as core_views
     from majlis.jitsi import views as jitsi_views
+    from majlis.questions import views as question_views
     from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
 
@@ -89,6 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(jitsi_views.bp)
+    app.register_blueprint(question_views.bp)
     app.register_blueprint(planning_views.bp)
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)

@@ -105,6 +105,9 @@ class Database:
 def init_app(app: Flask) -> None:
     database = Database(app.config["SQLALCHEMY_DATABASE_URI"])
     app.extensions["majlis_db"] = database
+    from majlis import live
+
+    live.install(database.session_factory, app.config.get("REDIS_URL"))
 
     @app.teardown_appcontext
     def _close_db_session(_exc):

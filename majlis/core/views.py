@@ -45,8 +45,16 @@ def session_page(session_id: int):
     place = registration_services.place_of(db_session, majlis_session, viewer) if viewer else None
     invitation = invitation_state(db_session, majlis_session, viewer) if viewer else None
     now = utcnow()
+    from majlis.questions import services as question_services
+    from majlis.questions.views import question_list_context
+
+    may_ask = viewer is not None and question_services.may_ask(db_session, majlis_session, viewer) and \
+        majlis_session.registration_opens_at <= now < majlis_session.ends_at and \
+        majlis_session.status.value != "cancelled"
     return render_template(
         "sessions/session.html", majlis_session=majlis_session, calendar=_calendar_links(majlis_session),
+        may_ask=may_ask, **{k: v for k, v in question_list_context(majlis_session, viewer).items()
+                            if k in ("questions", "voted", "viewer")},
         place=place, form=EmptyForm(), now=now, invitation=invitation,
         window_open=majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at,
         room_open=_room_open(majlis_session, now),

@@ -1,0 +1,241 @@
+"""Questions to a session: asking, voting and moderation. Every transition is audited and goes live."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from majlis import live
+from majlis.audit import services as audit
+from majlis.auth.models import User
+from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus, Role, SessionStatus
+from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound
+from majlis.questions.models import Question, Vote
+from majlis.questions.normalize import normalize, similarity
+from majlis.registration.models import Registration
+from majlis.sessions.models import MajlisSession
+
+MIN_LENGTH, MAX_LENGTH = 3, 1000
+PUBLIC_STATES = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR, QuestionStatus.ANSWERED)
+VOTABLE_STATES = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
+S = QuestionStatus
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS = {
+    "approve": ((S.PENDING,), S.APPROVED),
+    "reject": ((S.PENDING, S.APPROVED), S.REJECTED),
+    "on_air": ((S.APPROVED,), S.ON_AIR),
+    "answered": ((S.ON_AIR, S.APPROVED), S.ANSWERED),
+    "merge": ((S.PENDING, S.APPROVED), S.MERGED),
+}
+CATEGORIES = ("roads", "housing", "health", "education", "utilities", "environment", "social", "security", "other")
+
+
+def is_moderator(user: User | None) -> bool:
+    return user is not None and user.role in (Role.MODERATOR, Role.STAFF, Role.ADMIN)
+
+
+def _clean_body(body) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput(_l("Write your question."), field="body")
+    # Spaces inside a line are collapsed, line breaks kept: a resident may write a short list.
+    text = "\n".join(" ".join(line.split()) for line in body.strip().splitlines()).strip()
+    if not MIN_LENGTH <= len(text) <= MAX_LENGTH:
+        raise InvalidInput(_l("A question has 3 to 1000 characters."), field="body", code="invalid_length")
+    return text
+
+
+def may_ask(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    from majlis.registration.invitations import invitation_state
+
+    registered = db_session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.user_id == user.id,
+        Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED])))
+    if registered:
+        return True
+    state = invitation_state(db_session, majlis_session, user)
+    return state is not None and state != InvitationResponse.DECLINED
+
+
+def ask(db_session: Session, majlis_session: MajlisSession, author: User, *, body, anonymous: bool = False,
+        category: str | None = None, now: datetime) -> Question:
+    """A registrant's question, pending moderation; accepted from registration opening until the end."""
+    text = _clean_body(body)
+    if category is not None and category not in CATEGORIES:
+        raise InvalidInput(_l("Choose a category from the list."), field="category")
+    if not isinstance(anonymous, bool):
+        raise InvalidInput(_l("Say yes or no."), field="anonymous")
+    if majlis_session.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
+    if not majlis_session.registration_opens_at <= now < majlis_session.ends_at:
+        raise Conflict(_l("Questions are taken from the opening of registration until the session ends."),
+                       code="questions_closed")
+    if not may_ask(db_session, majlis_session, author):
+        raise Forbidden(_l("Register for the session to send a question."), code="not_registered")
+    question = Question(session_id=majlis_session.id, author_id=author.id, body=text, normalized_body=normalize(text),
+                        is_anonymous=anonymous, category=category, status=S.PENDING, created_at=now, updated_at=now)
+    db_session.add(question)
+    db_session.flush()
+    live.bump(db_session, majlis_session.id)
+    return question
+
+
+def _own_pending(question: Question, author: User) -> None:
+    if question.author_id != author.id:
+        raise NotFound()
+    if question.status != S.PENDING:
+        raise Conflict(_l("Only a question still waiting for moderation can be changed."), code="not_pending")
+
+
+def edit(db_session: Session, question: Question, author: User, *, body, now: datetime) -> Question:
+    _own_pending(question, author)
+    question.body = _clean_body(body)
+    question.normalized_body = normalize(question.body)
+    question.updated_at = now
+    live.bump(db_session, question.session_id)
+    return question
+
+
+def withdraw(db_session: Session, question: Question, author: User, *, now: datetime) -> Question:
+    _own_pending(question, author)
+    _move(db_session, question, S.WITHDRAWN, actor=author, now=now)
+    return question
+
+
+def _move(db_session: Session, question: Question, to_state: QuestionStatus, *, actor: User, now: datetime,
+          data: dict | None = None) -> None:
+    from_state = question.status
+    question.status = to_state
+    question.updated_at = now
+    audit.record(db_session, actor_id=actor.id, action=f"question.{to_state.value}", object_type="question",
+                 object_id=question.id, from_state=from_state.value, to_state=to_state.value, now=now, data=data)
+    live.bump(db_session, question.session_id)
+
+
+def lock_question(db_session: Session, question_id: int) -> Question:
+    question = db_session.scalar(select(Question).where(Question.id == question_id).with_for_update()
+                                 .execution_options(populate_existing=True))
+    if question is None:
+        raise NotFound()
+    return question
+
+
+def moderate(db_session: Session, question: Question, moderator: User, *, action: str, now: datetime,
+             into: int | None = None, note: str | None = None) -> Question:
+    """Move a question through the moderation states; an illegal transition is a 409."""
+    if not is_moderator(moderator):
+        raise Forbidden(_l("Only the Governor's office moderates questions."))
+    if action not in TRANSITIONS:
+        raise InvalidInput(_l("Choose one of: %(allowed)s.", allowed=", ".join(TRANSITIONS)), field="action")
+    sources, target_state = TRANSITIONS[action]
+    note = " ".join(str(note).split()) if note not in (None, "") else None
+    if note is not None and len(note) > 1000:
+        raise InvalidInput(_l("The note is too long (at most 1000 characters)."), field="note")
+    if question.status not in sources:
+        raise Conflict(_l("This question cannot go from %(from)s to %(to)s.", **{"from": question.status.value,
+                                                                                "to": target_state.value}),
+                       code="illegal_transition")
+    if action == "reject":
+        if not note:
+            raise InvalidInput(_l("Give the reason the author will see."), field="note")
+        question.reject_reason = note
+    elif action == "on_air":
+        live_one = db_session.scalar(select(Question.id).where(Question.session_id == question.session_id,
+                                                               Question.status == S.ON_AIR))
+        if live_one is not None:
+            raise Conflict(_l("Another question is on air: mark it answered first."), code="another_on_air")
+        question.on_air_at = now
+    elif action == "answered":
+        question.answer_note = note
+        question.answered_at = now
+    elif action == "approve":
+        question.approved_at = now
+    elif action == "merge":
+        _merge(db_session, question, into, now=now)
+    question.moderated_by_id = moderator.id
+    _move(db_session, question, target_state, actor=moderator, now=now,
+          data={"into": question.merged_into_id} if action == "merge" else None)
+    db_session.flush()
+    return question
+
+
+def _merge(db_session: Session, question: Question, into, *, now: datetime) -> None:
+    """Fold a duplicate into another question: its voters join the target's, nobody counted twice."""
+    if isinstance(into, bool) or not isinstance(into, int | str) or not str(into).isdigit():
+        raise InvalidInput(_l("Choose the question to merge into."), field="into")
+    target = db_session.get(Question, int(into))
+    if target is None or target.session_id != question.session_id or target.id == question.id:
+        raise InvalidInput(_l("Choose another question of the same session."), field="into")
+    if target.status not in (S.PENDING, S.APPROVED, S.ON_AIR, S.ANSWERED):
+        raise Conflict(_l("That question cannot take a merge."), code="illegal_transition")
+    already = select(Vote.user_id).where(Vote.question_id == target.id)
+    db_session.execute(insert(Vote).from_select(
+        ["question_id", "user_id", "created_at"],
+        select(target.id, Vote.user_id, Vote.created_at).where(Vote.question_id == question.id,
+                                                               Vote.user_id.not_in(already))))
+    db_session.execute(delete(Vote).where(Vote.question_id == question.id))
+    for row in (question, target):
+        row.votes_count = db_session.scalar(select(func.count()).select_from(Vote).where(Vote.question_id == row.id))
+    question.merged_into_id = target.id
+
+
+def _insert_vote(dialect: str):
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Vote)
+
+
+def vote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
+    """One vote per resident: a second click changes nothing. Returns the question's votes."""
+    if is_moderator(voter):
+        raise Forbidden(_l("The Governor's office moderates; residents vote."), code="residents_only")
+    if question.status not in VOTABLE_STATES:
+        raise Conflict(_l("Votes are taken on approved questions only."), code="not_votable")
+    statement = _insert_vote(db_session.get_bind().dialect.name).values(
+        question_id=question.id, user_id=voter.id, created_at=now).on_conflict_do_nothing(
+        index_elements=["question_id", "user_id"])
+    if db_session.execute(statement).rowcount:
+        db_session.execute(update(Question).where(Question.id == question.id)
+                           .values(votes_count=Question.votes_count + 1))
+        live.bump(db_session, question.session_id)
+    db_session.flush()
+    return db_session.scalar(select(Question.votes_count).where(Question.id == question.id))
+
+
+def unvote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
+    if db_session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.user_id == voter.id)).rowcount:
+        db_session.execute(update(Question).where(Question.id == question.id)
+                           .values(votes_count=Question.votes_count - 1))
+        live.bump(db_session, question.session_id)
+    db_session.flush()
+    return db_session.scalar(select(Question.votes_count).where(Question.id == question.id))
+
+
+def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> list[Question]:
+    """What a viewer sees: the public the approved, on-air and answered ones; authors also their own;
+    moderators everything. Ordered by votes, then age."""
+    statement = select(Question).where(Question.session_id == majlis_session.id)
+    if not is_moderator(viewer):
+        condition = Question.status.in_(PUBLIC_STATES)
+        if viewer is not None:
+            condition = or_(condition, Question.author_id == viewer.id)
+        statement = statement.where(condition)
+    return list(db_session.scalars(statement.order_by(Question.votes_count.desc(), Question.created_at,
+                                                      Question.id)))
+
+
+def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> set[int]:
+    if viewer is None:
+        return set()
+    return set(db_session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
+        Question.session_id == majlis_session.id, Vote.user_id == viewer.id)))
+
+
+def likely_duplicates(question: Question, others: list[Question], threshold: float = 0.5) -> list[Question]:
+    """Questions of the same session that say nearly the same thing, for the moderator's eye."""
+    candidates = [(similarity(question.body, other.body), other) for other in others
+                  if other.id != question.id and other.status not in (S.REJECTED, S.MERGED, S.WITHDRAWN)]
+    return [other for score, other in sorted(candidates, key=lambda pair: -pair[0]) if score >= threshold]

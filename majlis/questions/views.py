@@ -1,0 +1,189 @@
+"""Questions on the session page, the live stream, and the moderators' console."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from majlis import live
+from majlis.auth.decorators import roles_required
+from majlis.auth.forms import EmptyForm
+from majlis.db import get_database, get_db, unit_of_work
+from majlis.enums import QuestionStatus, Role
+from majlis.errors import MajlisError, NotFound
+from majlis.extensions import limiter
+from majlis.questions import services
+from majlis.questions.models import Question
+from majlis.sessions.services import get_visible_session
+from majlis.timeutil import utcnow
+
+bp = Blueprint("questions", __name__)
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+def question_list_context(majlis_session, viewer) -> dict:
+    db_session = get_db()
+    return {
+        "majlis_session": majlis_session,
+        "questions": services.visible_questions(db_session, majlis_session, viewer),
+        "voted": services.my_votes(db_session, majlis_session, viewer),
+        "viewer": viewer,
+        "form": EmptyForm(),
+    }
+
+
+@bp.get("/sessions/<int:session_id>/questions")
+def question_list(session_id: int):
+    """The question list alone, for the page's live refresh."""
+    majlis_session = get_visible_session(get_db(), session_id, _viewer())
+    return render_template("questions/_list.html", **question_list_context(majlis_session, _viewer()))
+
+
+@bp.get("/sessions/<int:session_id>/events")
+def events(session_id: int):
+    """Server-Sent Events: the session's live version, whenever it changes."""
+    get_visible_session(get_db(), session_id, _viewer())
+    since = request.headers.get("Last-Event-ID") or request.args.get("since") or "0"
+    since = int(since) if since.isdigit() else 0
+    database = get_database()
+
+    def read_version():
+        with database.session_factory() as db_session:
+            return live.current_version(db_session, session_id)
+
+    stream = live.stream(read_version, session_id, since, redis_url=current_app.config.get("REDIS_URL"),
+                         lifetime=current_app.config.get("MAJLIS_LIVE_STREAM_SECONDS", 25))
+    return Response(stream_with_context(stream), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _ask_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
+
+
+@bp.post("/sessions/<int:session_id>/ask")
+@login_required
+@limiter.limit("10 per minute; 60 per hour", key_func=_ask_key)
+def ask(session_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                majlis_session = get_visible_session(db_session, session_id, current_user)
+                services.ask(db_session, majlis_session, current_user, body=request.form.get("body", ""),
+                             anonymous=request.form.get("anonymous") == "y", now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+            session_page = url_for("core.session_page", session_id=session_id)
+            return redirect(f"{session_page}#ask-heading")
+        flash(_("Thank you. Your question is waiting for the Governor's office to review it."), "success")
+    return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
+
+
+def _question_or_404(db_session, question_id: int) -> Question:
+    question = db_session.get(Question, question_id)
+    if question is None:
+        raise NotFound()
+    get_visible_session(db_session, question.session_id, current_user)
+    return question
+
+
+@bp.post("/questions/<int:question_id>/vote")
+@login_required
+def vote(question_id: int):
+    session_id = None
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                question = _question_or_404(db_session, question_id)
+                session_id = question.session_id
+                if request.form.get("undo") == "1":
+                    services.unvote(db_session, question, current_user, now=utcnow())
+                else:
+                    services.vote(db_session, question, current_user, now=utcnow())
+        except MajlisError as exc:
+            if exc.status == 404:
+                raise
+            flash(str(exc.message), "error")
+    if session_id is None:
+        session_id = _question_or_404(get_db(), question_id).session_id
+    return redirect(url_for("core.session_page", session_id=session_id) + f"#question-{question_id}")
+
+
+@bp.post("/questions/<int:question_id>/withdraw")
+@login_required
+def withdraw(question_id: int):
+    session_id = _question_or_404(get_db(), question_id).session_id
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.withdraw(db_session, _question_or_404(db_session, question_id), current_user, now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+    return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
+
+
+# --- the moderators' console ----------------------------------------------------------------------------------------
+
+
+def console_context(majlis_session) -> dict:
+    db_session = get_db()
+    questions = services.visible_questions(db_session, majlis_session, current_user)
+    by_state = {state: [q for q in questions if q.status == state] for state in QuestionStatus}
+    pending = sorted(by_state[QuestionStatus.PENDING], key=lambda q: (q.created_at, q.id))
+    candidates = [q for q in questions if q.status in (QuestionStatus.APPROVED, QuestionStatus.ON_AIR,
+                                                       QuestionStatus.ANSWERED, QuestionStatus.PENDING)]
+    return {
+        "majlis_session": majlis_session,
+        "pending": pending,
+        "duplicates": {q.id: services.likely_duplicates(q, candidates) for q in pending},
+        "approved": by_state[QuestionStatus.APPROVED],
+        "on_air": by_state[QuestionStatus.ON_AIR],
+        "answered": sorted(by_state[QuestionStatus.ANSWERED], key=lambda q: q.answered_at or q.updated_at,
+                           reverse=True),
+        "counts": {state.value: len(items) for state, items in by_state.items()},
+        "form": EmptyForm(),
+    }
+
+
+@bp.get("/sessions/<int:session_id>/moderate")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def console(session_id: int):
+    majlis_session = get_visible_session(get_db(), session_id, current_user)
+    return render_template("questions/console.html", **console_context(majlis_session))
+
+
+@bp.get("/sessions/<int:session_id>/moderate/queue")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def console_queue(session_id: int):
+    majlis_session = get_visible_session(get_db(), session_id, current_user)
+    return render_template("questions/_queue.html", **console_context(majlis_session))
+
+
+@bp.post("/questions/<int:question_id>/moderate")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def moderate(question_id: int):
+    session_id = _question_or_404(get_db(), question_id).session_id
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                question = services.lock_question(db_session, question_id)
+                services.moderate(db_session, question, current_user, action=request.form.get("action", ""),
+                                  into=request.form.get("into") or None, note=request.form.get("note"),
+                                  now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+    return redirect(url_for("questions.console", session_id=session_id) + f"#question-{question_id}")
