@@ -80,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
     from majlis.core import views as core_views
+    from majlis.followups import views as followup_views
     from majlis.jitsi import views as jitsi_views
     from majlis.questions import views as question_views
     from majlis.registration import views as registration_views
@@ -90,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(jitsi_views.bp)
+    app.register_blueprint(followup_views.bp)
     app.register_blueprint(question_views.bp)
     app.register_blueprint(planning_views.bp)
     app.register_blueprint(registration_views.bp)

@@ -45,8 +45,19 @@ def send_reminders(now: datetime) -> int:
         return queue_reminders(db_session, now=now)
 
 
+def flag_overdue_cases(now: datetime) -> int:
+    """Flag cases past their due date and tell their bodies."""
+    from zoneinfo import ZoneInfo
+
+    from majlis.followups.services import flag_overdue
+
+    with unit_of_work() as db_session:
+        return flag_overdue(db_session, now=now, zone=ZoneInfo(current_app.config["MAJLIS_TIMEZONE"]))
+
+
 JOBS: tuple[Job, ...] = (
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("deliver_outbox", deliver_outbox, every_seconds=10),
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
+    Job("flag_overdue_cases", flag_overdue_cases, every_seconds=3600),
 )

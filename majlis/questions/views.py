@@ -15,14 +15,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from majlis import live
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
+from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError, NotFound
 from majlis.extensions import limiter
+from majlis.followups.models import Case
 from majlis.questions import services
 from majlis.questions.models import Question
 from majlis.sessions.services import get_visible_session
@@ -156,6 +159,10 @@ def console_context(majlis_session) -> dict:
                            reverse=True),
         "counts": {state.value: len(items) for state, items in by_state.items()},
         "form": EmptyForm(),
+        "bodies": db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active)
+                                     .order_by(GovernmentBody.id)).all(),
+        "cases": dict(db_session.execute(select(Case.question_id, Case.id).where(
+            Case.session_id == majlis_session.id)).all()),
     }
 
 
