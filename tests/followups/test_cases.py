@@ -190,7 +190,7 @@ def test_overdue_cases_are_flagged_once_and_proposed_for_the_agenda(app, client,
     agenda = client.get("/staff/agenda")  # "today" is today: nothing is overdue yet
     assert agenda.status_code == 200
     with unit_of_work(db):
-        db.get(Case, cid).due_on = date.today() - timedelta(days=3)
+        db.get(Case, cid).due_on = datetime.now(BAHRAIN).date() - timedelta(days=3)
     agenda = client.get("/staff/agenda?lang=en").get_data(as_text=True)
     assert f"Case number {cid}" in agenda, agenda[agenda.find("<main"):agenda.find("</main>")]
     assert world["works"].name_en in agenda
