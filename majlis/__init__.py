@@ -82,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.core import views as core_views
     from majlis.followups import views as followup_views
     from majlis.jitsi import views as jitsi_views
+    from majlis.minutes import views as minutes_views
     from majlis.questions import views as question_views
     from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
@@ -92,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(jitsi_views.bp)
     app.register_blueprint(followup_views.bp)
+    app.register_blueprint(minutes_views.bp)
     app.register_blueprint(question_views.bp)
     app.register_blueprint(planning_views.bp)
     app.register_blueprint(registration_views.bp)

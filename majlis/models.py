@@ -3,7 +3,7 @@
 from majlis.audit.models import AuditEntry
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.calendar.models import CalendarFeed
-from majlis.core.models import Area, GovernmentBody
+from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
 from majlis.followups.models import Case, CaseUpdate
 from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
@@ -15,5 +15,5 @@ from majlis.sessions.models import Invitation, MajlisSession, Series
 __all__ = [
     "ApiToken", "Area", "AuditEntry", "Base", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
     "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
-    "Question", "Registration", "Series", "SessionNote", "User", "Vote",
+    "Question", "Registration", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
 ]

@@ -1,6 +1,8 @@
-"""`majlis scheduler` and `majlis scheduler run-due`."""
+"""`majlis scheduler`, `majlis scheduler run-due` and `majlis scheduler status`."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 from flask import current_app
@@ -21,9 +23,38 @@ def scheduler_command(ctx):
 @scheduler_command.command("run-due")
 @with_appcontext
 def run_due_command():
-    """Run every job that is due now once, then exit."""
+    """Run every job that is due now once, then exit (non-zero if a job failed)."""
     from scheduler.runner import run_due
 
+    failed = False
     for job_id, result in run_due(current_app._get_current_object()).items():
-        status = "failed" if result == -1 else f"ok ({result})"
-        click.echo(f"{job_id}: {status}")
+        failed |= result == -1
+        click.echo(f"{job_id}: {'failed' if result == -1 else f'ok ({result})'}")
+    if failed:
+        sys.exit(1)
+
+
+@scheduler_command.command("status")
+@with_appcontext
+def status_command():
+    """Print the heartbeats, the next planned transitions and the minutes compile lag."""
+    from scheduler.runner import status
+
+    report = status(current_app._get_current_object())
+    click.echo("Schedulers:")
+    if not report["heartbeats"]:
+        click.echo("  none has run yet")
+    for node, leader, age in report["heartbeats"]:
+        state = "leader" if leader else "standby"
+        click.echo(f"  {node}: {state}, last heartbeat {age:.0f} s ago{'  (STALE)' if age > 60 else ''}")
+    click.echo("Next planned transitions:")
+    if not report["upcoming"]:
+        click.echo("  none in the next 24 hours")
+    for job in report["upcoming"]:
+        click.echo(f"  {job.run_at.isoformat()}  {job.id}")
+    lag = report["lag"]
+    if lag:
+        click.echo(f"Minutes compile lag over {lag['count']} sessions: p50 {lag['p50']:.1f} s, "
+                   f"p95 {lag['p95']:.1f} s, max {lag['max']:.1f} s")
+    else:
+        click.echo("Minutes compile lag: no minutes compiled yet")

@@ -1,18 +1,29 @@
-"""The table of jobs: stable ids, intervals, and thin calls into Majlis services."""
+"""The table of jobs: stable ids, intervals, and thin calls into Majlis services.
+
+Every job is a guarded state change (a conditional update or a unique key), so running it twice, or
+on two schedulers at once, has one effect; the sweeper runs whatever is overdue, which is also how the
+scheduler catches up after downtime.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
 from majlis.db import get_db, unit_of_work
+from majlis.minutes.services import compile_minutes, due_to_compile
 from majlis.notifications.services import MailSettings, deliver_pending
+from majlis.sessions import lifecycle
 from majlis.sessions.models import Series
 from majlis.sessions.services import materialize_series
+
+log = logging.getLogger("majlis.scheduler")
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,46 @@ class Job:
     id: str
     func: Callable[[datetime], int]
     every_seconds: int
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["MAJLIS_TIMEZONE"])
+
+
+def start_session(session_id: int, now: datetime) -> int:
+    with unit_of_work() as db_session:
+        return int(lifecycle.mark_live(db_session, session_id, now=now))
+
+
+def end_session(session_id: int, now: datetime) -> int:
+    """End a session and compile its minutes at once (each in its own transaction)."""
+    with unit_of_work() as db_session:
+        ended = lifecycle.mark_ended(db_session, session_id, now=now)
+    with unit_of_work() as db_session:
+        compiled = compile_minutes(db_session, session_id, now=now, zone=_zone(),
+                                   hijri_adjust=current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+    return int(ended) + int(compiled is not None)
+
+
+SESSION_JOBS = {"start": start_session, "end": end_session}
+
+
+def sweep(now: datetime) -> int:
+    """Run every overdue transition: sessions to go live or end, minutes to compile."""
+    done = 0
+    with unit_of_work() as db_session:
+        to_start, to_end = lifecycle.due_to_go_live(db_session, now), lifecycle.due_to_end(db_session, now)
+    for session_id in to_start:
+        done += start_session(session_id, now)
+    for session_id in to_end:
+        done += end_session(session_id, now)
+    with unit_of_work() as db_session:
+        left = due_to_compile(db_session)
+    for session_id in left:  # ended earlier, never compiled (a crash mid-compile, or minutes written by hand later)
+        with unit_of_work() as db_session:
+            done += compile_minutes(db_session, session_id, now=now, zone=_zone(),
+                                    hijri_adjust=current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"]) is not None
+    return done
 
 
 def deliver_outbox(now: datetime) -> int:
@@ -47,15 +98,14 @@ def send_reminders(now: datetime) -> int:
 
 def flag_overdue_cases(now: datetime) -> int:
     """Flag cases past their due date and tell their bodies."""
-    from zoneinfo import ZoneInfo
-
     from majlis.followups.services import flag_overdue
 
     with unit_of_work() as db_session:
-        return flag_overdue(db_session, now=now, zone=ZoneInfo(current_app.config["MAJLIS_TIMEZONE"]))
+        return flag_overdue(db_session, now=now, zone=_zone())
 
 
 JOBS: tuple[Job, ...] = (
+    Job("sweep", sweep, every_seconds=30),
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("deliver_outbox", deliver_outbox, every_seconds=10),
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),

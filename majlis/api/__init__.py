@@ -62,4 +62,4 @@ def json_body() -> dict:
     return data
 
 
-from majlis.api import auth, cases, directory, jitsi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp
+from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp

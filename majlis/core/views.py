@@ -51,8 +51,12 @@ def session_page(session_id: int):
     may_ask = viewer is not None and question_services.may_ask(db_session, majlis_session, viewer) and \
         majlis_session.registration_opens_at <= now < majlis_session.ends_at and \
         majlis_session.status.value != "cancelled"
+    from majlis.minutes.services import minutes_of
+
+    minutes = minutes_of(db_session, majlis_session)
     return render_template(
         "sessions/session.html", majlis_session=majlis_session, calendar=_calendar_links(majlis_session),
+        minutes_status=minutes.status.value if minutes else None,
         may_ask=may_ask, **{k: v for k, v in question_list_context(majlis_session, viewer).items()
                             if k in ("questions", "voted", "viewer")},
         place=place, form=EmptyForm(), now=now, invitation=invitation,

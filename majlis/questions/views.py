@@ -169,8 +169,11 @@ def console_context(majlis_session) -> dict:
 @bp.get("/sessions/<int:session_id>/moderate")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def console(session_id: int):
+    from majlis.minutes.services import notes_of
+
     majlis_session = get_visible_session(get_db(), session_id, current_user)
-    return render_template("questions/console.html", **console_context(majlis_session))
+    return render_template("questions/console.html", notes=notes_of(get_db(), majlis_session),
+                           **console_context(majlis_session))
 
 
 @bp.get("/sessions/<int:session_id>/moderate/queue")

@@ -1,0 +1,78 @@
+"""/api/v1 minutes and the archive."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from majlis.api import api_user, bp, json_body, require_role
+from majlis.db import get_db, unit_of_work
+from majlis.enums import Role
+from majlis.minutes import services
+from majlis.sessions.services import get_visible_session
+from majlis.timeutil import utcnow
+
+
+def view_to_dict(view: services.View) -> dict:
+    return {"status": view.status.value, "body": view.body,
+            "published_at": view.published_at.isoformat() if view.published_at else None,
+            "sha256": view.sha256, "revision": view.revision, "reason": view.reason}
+
+
+def _current(db_session, session_id: int, viewer) -> dict:
+    majlis_session = get_visible_session(db_session, session_id, viewer)
+    return view_to_dict(services.view(db_session, majlis_session, viewer))
+
+
+@bp.get("/sessions/<int:session_id>/minutes")
+def get_minutes(session_id: int):
+    viewer = api_user()
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, viewer)
+    return jsonify(view_to_dict(services.view(db_session, majlis_session, viewer,
+                                              revision=request.args.get("revision"))))
+
+
+@bp.put("/sessions/<int:session_id>/minutes")
+def put_minutes(session_id: int):
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        majlis_session = get_visible_session(db_session, session_id, staff)
+        services.edit_draft(db_session, majlis_session, staff, body=data.get("body"), now=utcnow())
+    return jsonify(_current(get_db(), session_id, staff))
+
+
+@bp.post("/sessions/<int:session_id>/minutes/approve")
+def approve_minutes(session_id: int):
+    staff = require_role(Role.STAFF)
+    with unit_of_work() as db_session:
+        services.approve(db_session, get_visible_session(db_session, session_id, staff), staff, now=utcnow())
+    return jsonify(_current(get_db(), session_id, staff))
+
+
+@bp.post("/sessions/<int:session_id>/minutes/publish")
+def publish_minutes(session_id: int):
+    staff = require_role(Role.STAFF)
+    with unit_of_work() as db_session:
+        services.publish(db_session, get_visible_session(db_session, session_id, staff), staff, now=utcnow())
+    return jsonify(_current(get_db(), session_id, staff))
+
+
+@bp.post("/sessions/<int:session_id>/minutes/revisions")
+def revise_minutes(session_id: int):
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    with unit_of_work() as db_session:
+        services.revise(db_session, get_visible_session(db_session, session_id, staff), staff,
+                        body=data.get("body"), reason=data.get("reason"), now=utcnow())
+    return jsonify(_current(get_db(), session_id, staff)), 201
+
+
+@bp.get("/archive")
+def archive():
+    api_user()
+    hits = services.search(get_db(), request.args.get("q", ""))
+    return jsonify({"results": [{"session_id": hit.majlis_session.id, "title": hit.majlis_session.title_ar,
+                                 "title_en": hit.majlis_session.title_en,
+                                 "starts_at": hit.majlis_session.starts_at.isoformat(), "snippet": hit.snippet}
+                                for hit in hits]})

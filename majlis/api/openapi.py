@@ -1,0 +1,656 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand, and a server-rendered docs page built from it.
+
+The document is plain data so that tests and the fuzzer can read it without an app. Request limits mirror
+the services' checks (sessions/services.py, auth/services.py, questions/services.py, ...); when a service
+changes a limit, change it here in the same commit. Field names in responses are those of the serializers.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+from flask import jsonify, render_template
+
+from majlis.api import bp
+from majlis.enums import CaseStatus, MinutesStatus, QuestionStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.questions.services import CATEGORIES
+
+
+def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pybabel extracts
+    """Mark English text for the catalog; the docs page translates it when it renders."""
+    return text
+
+
+API_PREFIX = "/api/v1"
+INT32_MAX = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+JSON = "application/json"
+BEARER = [{"bearerAuth": []}]
+UNSAFE = {"post", "put", "patch", "delete"}
+
+# Who may call an operation, as the docs page shows it (admins pass every role check).
+ANYONE = N_("Anyone, without signing in")
+ANY_USER = N_("Any signed-in user")
+STAFF = N_("Staff")
+STAFF_OR_MODERATOR = N_("Staff and moderators")
+OFFICE = N_("Moderators and staff (the Governor's office)")
+RESIDENT = N_("Residents")
+REGISTRANT = N_("Residents registered for the session, invited users")
+AUTHOR = N_("The question's author")
+ENTITLED = N_("Confirmed registrants, invited officials, moderators and staff")
+CASE_PARTIES = N_("The resident (own cases), officials (their body's cases), moderators and staff")
+MINUTES_READERS = N_("Any signed-in user (published minutes); staff (drafts)")
+
+
+# --- schema helpers -----------------------------------------------------------------------------------------------
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def string(description: str | None = None, *, min_length: int | None = None, max_length: int | None = None,
+           **extra) -> dict:
+    schema = {"type": "string", **extra}
+    if min_length is not None:
+        schema["minLength"] = min_length
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def integer(minimum: int | None = None, maximum: int | None = None, description: str | None = None) -> dict:
+    schema: dict = {"type": "integer"}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def nullable(schema: dict) -> dict:
+    """The schema, or JSON null (OpenAPI 3.1 has no `nullable`)."""
+    schema = dict(schema)
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    schema["type"] = [*kinds, "null"]
+    return schema
+
+
+def enum(values, description: str | None = None) -> dict:
+    schema = {"type": "string", "enum": [str(getattr(value, "value", value)) for value in values]}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def obj(properties: dict, required=(), *, closed: bool = False, description: str | None = None, **extra) -> dict:
+    schema: dict = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    if description:
+        schema["description"] = description
+    schema.update(extra)
+    return schema
+
+
+def record(properties: dict, *, description: str | None = None) -> dict:
+    """A response object: every field the serializer writes is present."""
+    return obj(properties, required=list(properties), description=description)
+
+
+def list_of(key: str, item: dict, **more: dict) -> dict:
+    """The API's list envelope, e.g. {"sessions": [...]}."""
+    return record({key: {"type": "array", "items": item}, **more})
+
+
+INSTANT = string(format="date-time")
+ID = integer(1, INT32_MAX)
+DAY = string(format="date", description=N_("YYYY-MM-DD"))
+LOCAL_MINUTE = string(N_("Local wall time in the governorate's zone, YYYY-MM-DDTHH:MM"),
+                      pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+INPUT_INSTANT = string(N_("ISO 8601; without an offset it is the governorate's local wall time"), format="date-time")
+TITLE = string(N_("2 to 200 characters after collapsing white space"), min_length=2, max_length=200)
+LONG_TEXT = string(N_("At most 4000 characters"), max_length=4000)
+MINUTES_BODY = string(N_("Not blank; at most 200,000 characters"), min_length=1, max_length=200_000)
+DIGITS_ID = {"type": ["integer", "string"], "minimum": 1, "maximum": INT32_MAX, "pattern": r"^[0-9]+$",
+             "description": N_("An id, as a number or a string of digits")}
+
+
+# --- responses ----------------------------------------------------------------------------------------------------
+
+ERROR_DESCRIPTIONS = {
+    304: "Not modified: the If-None-Match header matches the feed's ETag",
+    400: "The request is not valid; `error.field` names the field when there is one",
+    401: "No credentials, or a token that is unknown, expired or revoked",
+    403: "The caller's role or relation to the object does not allow this",
+    404: "No such object, or one the caller may not see",
+    409: "The object's current state does not allow this",
+    429: "Too many requests; see the Retry-After header",
+    503: "A required service is not configured or not available",
+}
+
+
+def error(status: int, codes: list[str], description: str | None = None) -> dict:
+    """An error response: the shared Error body, its `code` limited to the listed values."""
+    return {
+        "description": description or ERROR_DESCRIPTIONS[status],
+        "content": {JSON: {"schema": {"allOf": [
+            ref("Error"),
+            {"properties": {"error": {"properties": {"code": {"enum": sorted(set(codes))}}}}},
+        ]}}},
+    }
+
+
+def ok(schema: dict | None, description: str = "Success", *, status: int = 200, location: bool = False,
+       media_type: str = JSON) -> dict:
+    response: dict = {"description": description}
+    if schema is not None:
+        response["content"] = {media_type: {"schema": schema}}
+    if location:
+        response["headers"] = {"Location": {"description": "The URL of the created object",
+                                            "schema": string(format="uri-reference")}}
+    return {str(status): response}
+
+
+NO_CONTENT = {"204": {"description": "Done; no body"}}
+
+
+# --- operations ---------------------------------------------------------------------------------------------------
+
+PATH_PARAMS = {
+    "session_id": N_("The session's id"),
+    "series_id": N_("The series' id"),
+    "question_id": N_("The question's id"),
+    "case_id": N_("The case's id"),
+}
+
+
+def _path_parameters(path: str) -> list[dict]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": name, "in": "path", "required": True, "description": PATH_PARAMS[name], "schema": ID}
+            for name in names]
+
+
+def query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def operation(method: str, path: str, operation_id: str, summary: str, *, who: str, tag: str,
+              responses: dict, body: dict | None = None, body_required: bool = True, params=(),
+              errors: dict | None = None, public: bool = False, forbidden: list[str] | None = None,
+              rate_limited: bool = False, description: str | None = None) -> tuple:
+    """One operation with the error responses every route shares added to its own.
+
+    - 401 on every route: a bearer header that is malformed or not valid is refused even on public ones.
+    - 400 `csrf_failed` on unsafe methods: a browser session without the CSRF token.
+    - 400 `invalid_json` when a JSON body is expected; 404 `not_found` when the path has an id.
+    """
+    codes: dict[int, list[str]] = {status: list(found) for status, found in (errors or {}).items()}
+    if method in UNSAFE:
+        codes.setdefault(400, []).append("csrf_failed")
+    if body is not None:
+        codes.setdefault(400, []).append("invalid_json")
+    codes.setdefault(401, []).extend(["invalid_token"] if public else ["unauthorized", "invalid_token"])
+    if forbidden is not None:
+        codes.setdefault(403, []).extend(forbidden)
+    if "{" in path:
+        codes.setdefault(404, []).append("not_found")  # also what routing answers for an id that is not a number
+    if rate_limited:
+        codes.setdefault(429, []).append("rate_limited")
+    all_responses = dict(responses)
+    for status in sorted(codes):
+        all_responses[str(status)] = error(status, codes[status])
+    spec: dict = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "security": [] if public else BEARER,
+        "x-majlis-who": who,
+        "responses": all_responses,
+    }
+    if description:
+        spec["description"] = description
+    parameters = _path_parameters(path) + list(params)
+    if parameters:
+        spec["parameters"] = parameters
+    if body is not None:
+        spec["requestBody"] = {"required": body_required, "content": {JSON: {"schema": body}}}
+    return API_PREFIX + path, method, spec
+
+
+def _components() -> dict:
+    user = record({
+        "id": ID, "email": string(format="email"), "name": string(), "role": enum(Role),
+        "verified": {"type": "boolean"},
+    })
+    question = record({
+        "id": ID, "session_id": ID, "body": string(), "status": enum(QuestionStatus),
+        "votes": integer(0), "author": nullable(record({"id": ID, "name": string()})),
+        "anonymous": {"type": "boolean"}, "category": nullable(enum(CATEGORIES)), "created_at": INSTANT,
+        "answer_note": nullable(string()), "merged_into": nullable(ID),
+        "reject_reason": nullable(string("Shown only to the author and moderators")),
+    }, description="`author` is null for an anonymous question, except for moderators and the author")
+    body_ref = record({"id": ID, "name_ar": string(), "name_en": string()})
+    case_fields = {
+        "id": ID, "question_id": ID, "session_id": ID, "question": string("The question's text"),
+        "body": body_ref, "status": enum(CaseStatus), "due_on": DAY, "overdue": {"type": "boolean"},
+        "reference_number": nullable(string()), "opened_at": INSTANT, "resolved_at": nullable(INSTANT),
+        "declined_reason": nullable(string()), "reopened": {"type": "boolean"},
+    }
+    return {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "A token from `POST /api/v1/auth/token`, `majlis token EMAIL` or the "
+                                          "account page. The browser's session cookie also works (then unsafe "
+                                          "methods need the CSRF token in X-CSRFToken)."},
+        },
+        "schemas": {
+            "Error": obj({"error": obj({
+                "code": string("snake_case, stable: clients branch on it", pattern=r"^[a-z][a-z0-9_]*$"),
+                "message": string("Human text in the request's language"),
+                "field": nullable(string("The request field at fault")),
+            }, required=["code", "message", "field"])}, required=["error"]),
+            "User": user,
+            "Body": body_ref,
+            "Token": record({"token": string("Shown once; only a hash is stored"), "expires_at": INSTANT}),
+            "Series": record({
+                "id": ID, "kind": enum(SeriesKind), "title_ar": string(), "title_en": string(),
+                "description_ar": string(), "description_en": string(), "rrule": string(),
+                "timezone": string("IANA zone the rule runs in"), "first_start": LOCAL_MINUTE,
+                "duration_minutes": integer(1), "capacity": integer(1), "registration_opens_days": integer(0),
+                "registration_closes_minutes": integer(0), "visibility": enum(Visibility),
+                "ends_on": nullable(DAY), "previous_id": nullable(ID),
+            }),
+            "Session": record({
+                "id": ID, "series_id": nullable(ID), "kind": enum(SeriesKind), "title_ar": string(),
+                "title_en": string(), "description_ar": string(), "description_en": string(),
+                "visibility": enum(Visibility), "starts_at": INSTANT, "ends_at": INSTANT,
+                "original_starts_at": nullable(INSTANT), "status": enum(SessionStatus),
+                "cancel_reason": nullable(string()), "capacity": integer(1), "confirmed_count": integer(0),
+                "waitlist_count": integer(0), "registration_opens_at": INSTANT, "registration_closes_at": INSTANT,
+            }),
+            "Registration": record({
+                "id": ID, "session_id": ID, "status": enum(["confirmed", "waitlisted"]),
+                "position": nullable(integer(1, description="Place in the waiting line (1 = next)")),
+            }),
+            "Registrant": record({
+                "user_id": ID, "name": string(), "status": enum(["confirmed", "waitlisted"]),
+                "position": nullable(integer(1)), "attended": {"type": "boolean"},
+            }),
+            "RoomToken": record({
+                "jwt": string("The signed Jitsi token"), "domain": string(),
+                "room": string(pattern=r"^[a-z0-9-]+$"), "url": string(format="uri"), "expires_at": INSTANT,
+                "moderator": {"type": "boolean"},
+            }),
+            "Question": question,
+            "Votes": record({"votes": integer(0)}),
+            "Case": record(case_fields),
+            "CaseWithUpdates": record({**case_fields, "updates": {"type": "array", "items": ref("CaseUpdate")}}),
+            "CaseUpdate": record({
+                "id": ID, "text": string(), "status": nullable(enum(CaseStatus, "The status it moved to")),
+                "author": record({"name": string(), "role": enum(Role)}), "from_body": nullable(ID),
+                "to_body": nullable(ID), "created_at": INSTANT,
+            }),
+            "Minutes": record({
+                "status": enum(MinutesStatus), "body": string(), "published_at": nullable(INSTANT),
+                "sha256": string("Hex SHA-256 of `body` in UTF-8", pattern=r"^[0-9a-f]{64}$"),
+                "revision": nullable(integer(1)),
+                "reason": nullable(string("Why this revision corrected the one before")),
+            }),
+            "ArchiveResult": record({"session_id": ID, "title": string("The Arabic title"),
+                                     "title_en": string(), "starts_at": INSTANT,
+                                     "snippet": string()}),
+        },
+    }
+
+
+def _operations() -> list[tuple]:
+    series_input = obj({
+        "kind": enum(SeriesKind),
+        "title_ar": TITLE, "title_en": TITLE,
+        "description_ar": LONG_TEXT, "description_en": LONG_TEXT,
+        "rrule": string(N_("An RFC 5545 RRULE with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY, e.g. FREQ=WEEKLY;BYDAY=TU"),
+                        min_length=1, max_length=500),
+        "first_start": LOCAL_MINUTE,
+        "duration_minutes": integer(1, 24 * 60),
+        "capacity": integer(1, 100_000),
+        "registration_opens_days": integer(0, 365, N_("Days before each start; default 7")),
+        "registration_closes_minutes": integer(0, 7 * 24 * 60, N_("Minutes before each start; default 60")),
+        "visibility": enum(Visibility, N_("Default public")),
+    }, required=["kind", "title_ar", "title_en", "rrule", "first_start", "duration_minutes", "capacity"])
+    session_input = obj({
+        "title_ar": TITLE, "title_en": TITLE,
+        "description_ar": LONG_TEXT, "description_en": LONG_TEXT,
+        "kind": enum(SeriesKind, N_("Default special")),
+        "starts_at": INPUT_INSTANT,
+        "duration_minutes": integer(1, 24 * 60),
+        "capacity": integer(1, 100_000),
+        "visibility": enum(Visibility, N_("Default public")),
+        "registration_opens_at": nullable({**INPUT_INSTANT, "description": N_("Default: 7 days before the start")}),
+        "registration_closes_at": nullable({**INPUT_INSTANT, "description": N_("Default: 1 hour before the start")}),
+    }, required=["title_ar", "title_en", "starts_at", "duration_minutes", "capacity"])
+    session_patch = obj({
+        "starts_at": {**INPUT_INSTANT, "description": N_("Moving keeps the length and the registration window's "
+                                                         "offsets unless those are given too")},
+        "ends_at": INPUT_INSTANT, "capacity": integer(1, 100_000),
+        "registration_opens_at": INPUT_INSTANT, "registration_closes_at": INPUT_INSTANT,
+    }, closed=True, minProperties=1)
+    question_body = string(N_("3 to 1000 characters; line breaks are kept"), min_length=3, max_length=1000)
+    session_list_params = [
+        query("from", DAY, N_("First local day (inclusive)")),
+        query("to", DAY, N_("Last local day (inclusive)")),
+        query("series", ID, N_("Only this series' sessions")),
+    ]
+    minutes_ok = ok(ref("Minutes"), "The minutes")
+    sessions = list_of("sessions", ref("Session"))
+
+    return [
+        # --- accounts
+        operation("post", "/auth/signup", "signup", N_("Create a resident account"), who=ANYONE, tag="accounts",
+                  public=True, rate_limited=True,
+                  body=obj({
+                      "email": string(format="email", max_length=254),
+                      "name": string(N_("2 to 120 characters after collapsing white space"), min_length=2,
+                                     max_length=120),
+                      "password": string(N_("8 to 128 characters, not a common password, not your e-mail name"),
+                                         min_length=8, max_length=128),
+                      "phone": nullable(string(N_("Digits, optionally starting with +; spaces, dashes and "
+                                                  "brackets are ignored"), max_length=32)),
+                      "area": {"type": ["integer", "string", "null"], "minimum": 1, "maximum": INT32_MAX,
+                               "description": N_("An area of the governorate, by id or code")},
+                  }, required=["email", "name", "password"]),
+                  responses=ok(ref("User"), "The new account (verified unless e-mail verification is required)",
+                               status=201, location=True),
+                  errors={400: ["invalid_input", "weak_password"], 409: ["email_taken"]}),
+        operation("post", "/auth/verify", "verify", N_("Confirm an e-mail address with the mailed code"),
+                  who=ANYONE, tag="accounts", public=True, rate_limited=True,
+                  description="Needed only when MAJLIS_EMAIL_VERIFICATION=required.",
+                  body=obj({"email": string(format="email"), "code": string(N_("The 6-digit code"), max_length=64)},
+                           required=["email", "code"]),
+                  responses=ok(ref("User"), "The account, now verified"),
+                  errors={400: ["invalid_input", "bad_code"]}),
+        operation("post", "/auth/token", "create_token", N_("Sign in and get a bearer token"), who=ANYONE,
+                  tag="accounts", public=True, rate_limited=True,
+                  body=obj({"email": string(), "password": string(),
+                            "label": string(N_("At most 100 characters; to recognise the token later"),
+                                            max_length=100)},
+                           required=["email", "password"]),
+                  responses=ok(ref("Token"), "The token", status=201),
+                  errors={400: ["invalid_input"], 401: ["bad_credentials"],
+                          403: ["account_disabled", "email_unverified"]}),
+        operation("delete", "/auth/token", "revoke_token", N_("Revoke the bearer token used for this request"),
+                  who=ANY_USER, tag="accounts", responses=NO_CONTENT, errors={400: ["no_bearer_token"]}),
+        operation("get", "/me", "me", N_("The signed-in account"), who=ANY_USER, tag="accounts",
+                  responses=ok(ref("User"))),
+        operation("get", "/bodies", "bodies", N_("List the government bodies"), who=ANY_USER, tag="directory",
+                  responses=ok(list_of("bodies", ref("Body")))),
+
+        # --- schedule
+        operation("get", "/series", "list_series", N_("List the series"), who=ANY_USER, tag="schedule",
+                  description="Invited-only series are listed for moderators, staff and officials.",
+                  responses=ok(list_of("series", ref("Series")))),
+        operation("post", "/series", "create_series", N_("Create a series and its occurrences"), who=STAFF,
+                  tag="schedule", body=series_input, forbidden=["forbidden"],
+                  responses=ok(ref("Series"), "The series", status=201, location=True),
+                  errors={400: ["invalid_input"]}),
+        operation("get", "/series/{series_id}", "get_series", N_("One series"), who=ANY_USER, tag="schedule",
+                  responses=ok(ref("Series"))),
+        operation("get", "/sessions", "list_sessions", N_("List sessions"), who=ANY_USER, tag="schedule",
+                  params=session_list_params, responses=ok(sessions), errors={400: ["invalid_input"]}),
+        operation("post", "/sessions", "create_session", N_("Create a one-off session"), who=STAFF,
+                  tag="schedule", body=session_input, forbidden=["forbidden"],
+                  responses=ok(ref("Session"), "The session", status=201, location=True),
+                  errors={400: ["invalid_input"]}),
+        operation("get", "/sessions/{session_id}", "get_session", N_("One session"), who=ANY_USER,
+                  tag="schedule", responses=ok(ref("Session"))),
+        operation("patch", "/sessions/{session_id}", "update_session",
+                  N_("Move a session or change its seats or registration window"), who=STAFF, tag="schedule",
+                  body=session_patch, forbidden=["forbidden"], responses=ok(ref("Session"), "The session"),
+                  errors={400: ["invalid_input"], 409: ["session_cancelled"]}),
+        operation("post", "/sessions/{session_id}/cancel", "cancel_session", N_("Cancel a session"), who=STAFF,
+                  tag="schedule", forbidden=["forbidden"],
+                  body=obj({"reason": string(N_("3 to 500 characters residents will see"), min_length=3,
+                                             max_length=500)}, required=["reason"]),
+                  responses=ok(ref("Session"), "The session, status cancelled"),
+                  errors={400: ["invalid_input"], 409: ["session_cancelled", "session_ended"]}),
+        operation("get", "/export/calendar.ics", "export_calendar", N_("Export the calendar (iCalendar)"),
+                  who=STAFF, tag="schedule", params=session_list_params, forbidden=["forbidden"],
+                  responses={**ok(string("RFC 5545 text"), "The feed, with an ETag", media_type="text/calendar"),
+                             "304": {"description": ERROR_DESCRIPTIONS[304]}},
+                  errors={400: ["invalid_input"]}),
+
+        # --- registrations and the video room
+        operation("post", "/sessions/{session_id}/registrations", "register", N_("Register for a session"),
+                  who=RESIDENT, tag="registrations", forbidden=["residents_only", "invited_only"],
+                  responses=ok(ref("Registration"), "A seat, or a place in the waiting line", status=201),
+                  errors={409: ["already_registered", "registration_closed", "session_cancelled"]}),
+        operation("get", "/sessions/{session_id}/registrations/me", "my_registration",
+                  N_("My registration for a session"), who=ANY_USER, tag="registrations",
+                  responses=ok(ref("Registration")), errors={404: ["not_registered"]}),
+        operation("delete", "/sessions/{session_id}/registrations/me", "cancel_registration",
+                  N_("Give up my seat or place in line"), who=ANY_USER, tag="registrations",
+                  responses=NO_CONTENT, errors={404: ["not_registered"], 409: ["session_started"]}),
+        operation("get", "/sessions/{session_id}/registrations", "list_registrations",
+                  N_("List a session's registrants"), who=STAFF_OR_MODERATOR, tag="registrations",
+                  forbidden=["forbidden"], responses=ok(list_of("registrations", ref("Registrant")))),
+        operation("post", "/sessions/{session_id}/join", "join", N_("Get a token for the session's video room"),
+                  who=ENTITLED, tag="registrations", forbidden=["not_registered"],
+                  responses=ok(ref("RoomToken")),
+                  errors={409: ["session_cancelled", "not_open_yet", "session_ended"],
+                          503: ["jitsi_not_configured"]}),
+
+        # --- questions
+        operation("get", "/sessions/{session_id}/questions", "list_questions", N_("List a session's questions"),
+                  who=ANY_USER, tag="questions",
+                  description="The public sees approved, on-air and answered questions (and their own); "
+                              "moderators see all.",
+                  responses=ok(list_of("questions", ref("Question"),
+                                       version=integer(0, description="Rises with every change; for polling")))),
+        operation("post", "/sessions/{session_id}/questions", "ask", N_("Ask a question"), who=REGISTRANT,
+                  tag="questions", rate_limited=True, forbidden=["not_registered"],
+                  body=obj({"body": question_body, "anonymous": {"type": "boolean", "default": False},
+                            "category": nullable(enum(CATEGORIES))}, required=["body"]),
+                  responses=ok(ref("Question"), "The question, pending moderation", status=201),
+                  errors={400: ["invalid_input", "invalid_length"],
+                          409: ["session_cancelled", "questions_closed"]}),
+        operation("patch", "/questions/{question_id}", "edit_question", N_("Edit my pending question"),
+                  who=AUTHOR, tag="questions", body=obj({"body": question_body}, required=["body"]),
+                  responses=ok(ref("Question")),
+                  errors={400: ["invalid_input", "invalid_length"], 409: ["not_pending"]}),
+        operation("delete", "/questions/{question_id}", "withdraw_question", N_("Withdraw my pending question"),
+                  who=AUTHOR, tag="questions", responses=NO_CONTENT, errors={409: ["not_pending"]}),
+        operation("post", "/questions/{question_id}/vote", "vote", N_("Vote for a question (once)"),
+                  who=RESIDENT, tag="questions", forbidden=["residents_only"], responses=ok(ref("Votes")),
+                  errors={409: ["not_votable"]}),
+        operation("delete", "/questions/{question_id}/vote", "unvote", N_("Take my vote back"), who=RESIDENT,
+                  tag="questions", responses=ok(ref("Votes"))),
+        operation("post", "/questions/{question_id}/moderation", "moderate", N_("Moderate a question"),
+                  who=OFFICE, tag="questions", forbidden=["forbidden"],
+                  body=obj({
+                      "action": enum(["approve", "reject", "on_air", "answered", "merge"]),
+                      "into": {**DIGITS_ID, "description": N_("For merge: a question of the same session")},
+                      "note": nullable(string(N_("For reject (required, the reason the author sees) and "
+                                                 "answered; at most 1000 characters"), max_length=1000)),
+                  }, required=["action"]),
+                  responses=ok(ref("Question")),
+                  errors={400: ["invalid_input"], 409: ["illegal_transition", "another_on_air"]}),
+
+        # --- follow-up cases
+        operation("post", "/questions/{question_id}/case", "open_case", N_("Turn a question into a follow-up case"),
+                  who=OFFICE, tag="cases", forbidden=["forbidden"],
+                  body=obj({
+                      "body_id": {**DIGITS_ID, "description": N_("The government body that answers")},
+                      "due_on": nullable({**DAY, "description": N_("Default: today plus the body's SLA days")}),
+                      "reference": nullable(string(N_("The body's reference number"), max_length=64)),
+                  }, required=["body_id"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case", status=201, location=True),
+                  errors={400: ["invalid_input"], 409: ["illegal_transition", "case_exists"]}),
+        operation("get", "/cases", "list_cases", N_("List the cases I may see"), who=CASE_PARTIES, tag="cases",
+                  params=[query("status", enum(["open", "closed"]), N_("Only open or only closed cases"))],
+                  responses=ok(list_of("cases", ref("Case")))),
+        operation("get", "/cases/{case_id}", "get_case", N_("One case and its history"), who=CASE_PARTIES,
+                  tag="cases", responses=ok(ref("CaseWithUpdates"))),
+        operation("post", "/cases/{case_id}/updates", "add_update", N_("Add a dated update to a case"),
+                  who=CASE_PARTIES, tag="cases",
+                  description="Officials and the office report progress, resolve, decline or hand over "
+                              "(`to_body`); the resident confirms a resolution or reopens once within 14 days.",
+                  body=obj({
+                      "text": string(N_("At most 2000 characters; required except for the resident"), max_length=2000),
+                      "status": nullable(enum([*CaseStatus, "reopened"])),
+                      "to_body": {**DIGITS_ID, "description": N_("Hand the case over to this body")},
+                  }),
+                  responses=ok(ref("CaseWithUpdates"), "The case"),
+                  errors={400: ["invalid_input"], 409: ["illegal_transition", "reopen_used", "reopen_expired"]}),
+
+        # --- minutes and the archive
+        operation("get", "/sessions/{session_id}/minutes", "get_minutes", N_("Read a session's minutes"),
+                  who=MINUTES_READERS, tag="minutes",
+                  description="Without `revision`: the latest published revision, or for staff the draft or "
+                              "approved text (then `published_at` and `revision` are null).",
+                  params=[query("revision", integer(1), N_("A published revision; default the latest"))],
+                  responses=minutes_ok, errors={400: ["invalid_input"], 404: ["no_minutes", "no_revision"]}),
+        operation("put", "/sessions/{session_id}/minutes", "put_minutes", N_("Write the draft minutes"),
+                  who=STAFF, tag="minutes", forbidden=["forbidden"],
+                  body=obj({"body": MINUTES_BODY}, required=["body"]), responses=minutes_ok,
+                  errors={400: ["invalid_input"], 409: ["minutes_locked"]}),
+        operation("post", "/sessions/{session_id}/minutes/approve", "approve_minutes", N_("Approve the minutes"),
+                  who=STAFF, tag="minutes", forbidden=["forbidden"], responses=minutes_ok,
+                  errors={404: ["no_minutes"], 409: ["illegal_transition"]}),
+        operation("post", "/sessions/{session_id}/minutes/publish", "publish_minutes", N_("Publish the minutes"),
+                  who=STAFF, tag="minutes", forbidden=["forbidden"], responses=minutes_ok,
+                  errors={404: ["no_minutes"], 409: ["illegal_transition"]}),
+        operation("post", "/sessions/{session_id}/minutes/revisions", "revise_minutes",
+                  N_("Publish a corrected revision of the minutes"), who=STAFF, tag="minutes",
+                  forbidden=["forbidden"],
+                  body=obj({"body": MINUTES_BODY,
+                            "reason": string(N_("3 to 1000 characters after collapsing white space"),
+                                             min_length=3, max_length=1000)},
+                           required=["body", "reason"]),
+                  responses=ok(ref("Minutes"), "The minutes with the new published revision", status=201),
+                  errors={400: ["invalid_input"], 404: ["no_minutes"], 409: ["illegal_transition"]}),
+        operation("get", "/archive", "archive", N_("Search the published minutes"), who=ANY_USER, tag="minutes",
+                  params=[query("q", string(), N_("Words to look for, in Arabic or English; spelling variants "
+                                                  "match"))],
+                  responses=ok(list_of("results", ref("ArchiveResult")))),
+
+        # --- this document
+        operation("get", "/openapi.json", "openapi_document", N_("This OpenAPI document"), who=ANYONE,
+                  tag="meta", public=True, responses=ok({"type": "object"}, "The OpenAPI 3.1 document")),
+        operation("get", "/docs", "docs", N_("This API's reference page (HTML)"), who=ANYONE, tag="meta",
+                  public=True, responses=ok(string(), "The page", media_type="text/html")),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _document() -> dict:
+    paths: dict[str, dict] = {}
+    for path, method, spec in _operations():
+        paths.setdefault(path, {})[method] = spec
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Majlis API",
+            "version": "1",
+            "summary": "The Capital Governorate's virtual majlis: sessions, registration, questions, cases",
+            "description": (
+                "JSON over HTTPS under /api/v1. Authenticate with `Authorization: Bearer <token>`, or from "
+                "the browser with the session cookie (then unsafe methods need the CSRF token). No or a bad "
+                "token gives 401, the wrong role 403. Every error is the status code plus "
+                '`{"error": {"code", "message", "field"}}`; `code` is stable, `message` is in the language of '
+                "Accept-Language (Arabic by default). Timestamps are ISO 8601 with an offset; ids are integers."
+            ),
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "tags": [{"name": name} for name in
+                 ("accounts", "directory", "schedule", "registrations", "questions", "cases", "minutes", "meta")],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document as a fresh dict (callers may change their copy)."""
+    return copy.deepcopy(_document())
+
+
+# --- the docs page ------------------------------------------------------------------------------------------------
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def describe_schema(schema: dict) -> str:
+    """A one-line summary of a field's schema: type, allowed values and limits (not translated: it is notation)."""
+    if "anyOf" in schema:
+        return " | ".join(describe_schema(part) for part in schema["anyOf"])
+    kinds = schema.get("type", "any")
+    text = " | ".join(kinds) if isinstance(kinds, list) else kinds
+    if "enum" in schema:
+        text = " | ".join("null" if value is None else f'"{value}"' for value in schema["enum"])
+    notes = []
+    if "format" in schema:
+        notes.append(schema["format"])
+    if "minLength" in schema or "maxLength" in schema:
+        notes.append(f"{schema.get('minLength', 0)}–{schema.get('maxLength', '…')} chars")
+    if "minimum" in schema or "maximum" in schema:
+        notes.append(f"{schema.get('minimum', '…')}–{schema.get('maximum', '…')}")
+    if "pattern" in schema and "format" not in schema:
+        notes.append(schema["pattern"])
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
+def describe_operations(doc: dict) -> list[dict]:
+    """Flatten the document into what the docs page shows, one entry per operation, in document order."""
+    components = doc["components"]
+    entries = []
+    for path, methods in doc["paths"].items():
+        for method, spec in methods.items():
+            fields = []
+            for parameter in spec.get("parameters", []):
+                fields.append({"name": parameter["name"], "where": parameter["in"],
+                               "required": parameter["required"], "type": describe_schema(parameter["schema"]),
+                               "description": parameter["schema"].get("description", "")})
+            body = spec.get("requestBody", {}).get("content", {}).get(JSON, {}).get("schema")
+            if body is not None:
+                body = _resolve(body, components)
+                required = set(body.get("required", ()))
+                for name, schema in body.get("properties", {}).items():
+                    fields.append({"name": name, "where": "body", "required": name in required,
+                                   "type": describe_schema(schema), "description": schema.get("description", "")})
+            successes, errors = [], []
+            for status, response in spec["responses"].items():
+                if status.startswith("2") or status == "304":
+                    successes.append({"status": status, "media_type": next(iter(response.get("content", {})), "")})
+                    continue
+                schema = response["content"][JSON]["schema"]["allOf"][1]
+                codes = schema["properties"]["error"]["properties"]["code"]["enum"]
+                errors.append({"status": status, "codes": codes})
+            entries.append({
+                "id": spec["operationId"], "method": method.upper(), "path": path, "summary": spec["summary"],
+                "who": spec["x-majlis-who"], "public": not spec["security"], "tag": spec["tags"][0],
+                "fields": fields, "successes": successes, "errors": errors,
+            })
+    return entries
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(_document())
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("api/docs.html", operations=describe_operations(_document()))

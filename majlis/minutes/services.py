@@ -1,0 +1,310 @@
+"""Minutes: compiled after each session, edited and approved by staff, published as immutable revisions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from majlis.audit import services as audit
+from majlis.auth.models import User
+from majlis.core.models import GovernmentBody
+from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
+from majlis.errors import Conflict, InvalidInput, NotFound
+from majlis.followups.models import Case
+from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
+from majlis.questions.models import Question
+from majlis.questions.normalize import normalize
+from majlis.registration.services import attendance
+from majlis.sessions.models import MajlisSession
+from majlis.timeutil import format_hijri
+
+MAX_BODY = 200_000
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- moderators' notes --------------------------------------------------------------------------------------------
+
+
+def save_notes(db_session: Session, majlis_session: MajlisSession, author: User, *, body, now: datetime) -> SessionNote:
+    text = str(body or "")
+    if len(text) > 50_000:
+        raise InvalidInput(_l("The notes are too long (at most 50,000 characters)."), field="body")
+    note = db_session.scalar(select(SessionNote).where(SessionNote.session_id == majlis_session.id))
+    if note is None:
+        note = SessionNote(session_id=majlis_session.id, created_at=now)
+        db_session.add(note)
+    note.body = text
+    note.updated_by_id = author.id
+    note.updated_at = now
+    db_session.flush()
+    return note
+
+
+def notes_of(db_session: Session, majlis_session: MajlisSession) -> str:
+    return db_session.scalar(select(SessionNote.body).where(SessionNote.session_id == majlis_session.id)) or ""
+
+
+# --- compiling ----------------------------------------------------------------------------------------------------
+
+
+def compose_draft(db_session: Session, majlis_session: MajlisSession, *, zone: ZoneInfo, hijri_adjust: int = 0,
+                  locale: str = "ar") -> str:
+    """The draft text of a session's minutes from what the database knows."""
+    start = (majlis_session.actual_started_at or majlis_session.starts_at).astimezone(zone)
+    end = (majlis_session.actual_ended_at or majlis_session.ends_at).astimezone(zone)
+    counts = attendance(db_session, majlis_session)
+    questions = list(db_session.scalars(select(Question).where(Question.session_id == majlis_session.id)
+                                        .order_by(Question.answered_at, Question.id)))
+    answered = [q for q in questions if q.status == QuestionStatus.ANSWERED]
+    rejected = sum(q.status == QuestionStatus.REJECTED for q in questions)
+    merged = sum(q.status == QuestionStatus.MERGED for q in questions)
+    cases = db_session.execute(select(Case, GovernmentBody).join(GovernmentBody, GovernmentBody.id == Case.body_id)
+                               .where(Case.session_id == majlis_session.id).order_by(Case.id)).all()
+    title = majlis_session.title_en if locale == "en" else majlis_session.title_ar
+    with force_locale(locale):
+        lines = [
+            f"# {title}",
+            "",
+            _("Date: %(date)s (%(hijri)s)", date=format_date(start.date(), "full", locale=locale),
+              hijri=format_hijri(start.date(), locale, hijri_adjust)),
+            _("Time: %(start)s – %(end)s", start=format_time(start, "short", locale=locale),
+              end=format_time(end, "short", locale=locale)),
+            "",
+            "## " + _("Attendance"),
+            _("Registered: %(n)s", n=counts.registered),
+            _("Attended: %(n)s", n=counts.attended),
+            _("No-shows: %(n)s", n=counts.no_shows),
+            "",
+            "## " + _("Questions answered"),
+        ]
+        if answered:
+            for number, question in enumerate(answered, start=1):
+                lines.append(f"{number}. {question.body}")
+                if question.answer_note:
+                    lines.append("   " + _("Answer: %(note)s", note=question.answer_note))
+        else:
+            lines.append(_("No question was answered."))
+        lines += ["", _("Questions not taken: %(n)s. Questions joined with similar ones: %(m)s.", n=rejected,
+                        m=merged), "", "## " + _("Follow-up cases opened")]
+        if cases:
+            for case, body in cases:
+                name = body.name_en if locale == "en" else body.name_ar
+                lines.append(_("Case %(id)s: %(body)s, due by %(due)s", id=case.id, body=name,
+                               due=case.due_on.isoformat()))
+        else:
+            lines.append(_("No case was opened."))
+        notes = notes_of(db_session, majlis_session).strip()
+        lines += ["", "## " + _("Moderators' notes"), notes or _("No notes.")]
+    return "\n".join(lines) + "\n"
+
+
+def compile_minutes(db_session: Session, session_id: int, *, now: datetime, zone: ZoneInfo,
+                    hijri_adjust: int = 0) -> Minutes | None:
+    """Write the draft of an ended session's minutes once; None if not ended or already there.
+
+    The draft is written in one statement of its own transaction: a crash leaves nothing half-written,
+    and the unique key on session_id makes a second run (or a second scheduler) a no-op.
+    """
+    majlis_session = db_session.get(MajlisSession, session_id)
+    if majlis_session is None or majlis_session.status != SessionStatus.ENDED:
+        return None
+    if db_session.scalar(select(Minutes.id).where(Minutes.session_id == session_id)) is not None:
+        return None
+    body = compose_draft(db_session, majlis_session, zone=zone, hijri_adjust=hijri_adjust)
+    minutes = Minutes(session_id=session_id, status=MinutesStatus.DRAFT, body=body, compiled_at=now,
+                      compile_lag_seconds=max(0.0, (now - majlis_session.ends_at).total_seconds()),
+                      created_at=now, updated_at=now)
+    try:
+        with db_session.begin_nested():
+            db_session.add(minutes)
+            db_session.flush()
+    except IntegrityError:
+        return None  # compiled meanwhile by another run
+    return minutes
+
+
+def due_to_compile(db_session: Session) -> list[int]:
+    return list(db_session.scalars(select(MajlisSession.id).where(
+        MajlisSession.status == SessionStatus.ENDED,
+        ~select(Minutes.id).where(Minutes.session_id == MajlisSession.id).exists())))
+
+
+# --- editing and publishing ---------------------------------------------------------------------------------------
+
+
+def minutes_of(db_session: Session, majlis_session: MajlisSession) -> Minutes | None:
+    return db_session.scalar(select(Minutes).where(Minutes.session_id == majlis_session.id))
+
+
+def _body(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(_l("Write the minutes."), field="body")
+    if len(value) > MAX_BODY:
+        raise InvalidInput(_l("The minutes are too long."), field="body")
+    return value.replace("\r\n", "\n")
+
+
+def edit_draft(db_session: Session, majlis_session: MajlisSession, staff: User, *, body, now: datetime) -> Minutes:
+    text = _body(body)
+    minutes = minutes_of(db_session, majlis_session)
+    if minutes is None:
+        minutes = Minutes(session_id=majlis_session.id, status=MinutesStatus.DRAFT, compiled_at=now, created_at=now)
+        db_session.add(minutes)
+    elif minutes.status != MinutesStatus.DRAFT:
+        raise Conflict(_l("The minutes are approved: publish them, then correct them with a new revision."),
+                       code="minutes_locked")
+    minutes.body = text
+    minutes.updated_at = now
+    db_session.flush()
+    audit.record(db_session, actor_id=staff.id, action="minutes.edit", object_type="minutes", object_id=minutes.id,
+                 now=now)
+    return minutes
+
+
+def _require(db_session: Session, majlis_session: MajlisSession) -> Minutes:
+    minutes = minutes_of(db_session, majlis_session)
+    if minutes is None:
+        raise NotFound(_l("These minutes do not exist yet."), code="no_minutes")
+    return minutes
+
+
+def approve(db_session: Session, majlis_session: MajlisSession, staff: User, *, now: datetime) -> Minutes:
+    minutes = _require(db_session, majlis_session)
+    if minutes.status != MinutesStatus.DRAFT:
+        raise Conflict(_l("Only a draft can be approved."), code="illegal_transition")
+    minutes.status, minutes.approved_at, minutes.approved_by_id = MinutesStatus.APPROVED, now, staff.id
+    audit.record(db_session, actor_id=staff.id, action="minutes.approve", object_type="minutes",
+                 object_id=minutes.id, from_state="draft", to_state="approved", now=now)
+    return minutes
+
+
+def publish(db_session: Session, majlis_session: MajlisSession, staff: User, *, now: datetime) -> Minutes:
+    minutes = _require(db_session, majlis_session)
+    if minutes.status != MinutesStatus.APPROVED:
+        raise Conflict(_l("Only approved minutes can be published."), code="illegal_transition")
+    minutes.status, minutes.published_at, minutes.published_by_id = MinutesStatus.PUBLISHED, now, staff.id
+    db_session.add(MinutesRevision(minutes_id=minutes.id, number=1, body=minutes.body, sha256=sha256(minutes.body),
+                                   created_by_id=staff.id, created_at=now))
+    audit.record(db_session, actor_id=staff.id, action="minutes.publish", object_type="minutes",
+                 object_id=minutes.id, from_state="approved", to_state="published", now=now)
+    db_session.flush()
+    return minutes
+
+
+def revise(db_session: Session, majlis_session: MajlisSession, staff: User, *, body, reason,
+           now: datetime) -> MinutesRevision:
+    """Correct published minutes: a new revision with a reason; earlier ones stay readable."""
+    minutes = _require(db_session, majlis_session)
+    if minutes.status != MinutesStatus.PUBLISHED:
+        raise Conflict(_l("Only published minutes take corrections; edit the draft instead."),
+                       code="illegal_transition")
+    text = _body(body)
+    reason = " ".join(str(reason or "").split())
+    if not 3 <= len(reason) <= 1000:
+        raise InvalidInput(_l("Give the reason for the correction (3 to 1000 characters)."), field="reason")
+    number = db_session.scalar(select(func.max(MinutesRevision.number)).where(
+        MinutesRevision.minutes_id == minutes.id)) + 1
+    revision = MinutesRevision(minutes_id=minutes.id, number=number, body=text, sha256=sha256(text), reason=reason,
+                               created_by_id=staff.id, created_at=now)
+    db_session.add(revision)
+    minutes.body = text
+    minutes.updated_at = now
+    db_session.flush()
+    audit.record(db_session, actor_id=staff.id, action="minutes.revise", object_type="minutes", object_id=minutes.id,
+                 now=now, data={"revision": number})
+    return revision
+
+
+def revisions(db_session: Session, minutes: Minutes) -> list[MinutesRevision]:
+    return list(db_session.scalars(select(MinutesRevision).where(MinutesRevision.minutes_id == minutes.id)
+                                   .order_by(MinutesRevision.number)))
+
+
+@dataclass(frozen=True)
+class View:
+    status: MinutesStatus
+    body: str
+    published_at: datetime | None
+    revision: int | None
+    reason: str | None
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.body)
+
+
+def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, revision=None) -> View:
+    """What a viewer may read: the public the published revisions; staff also the draft."""
+    minutes = minutes_of(db_session, majlis_session)
+    staff = viewer is not None and viewer.is_staff
+    if minutes is None or (minutes.status != MinutesStatus.PUBLISHED and not staff):
+        raise NotFound(_l("These minutes are not published."), code="no_minutes")
+    if revision not in (None, ""):
+        if not str(revision).isdigit():
+            raise InvalidInput(_l("Give a revision number."), field="revision")
+        row = db_session.scalar(select(MinutesRevision).where(MinutesRevision.minutes_id == minutes.id,
+                                                              MinutesRevision.number == int(revision)))
+        if row is None:
+            raise NotFound(_l("No such revision."), code="no_revision")
+        return View(MinutesStatus.PUBLISHED, row.body, minutes.published_at, row.number, row.reason)
+    if minutes.status == MinutesStatus.PUBLISHED:
+        latest = revisions(db_session, minutes)[-1]
+        return View(minutes.status, latest.body, minutes.published_at, latest.number, latest.reason)
+    return View(minutes.status, minutes.body, None, None, None)
+
+
+# --- the archive --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    majlis_session: MajlisSession
+    snippet: str
+
+
+def _snippet(body: str, terms: list[str], width: int = 160) -> str:
+    folded = normalize(body)
+    position = min((folded.find(term) for term in terms if folded.find(term) >= 0), default=0)
+    # normalize() drops punctuation, so positions are approximate in the original text; close enough for a snippet.
+    start = max(0, position - width // 3)
+    text = " ".join(body.split())
+    piece = text[start:start + width]
+    return ("… " if start else "") + piece + (" …" if start + width < len(text) else "")
+
+
+def search(db_session: Session, query: str, *, limit: int = 50) -> list[Hit]:
+    """Published minutes (their latest revision) matching every word of the query, in Arabic or English.
+
+    Matching is on normalised text (alef forms, taa marbuta, diacritics folded), so spelling variants match.
+    """
+    # The definite article is dropped from the words sought, so "الطريق" also finds "طريق".
+    terms = [term[2:] if term.startswith("ال") and len(term) > 4 else term for term in normalize(query or "").split()]
+    rows = db_session.execute(
+        select(MajlisSession, MinutesRevision).join(Minutes, Minutes.session_id == MajlisSession.id)
+        .join(MinutesRevision, MinutesRevision.minutes_id == Minutes.id)
+        .where(Minutes.status == MinutesStatus.PUBLISHED)
+        .order_by(MajlisSession.starts_at.desc(), MinutesRevision.number.desc())).all()
+    hits, seen = [], set()
+    for majlis_session, revision in rows:
+        if majlis_session.id in seen:
+            continue  # only the latest revision of each
+        seen.add(majlis_session.id)
+        haystack = normalize(f"{majlis_session.title_ar} {majlis_session.title_en} {revision.body}")
+        if all(term in haystack for term in terms):
+            hits.append(Hit(majlis_session, _snippet(revision.body, terms)))
+        if len(hits) >= limit:
+            break
+    return hits

@@ -1,0 +1,105 @@
+"""Minutes pages: the public record, the staff editor, the archive search, and the moderators' notes."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from majlis.auth.decorators import roles_required
+from majlis.auth.forms import EmptyForm
+from majlis.db import get_db, unit_of_work
+from majlis.enums import Role
+from majlis.errors import MajlisError
+from majlis.minutes import services
+from majlis.sessions.services import get_visible_session
+from majlis.timeutil import utcnow
+
+bp = Blueprint("minutes", __name__)
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+@bp.get("/sessions/<int:session_id>/minutes")
+def minutes_page(session_id: int):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, _viewer())
+    view = services.view(db_session, majlis_session, _viewer(), revision=request.args.get("revision"))
+    minutes = services.minutes_of(db_session, majlis_session)
+    return render_template("minutes/minutes.html", majlis_session=majlis_session, view=view,
+                           revisions=services.revisions(db_session, minutes))
+
+
+@bp.get("/sessions/<int:session_id>/minutes.<any(md, json):fmt>")
+def minutes_download(session_id: int, fmt: str):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, _viewer())
+    view = services.view(db_session, majlis_session, _viewer(), revision=request.args.get("revision"))
+    name = f"majlis-minutes-{session_id}" + (f"-r{view.revision}" if view.revision else "")
+    if fmt == "json":
+        body = json.dumps({"session_id": session_id, "title_ar": majlis_session.title_ar,
+                           "title_en": majlis_session.title_en, "starts_at": majlis_session.starts_at.isoformat(),
+                           "status": view.status.value, "revision": view.revision, "body": view.body,
+                           "sha256": view.sha256}, ensure_ascii=False, indent=2)
+        mimetype = "application/json"
+    else:
+        body, mimetype = view.body, "text/markdown"
+    return Response(body.encode("utf-8"), headers={"Content-Type": f"{mimetype}; charset=utf-8",
+                                                   "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.route("/staff/sessions/<int:session_id>/minutes", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def minutes_editor(session_id: int):
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    if request.method == "POST" and EmptyForm().validate_on_submit():
+        action = request.form.get("action")
+        try:
+            with unit_of_work() as db_session:
+                majlis_session = get_visible_session(db_session, session_id, current_user)
+                if action == "save":
+                    services.edit_draft(db_session, majlis_session, current_user, body=request.form.get("body"),
+                                        now=utcnow())
+                elif action == "approve":
+                    services.approve(db_session, majlis_session, current_user, now=utcnow())
+                elif action == "publish":
+                    services.publish(db_session, majlis_session, current_user, now=utcnow())
+                elif action == "revise":
+                    services.revise(db_session, majlis_session, current_user, body=request.form.get("body"),
+                                    reason=request.form.get("reason"), now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Saved."), "success")
+        return redirect(url_for("minutes.minutes_editor", session_id=session_id))
+    minutes = services.minutes_of(db_session, majlis_session)
+    return render_template("minutes/editor.html", majlis_session=majlis_session, minutes=minutes, form=EmptyForm(),
+                           revisions=services.revisions(db_session, minutes) if minutes else [])
+
+
+@bp.get("/archive")
+def archive():
+    query = request.args.get("q", "").strip()
+    hits = services.search(get_db(), query) if query else services.search(get_db(), "", limit=20)
+    return render_template("minutes/archive.html", query=query, hits=hits)
+
+
+@bp.post("/sessions/<int:session_id>/notes")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def save_notes(session_id: int):
+    """Autosave of the moderators' notes (JSON for the console's script, a redirect for the plain form)."""
+    if not EmptyForm().validate_on_submit():
+        return jsonify({"error": {"code": "csrf_failed", "message": _("Reload the page."), "field": None}}), 400
+    with unit_of_work() as db_session:
+        majlis_session = get_visible_session(db_session, session_id, current_user)
+        note = services.save_notes(db_session, majlis_session, current_user, body=request.form.get("body"),
+                                   now=utcnow())
+    if request.headers.get("X-Requested-With") == "autosave":
+        return jsonify({"saved_at": note.updated_at.isoformat()})
+    flash(_("Notes saved."), "success")
+    return redirect(url_for("questions.console", session_id=session_id) + "#notes-heading")
