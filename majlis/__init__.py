@@ -69,6 +69,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("MAJLIS_FAST_PASSWORD_HASH", bool(app.config.get("TESTING")))
 
     _configure_logging(app)
+    if app.config["MAJLIS_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["MAJLIS_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

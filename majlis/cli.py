@@ -126,8 +126,41 @@ def export_ics_command(from_day, to_day, series_id, output):
         click.get_binary_stream("stdout").write(body)
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(file):
+    """Write a consistent copy of the database to FILE (safe while Majlis runs)."""
+    from majlis.backup import BackupError, backup
+
+    try:
+        backup(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backup written to {file}.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(file, yes):
+    """Replace the database's contents with the backup FILE (stop the web server and scheduler first)."""
+    from majlis.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
+    get_database().engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Database restored from {file}.")
+
+
 def register(app: Flask) -> None:
-    for command in (init_db_command, demo_command, create_user_command, token_command, export_ics_command):
+    for command in (init_db_command, demo_command, create_user_command, token_command, export_ics_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)
     from majlis.jitsi.cli import jitsi_config_command
     from scheduler.cli import scheduler_command

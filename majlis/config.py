@@ -93,4 +93,6 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAJLIS_PASSWORD_HASH": "argon2",
         "MAJLIS_API_TOKEN_DAYS": int(env.get("MAJLIS_API_TOKEN_DAYS", "90")),
+        # How many reverse proxies in front of Majlis set X-Forwarded-For/-Proto; 0 trusts no such header.
+        "MAJLIS_TRUSTED_PROXIES": int(env.get("MAJLIS_TRUSTED_PROXIES", "0")),
     }

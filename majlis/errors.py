@@ -118,6 +118,16 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(exc.valid_methods)
         return error_response(status, code, message, headers=headers)
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc):
+        # The database did not answer: nothing was written (the unit of work rolled back); say so plainly.
+        log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        code, message = _HTTP_CODES[503]
+        return error_response(503, code, message, headers={"Retry-After": "10"})
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)

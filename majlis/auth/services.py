@@ -350,3 +350,67 @@ def active_tokens(db_session: Session, user: User, *, now: datetime) -> list[Api
             .order_by(ApiToken.created_at.desc())
         )
     )
+
+
+# --- privacy ------------------------------------------------------------------------------------------------------
+
+
+def export_data(db_session: Session, user: User) -> dict:
+    """Everything Majlis holds about a resident, for them to download."""
+    from majlis.followups.models import Case
+    from majlis.questions.models import Question, Vote
+    from majlis.registration.models import Registration
+
+    def iso(value):
+        return value.isoformat() if value is not None else None
+
+    return {
+        "account": {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone,
+                    "area": user.area.code if user.area else None, "role": user.role.value,
+                    "created_at": iso(user.created_at), "last_login_at": iso(user.last_login_at)},
+        "registrations": [{"session_id": r.session_id, "status": r.status.value, "queued_at": iso(r.queued_at),
+                           "attended_at": iso(r.attended_at)}
+                          for r in db_session.scalars(select(Registration).where(Registration.user_id == user.id))],
+        "questions": [{"id": q.id, "session_id": q.session_id, "body": q.body, "status": q.status.value,
+                       "anonymous": q.is_anonymous, "created_at": iso(q.created_at)}
+                      for q in db_session.scalars(select(Question).where(Question.author_id == user.id))],
+        "votes": [v.question_id for v in db_session.scalars(select(Vote).where(Vote.user_id == user.id))],
+        "cases": [{"id": c.id, "status": c.status.value, "due_on": c.due_on.isoformat()}
+                  for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))],
+        "api_tokens": [{"label": t.label, "created_at": iso(t.created_at), "revoked": t.revoked_at is not None}
+                       for t in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))],
+    }
+
+
+def delete_account(db_session: Session, user: User, *, password: str, now: datetime) -> None:
+    """Erase a resident's personal data; their questions stay (anonymous) so minutes and cases keep their sense."""
+    from majlis.calendar.models import CalendarFeed
+    from majlis.questions.models import Question
+    from majlis.registration import services as registration
+    from majlis.registration.models import Registration
+    from majlis.sessions.models import MajlisSession
+
+    if user.role != Role.RESIDENT:
+        raise Forbidden(_l("Staff accounts are closed by an administrator."), code="not_self_service")
+    if not verify_password(user.password_hash, password or ""):
+        raise InvalidInput(_l("The password is not correct."), field="password")
+    future = db_session.scalars(select(Registration.session_id).join(
+        MajlisSession, MajlisSession.id == Registration.session_id).where(
+        Registration.user_id == user.id, Registration.status != "cancelled", MajlisSession.starts_at > now)).all()
+    for session_id in future:
+        registration.cancel(db_session, session_id, user, now=now)  # seats go to the waiting line
+    for question in db_session.scalars(select(Question).where(Question.author_id == user.id)):
+        question.is_anonymous = True
+    for token in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    for feed in db_session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
+                                                              CalendarFeed.revoked_at.is_(None))):
+        feed.revoked_at = now
+    user.name = str(_l("Deleted account"))
+    user.email = f"deleted-{user.id}-{new_token(nbytes=6).lower()}@deleted.invalid"
+    user.phone = None
+    user.area_id = None
+    user.password_hash = hash_password(new_token())
+    user.is_disabled = True
+    rotate_session_token(user)
+    audit.record(db_session, actor_id=user.id, action="user.delete", object_type="user", object_id=user.id, now=now)

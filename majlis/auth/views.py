@@ -42,10 +42,21 @@ def init_login_manager(manager: LoginManager) -> None:
     manager.login_message = None
     manager.needs_refresh_message = None
 
+    # Flask-Login 0.6 builds the "strong" session identifier from a client-supplied X-Forwarded-For; use the
+    # peer address instead, which ProxyFix corrects only for the proxies configured as trusted.
+    manager._session_identifier_generator = _session_identifier
+
     @manager.user_loader
     def _load_user(session_token: str) -> User | None:
         user = get_db().scalar(select(User).where(User.session_token == session_token))
         return user if user is not None and not user.is_disabled else None
+
+
+def _session_identifier() -> str:
+    import hashlib
+
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha512(f"{request.remote_addr}|{agent}".encode()).hexdigest()
 
 
 def safe_next(target: str | None) -> str | None:
@@ -209,6 +220,53 @@ def revoke_token(token_id: int):
         services.revoke_api_token(db_session, record, actor=current_user, now=utcnow())
     flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.get("/account/data.json")
+@login_required
+def download_data():
+    import json
+
+    from flask import Response
+
+    data = services.export_data(get_db(), current_user)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="my-majlis-data.json"', "Cache-Control": "no-store"})
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account():
+    if EmptyForm().validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.delete_account(db_session, current_user._get_current_object(),
+                                        password=request.form.get("password", ""), now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+            return redirect(url_for("auth.account") + "#privacy-heading")
+        logout_user()
+        session.clear()
+        flash(_("Your account and personal data were deleted."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.get("/admin/audit")
+@login_required
+def audit_log():
+    from majlis.audit.models import AuditEntry
+    from majlis.enums import Role
+    from majlis.errors import Forbidden
+
+    if current_user.role != Role.ADMIN:
+        raise Forbidden()
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if request.args.get("object_type"):
+        query = query.where(AuditEntry.object_type == request.args["object_type"])
+    entries = get_db().scalars(query.limit(300)).all()
+    actors = {u.id: u for u in get_db().scalars(select(User).where(User.id.in_({e.actor_id for e in entries})))}
+    return render_template("auth/audit.html", entries=entries, actors=actors)
 
 
 @bp.route("/account/password", methods=["POST"])
