@@ -51,7 +51,8 @@ def backup(url: str, target: Path) -> None:
             source.close()
         return
     args, env = _pg_args(url)
-    done = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],
+    # An argument list (no shell) built from the configured URL: nothing is interpolated into a command line.
+    done = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],  # noqa: S603
                           env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
@@ -79,7 +80,7 @@ def restore(url: str, source: Path) -> None:
             backup_db.close()
         return
     args, env = _pg_args(url)
-    done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+    done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",  # noqa: S603
                            *args, str(source)], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BackupError(done.stderr.strip() or "pg_restore failed")
