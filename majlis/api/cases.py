@@ -20,7 +20,7 @@ def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
         "id": case.id,
         "question_id": case.question_id,
         "session_id": case.session_id,
-        "question": case_question_text(case),
+        "question": case.question.body,
         "body": {"id": case.body.id, "name_ar": case.body.name_ar, "name_en": case.body.name_en},
         "status": case.status.value,
         "due_on": case.due_on.isoformat(),
@@ -34,11 +34,6 @@ def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
     if with_updates:
         data["updates"] = [update_to_dict(update) for update in case_updates(case)]
     return data
-
-
-def case_question_text(case: Case) -> str:
-    question = get_db().get(Question, case.question_id)
-    return question.body if question else ""
 
 
 def case_updates(case: Case):

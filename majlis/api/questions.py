@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from majlis.api import api_user, bp, json_body
+from majlis.api import api_user, bp, conditional, json_body
 from majlis.db import get_db, unit_of_work
 from majlis.errors import NotFound
 from majlis.extensions import limiter
@@ -50,9 +50,8 @@ def list_questions(session_id: int):
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
     questions = services.visible_questions(db_session, majlis_session, viewer)
-    response = jsonify({"version": majlis_session.live_version,
-                        "questions": [question_to_dict(q, viewer) for q in questions]})
-    return response
+    return conditional(jsonify({"version": majlis_session.live_version,
+                                "questions": [question_to_dict(q, viewer) for q in questions]}))
 
 
 @bp.post("/sessions/<int:session_id>/questions")

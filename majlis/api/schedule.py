@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 
-from majlis.api import api_user, bp, json_body, require_role
+from majlis.api import api_user, bp, conditional, json_body, require_role
 from majlis.api.serializers import series_to_dict, session_to_dict
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
@@ -55,7 +55,7 @@ def list_sessions():
     viewer = api_user()
     query = services.session_query(request.args, local_zone())
     rows = services.list_sessions(get_db(), query, viewer=viewer)
-    return jsonify({"sessions": [session_to_dict(row) for row in rows]})
+    return conditional(jsonify({"sessions": [session_to_dict(row) for row in rows]}))
 
 
 @bp.post("/sessions")

@@ -25,27 +25,42 @@ def feed_context() -> services.FeedContext:
                                 lang=current_lang(), organizer_email=config["MAIL_DEFAULT_SENDER"])
 
 
-def ics_response(body: bytes, *, filename: str, private: bool = False) -> Response:
-    """Serve a feed with an ETag of its bytes, answering 304 to a matching If-None-Match."""
+def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None) -> Response:
+    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match."""
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-cache" if private else "public, no-cache"
     if private:
         response.headers["Referrer-Policy"] = "no-referrer"
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:32])
     return response.make_conditional(request)
+
+
+def _not_modified(etag: str) -> Response | None:
+    """304 straight away when the client already holds this version (the feed is not built at all)."""
+    if etag in request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "public, no-cache"
+        return response
+    return None
 
 
 @bp.get("/majlis.ics")
 def public_feed():
-    return ics_response(services.public_feed(get_db(), feed_context()), filename="majlis.ics")
+    ctx, db_session = feed_context(), get_db()
+    etag = services.public_feed_version(db_session, ctx)
+    return _not_modified(etag) or ics_response(services.public_feed(db_session, ctx), filename="majlis.ics",
+                                               etag=etag)
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
-    return ics_response(services.public_feed(get_db(), feed_context(), series_id=series_id),
-                        filename=f"majlis-series-{series_id}.ics")
+    ctx, db_session = feed_context(), get_db()
+    etag = services.public_feed_version(db_session, ctx, series_id=series_id)
+    return _not_modified(etag) or ics_response(services.public_feed(db_session, ctx, series_id=series_id),
+                                               filename=f"majlis-series-{series_id}.ics", etag=etag)
 
 
 @bp.get("/sessions/<int:session_id>.ics")

@@ -12,6 +12,7 @@ from majlis.core.models import GovernmentBody
 from majlis.db import Base
 from majlis.enums import CaseStatus
 from majlis.models_base import Timestamps, enum_column, utcnow
+from majlis.questions.models import Question
 
 
 class Case(Timestamps, Base):
@@ -36,6 +37,7 @@ class Case(Timestamps, Base):
 
     body: Mapped[GovernmentBody] = relationship()
     resident: Mapped[User] = relationship(foreign_keys=[resident_id])
+    question: Mapped[Question] = relationship()
 
 
 class CaseUpdate(Base):

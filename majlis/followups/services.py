@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from majlis.audit import services as audit
 from majlis.auth.models import User
@@ -194,7 +194,8 @@ def visible_cases(db_session: Session, viewer: User, *, status: str | None = Non
         statement = statement.where(Case.status.in_(OPEN_STATES))
     elif status == "closed":
         statement = statement.where(Case.status.in_(CLOSED_STATES))
-    return list(db_session.scalars(statement.order_by(Case.due_on, Case.id)))
+    return list(db_session.scalars(statement.options(selectinload(Case.body), selectinload(Case.question))
+                                   .order_by(Case.due_on, Case.id)))
 
 
 def flag_overdue(db_session: Session, *, now: datetime, zone: ZoneInfo) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from majlis import live
 from majlis.audit import services as audit
@@ -223,8 +223,8 @@ def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer
         if viewer is not None:
             condition = or_(condition, Question.author_id == viewer.id)
         statement = statement.where(condition)
-    return list(db_session.scalars(statement.order_by(Question.votes_count.desc(), Question.created_at,
-                                                      Question.id)))
+    return list(db_session.scalars(statement.options(selectinload(Question.author))
+                                   .order_by(Question.votes_count.desc(), Question.created_at, Question.id)))
 
 
 def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> set[int]:

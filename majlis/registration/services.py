@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from majlis.audit import services as audit
 from majlis.auth.models import User
@@ -183,6 +183,7 @@ def active_registrations(db_session: Session, majlis_session: MajlisSession) -> 
     """Confirmed registrants, then the line in order, each with their place in line."""
     rows = list(db_session.scalars(select(Registration).where(
         Registration.session_id == majlis_session.id, Registration.status != CANCELLED)
+        .options(selectinload(Registration.user).selectinload(User.area))
         .order_by(Registration.status, Registration.queued_at, Registration.id)))
     confirmed = [r for r in rows if r.status == CONFIRMED]
     waiting = [r for r in rows if r.status == WAITLISTED]

@@ -195,3 +195,12 @@ def test_the_home_page_shows_hijri_with_the_configured_adjustment(app, client, d
 
     pattern = re.compile(r'class="hijri">(\d+) ')
     assert int(pattern.search(adjusted).group(1)) != int(pattern.search(plain).group(1))
+
+
+def test_session_list_is_cacheable_and_never_stale(client, staff, one_session):
+    first = client.get("/api/v1/sessions", headers=staff)
+    etag = first.headers["ETag"]
+    assert client.get("/api/v1/sessions", headers={**staff, "If-None-Match": etag}).status_code == 304
+    client.patch(f"/api/v1/sessions/{one_session.id}", json={"capacity": 77}, headers=staff)
+    changed = client.get("/api/v1/sessions", headers={**staff, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["sessions"][0]["capacity"] == 77
