@@ -130,7 +130,8 @@ def public_feed_version(db_session: Session, ctx: FeedContext, *, series_id: int
     from sqlalchemy import func
 
     # SEQUENCE rises with every change a calendar shows, so its sum moves even when clocks tie.
-    sessions = select(func.count(MajlisSession.id), func.max(MajlisSession.updated_at), func.sum(MajlisSession.sequence))
+    sessions = select(func.count(MajlisSession.id), func.max(MajlisSession.updated_at),
+                      func.sum(MajlisSession.sequence))
     series = select(func.count(Series.id), func.max(Series.updated_at), func.sum(Series.sequence))
     if series_id is not None:
         sessions = sessions.where(MajlisSession.series_id == series_id)
