@@ -91,6 +91,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "BABEL_DEFAULT_TIMEZONE": tz_name,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Several installations (or test runs) may share one Redis: each counts under its own prefix.
+        "RATELIMIT_KEY_PREFIX": env.get("MAJLIS_RATELIMIT_PREFIX", "majlis"),
         "MAJLIS_PASSWORD_HASH": "argon2",
         "MAJLIS_API_TOKEN_DAYS": int(env.get("MAJLIS_API_TOKEN_DAYS", "90")),
         # How many reverse proxies in front of Majlis set X-Forwarded-For/-Proto; 0 trusts no such header.
