@@ -131,6 +131,47 @@ def _session_starting_soon(db_session, now):
     resident = db_session.scalar(select(User).where(User.email == "resident@demo.majlis"))
     register(db_session, row.id, resident, now=now)
     SOON["id"] = row.id
+    _history(db_session, resident, now)
+
+
+def _history(db_session, resident, now):
+    """A session held last week: an answered question that became a case, and published minutes."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from majlis.auth.models import User
+    from majlis.core.models import GovernmentBody
+    from majlis.enums import QuestionStatus, Role
+    from majlis.followups.services import open_case
+    from majlis.minutes import services as minutes
+    from majlis.questions.models import Question
+    from majlis.sessions import lifecycle
+    from majlis.sessions.services import create_one_off
+
+    held = create_one_off(db_session, {
+        "title_ar": "مجلس الأسبوع الماضي", "title_en": "Last week's majlis", "capacity": 10, "duration_minutes": 60,
+        "starts_at": (now - timedelta(days=7)).isoformat(),
+        "registration_opens_at": (now - timedelta(days=14)).isoformat(),
+        "registration_closes_at": (now - timedelta(days=7, minutes=5)).isoformat()},
+        actor=None, zone=ZoneInfo("Asia/Bahrain"), now=now - timedelta(days=14))
+    question = Question(session_id=held.id, author_id=resident.id, body="متى يُصلح الطريق المؤدي إلى المدرسة؟",
+                        status=QuestionStatus.ANSWERED, answer_note="خلال أسبوعين", created_at=now, updated_at=now)
+    db_session.add(question)
+    db_session.flush()
+    office = db_session.scalar(select(User).where(User.role == Role.MODERATOR))
+    staff = db_session.scalar(select(User).where(User.role == Role.STAFF))
+    works = db_session.scalar(select(GovernmentBody).where(GovernmentBody.code == "works"))
+    case = open_case(db_session, question, office, body_id=works.id, now=now, zone=ZoneInfo("Asia/Bahrain"))
+    lifecycle.mark_ended(db_session, held.id, now=now)
+    minutes.compile_minutes(db_session, held.id, now=now, zone=ZoneInfo("Asia/Bahrain"))
+    minutes.approve(db_session, held, staff, now=now)
+    minutes.publish(db_session, held, staff, now=now)
+    HISTORY.update(session=held.id, case=case.id)
+
+
+HISTORY: dict = {}
 
 
 SOON: dict = {}
