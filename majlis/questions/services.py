@@ -196,8 +196,9 @@ def vote(db_session: Session, question: Question, voter: User, *, now: datetime)
         raise Conflict(_l("Votes are taken on approved questions only."), code="not_votable")
     statement = _insert_vote(db_session.get_bind().dialect.name).values(
         question_id=question.id, user_id=voter.id, created_at=now).on_conflict_do_nothing(
-        index_elements=["question_id", "user_id"])
-    if db_session.execute(statement).rowcount:
+        index_elements=["question_id", "user_id"]).returning(Vote.id)
+    # RETURNING says whether this call inserted the row (rowcount is not reliable for ORM inserts on every driver).
+    if db_session.execute(statement).first() is not None:
         db_session.execute(update(Question).where(Question.id == question.id)
                            .values(votes_count=Question.votes_count + 1))
         live.bump(db_session, question.session_id)
