@@ -70,8 +70,8 @@ def revise_minutes(session_id: int):
 
 @bp.get("/archive")
 def archive():
-    api_user()
-    hits = services.search(get_db(), request.args.get("q", ""))
+    viewer = api_user()
+    hits = services.search(get_db(), request.args.get("q", ""), viewer=viewer)
     return jsonify({"results": [{"session_id": hit.majlis_session.id, "title": hit.majlis_session.title_ar,
                                  "title_en": hit.majlis_session.title_en,
                                  "starts_at": hit.majlis_session.starts_at.isoformat(), "snippet": hit.snippet}

@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy import select
 
 from majlis.auth import services
+from majlis.auth.decorators import roles_required
 from majlis.auth.forms import ChangePasswordForm, EmptyForm, LoginForm, SignupForm, TokenForm, VerifyForm
 from majlis.auth.models import ApiToken, User
 from majlis.core.models import Area
@@ -253,14 +254,10 @@ def delete_account():
 
 
 @bp.get("/admin/audit")
-@login_required
+@roles_required()  # administrators only
 def audit_log():
     from majlis.audit.models import AuditEntry
-    from majlis.enums import Role
-    from majlis.errors import Forbidden
 
-    if current_user.role != Role.ADMIN:
-        raise Forbidden()
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if request.args.get("object_type"):
         query = query.where(AuditEntry.object_type == request.args["object_type"])

@@ -285,17 +285,20 @@ def _snippet(body: str, terms: list[str], width: int = 160) -> str:
     return ("… " if start else "") + piece + (" …" if start + width < len(text) else "")
 
 
-def search(db_session: Session, query: str, *, limit: int = 50) -> list[Hit]:
-    """Published minutes (their latest revision) matching every word of the query, in Arabic or English.
+def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 50) -> list[Hit]:
+    """Published minutes (their latest revision) the viewer may read, matching every word of the query.
 
     Matching is on normalised text (alef forms, taa marbuta, diacritics folded), so spelling variants match.
+    Minutes of invitation-only sessions are listed only to those who may see such sessions.
     """
+    from majlis.sessions.services import visible_filter
+
     # The definite article is dropped from the words sought, so "الطريق" also finds "طريق".
     terms = [term[2:] if term.startswith("ال") and len(term) > 4 else term for term in normalize(query or "").split()]
     rows = db_session.execute(
         select(MajlisSession, MinutesRevision).join(Minutes, Minutes.session_id == MajlisSession.id)
         .join(MinutesRevision, MinutesRevision.minutes_id == Minutes.id)
-        .where(Minutes.status == MinutesStatus.PUBLISHED)
+        .where(Minutes.status == MinutesStatus.PUBLISHED, visible_filter(viewer))
         .order_by(MajlisSession.starts_at.desc(), MinutesRevision.number.desc())).all()
     hits, seen = [], set()
     for majlis_session, revision in rows:

@@ -85,7 +85,7 @@ def minutes_editor(session_id: int):
 @bp.get("/archive")
 def archive():
     query = request.args.get("q", "").strip()
-    hits = services.search(get_db(), query) if query else services.search(get_db(), "", limit=20)
+    hits = services.search(get_db(), query, viewer=_viewer(), limit=50 if query else 20)
     return render_template("minutes/archive.html", query=query, hits=hits)
 
 

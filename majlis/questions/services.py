@@ -190,8 +190,7 @@ def _insert_vote(dialect: str):
 
 def vote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
     """One vote per resident: a second click changes nothing. Returns the question's votes."""
-    if is_moderator(voter):
-        raise Forbidden(_l("The Governor's office moderates; residents vote."), code="residents_only")
+    _check_voter(voter)
     if question.status not in VOTABLE_STATES:
         raise Conflict(_l("Votes are taken on approved questions only."), code="not_votable")
     statement = _insert_vote(db_session.get_bind().dialect.name).values(
@@ -206,7 +205,13 @@ def vote(db_session: Session, question: Question, voter: User, *, now: datetime)
     return db_session.scalar(select(Question.votes_count).where(Question.id == question.id))
 
 
+def _check_voter(voter: User) -> None:
+    if voter.role != Role.RESIDENT:
+        raise Forbidden(_l("The Governor's office moderates; residents vote."), code="residents_only")
+
+
 def unvote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
+    _check_voter(voter)
     if db_session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.user_id == voter.id)).rowcount:
         db_session.execute(update(Question).where(Question.id == question.id)
                            .values(votes_count=Question.votes_count - 1))
