@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import uuid
@@ -43,12 +44,26 @@ def _configure_logging(app: Flask) -> None:
 
 def _jitsi_sources(app: Flask) -> dict[str, str]:
     """The origins the join page loads the IFrame API from and frames the room from (for the CSP)."""
-    from majlis.jitsi import services as jitsi_services
+    keys = ("JITSI_DOMAIN", "JITSI_EXTERNAL_API_URL", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE")
+    return _jitsi_sources_for(tuple(app.config.get(key) for key in keys))
 
-    settings = jitsi_services.settings_from_config(app.config)
-    script = jitsi_services.script_origin(jitsi_services.external_api_url(app.config, settings))
-    frame = f"https://{settings.meeting_domain}"
-    return {"script": " ".join(sorted({script, frame})), "frame": frame}
+
+@functools.lru_cache(maxsize=8)
+def _jitsi_sources_for(values: tuple) -> dict[str, str]:
+    # Cached on the settings themselves: computed once per configuration, not on every response.
+    domain, external_api, jaas_app_id, jaas_kid, key_file = values
+    profile_jaas = bool(jaas_app_id and jaas_kid and key_file)
+    meeting_domain = "8x8.vc" if profile_jaas else domain
+    if external_api:
+        script_url = external_api
+    elif profile_jaas:
+        script_url = f"https://8x8.vc/{jaas_app_id}/external_api.js"
+    else:
+        script_url = f"https://{domain}/external_api.js"
+    from majlis.jitsi.services import script_origin
+
+    frame = f"https://{meeting_domain}"
+    return {"script": " ".join(sorted({script_origin(script_url), frame})), "frame": frame}
 
 
 def create_app(config: dict | None = None) -> Flask:

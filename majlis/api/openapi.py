@@ -129,7 +129,6 @@ DIGITS_ID = {"type": ["integer", "string"], "minimum": 1, "maximum": INT32_MAX, 
 # --- responses ----------------------------------------------------------------------------------------------------
 
 ERROR_DESCRIPTIONS = {
-    304: "Not modified: the If-None-Match header matches the feed's ETag",
     400: "The request is not valid; `error.field` names the field when there is one",
     401: "No credentials, or a token that is unknown, expired or revoked",
     403: "The caller's role or relation to the object does not allow this",
@@ -163,6 +162,9 @@ def ok(schema: dict | None, description: str = "Success", *, status: int = 200, 
 
 
 NO_CONTENT = {"204": {"description": "Done; no body"}}
+# Reads with an ETag: send it back in If-None-Match and an unchanged answer is a bodiless 304.
+NOT_MODIFIED = {"304": {"description": "Not modified: the If-None-Match header matches the ETag",
+                        "headers": {"ETag": {"schema": string()}}}}
 
 
 # --- operations ---------------------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ def query(name: str, schema: dict, description: str) -> dict:
 
 
 def operation(method: str, path: str, operation_id: str, summary: str, *, who: str, tag: str,
-              responses: dict, body: dict | None = None, body_required: bool = True, params=(),
+              responses: dict, body: dict | None = None, params=(),
               errors: dict | None = None, public: bool = False, forbidden: list[str] | None = None,
               rate_limited: bool = False, description: str | None = None) -> tuple:
     """One operation with the error responses every route shares added to its own.
@@ -224,7 +226,7 @@ def operation(method: str, path: str, operation_id: str, summary: str, *, who: s
     if parameters:
         spec["parameters"] = parameters
     if body is not None:
-        spec["requestBody"] = {"required": body_required, "content": {JSON: {"schema": body}}}
+        spec["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
     return API_PREFIX + path, method, spec
 
 
@@ -406,7 +408,8 @@ def _operations() -> list[tuple]:
         operation("get", "/series/{series_id}", "get_series", N_("One series"), who=ANY_USER, tag="schedule",
                   responses=ok(ref("Series"))),
         operation("get", "/sessions", "list_sessions", N_("List sessions"), who=ANY_USER, tag="schedule",
-                  params=session_list_params, responses=ok(sessions), errors={400: ["invalid_input"]}),
+                  params=session_list_params, responses={**ok(sessions), **NOT_MODIFIED},
+                  errors={400: ["invalid_input"]}),
         operation("post", "/sessions", "create_session", N_("Create a one-off session"), who=STAFF,
                   tag="schedule", body=session_input, forbidden=["forbidden"],
                   responses=ok(ref("Session"), "The session", status=201, location=True),
@@ -426,7 +429,7 @@ def _operations() -> list[tuple]:
         operation("get", "/export/calendar.ics", "export_calendar", N_("Export the calendar (iCalendar)"),
                   who=STAFF, tag="schedule", params=session_list_params, forbidden=["forbidden"],
                   responses={**ok(string("RFC 5545 text"), "The feed, with an ETag", media_type="text/calendar"),
-                             "304": {"description": ERROR_DESCRIPTIONS[304]}},
+                             **NOT_MODIFIED},
                   errors={400: ["invalid_input"]}),
 
         # --- registrations and the video room
@@ -454,8 +457,9 @@ def _operations() -> list[tuple]:
                   who=ANY_USER, tag="questions",
                   description="The public sees approved, on-air and answered questions (and their own); "
                               "moderators see all.",
-                  responses=ok(list_of("questions", ref("Question"),
-                                       version=integer(0, description="Rises with every change; for polling")))),
+                  responses={**ok(list_of("questions", ref("Question"),
+                                          version=integer(0, description="Rises with every change; for polling"))),
+                             **NOT_MODIFIED}),
         operation("post", "/sessions/{session_id}/questions", "ask", N_("Ask a question"), who=REGISTRANT,
                   tag="questions", rate_limited=True, forbidden=["not_registered"],
                   body=obj({"body": question_body, "anonymous": {"type": "boolean", "default": False},
@@ -473,7 +477,7 @@ def _operations() -> list[tuple]:
                   who=RESIDENT, tag="questions", forbidden=["residents_only"], responses=ok(ref("Votes")),
                   errors={409: ["not_votable"]}),
         operation("delete", "/questions/{question_id}/vote", "unvote", N_("Take my vote back"), who=RESIDENT,
-                  tag="questions", responses=ok(ref("Votes"))),
+                  tag="questions", forbidden=["residents_only"], responses=ok(ref("Votes"))),
         operation("post", "/questions/{question_id}/moderation", "moderate", N_("Moderate a question"),
                   who=OFFICE, tag="questions", forbidden=["forbidden"],
                   body=obj({

@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from majlis.audit import services as audit
 from majlis.auth.models import ApiToken, EmailVerification, User
@@ -327,7 +327,8 @@ def issue_api_token(db_session: Session, user: User, *, label: str, policy: Acco
 
 def user_for_token(db_session: Session, token: str, *, now: datetime) -> tuple[User, ApiToken]:
     """Resolve a bearer token; Unauthorized for unknown, expired or revoked ones."""
-    record = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token or "")))
+    record = db_session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                               .where(ApiToken.token_hash == token_digest(token or "")))
     if record is None or not record.is_valid(now) or record.user.is_disabled:
         raise Unauthorized(_l("The access token is not valid. Sign in again."), code="invalid_token")
     return record.user, record

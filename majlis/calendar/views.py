@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 from majlis.auth.forms import EmptyForm
 from majlis.calendar import services
 from majlis.db import get_db, unit_of_work
+from majlis.enums import Visibility
 from majlis.errors import NotFound
+from majlis.sessions.models import Series
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -47,20 +49,39 @@ def _not_modified(etag: str) -> Response | None:
     return None
 
 
+# Built feeds per worker, keyed by their version fingerprint: any change moves the version, so never stale.
+_built_feeds: dict[str, bytes] = {}
+_BUILT_FEEDS_MAX = 32
+
+
+def _cached_feed(etag: str, build) -> bytes:
+    body = _built_feeds.get(etag)
+    if body is None:
+        body = build()
+        if len(_built_feeds) >= _BUILT_FEEDS_MAX:
+            _built_feeds.pop(next(iter(_built_feeds)))
+        _built_feeds[etag] = body
+    return body
+
+
 @bp.get("/majlis.ics")
 def public_feed():
     ctx, db_session = feed_context(), get_db()
     etag = services.public_feed_version(db_session, ctx)
-    return _not_modified(etag) or ics_response(services.public_feed(db_session, ctx), filename="majlis.ics",
-                                               etag=etag)
+    return _not_modified(etag) or ics_response(
+        _cached_feed(etag, lambda: services.public_feed(db_session, ctx)), filename="majlis.ics", etag=etag)
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
     ctx, db_session = feed_context(), get_db()
+    series = db_session.get(Series, series_id)
+    if series is None or series.visibility != Visibility.PUBLIC:
+        raise NotFound()
     etag = services.public_feed_version(db_session, ctx, series_id=series_id)
-    return _not_modified(etag) or ics_response(services.public_feed(db_session, ctx, series_id=series_id),
-                                               filename=f"majlis-series-{series_id}.ics", etag=etag)
+    return _not_modified(etag) or ics_response(
+        _cached_feed(etag, lambda: services.public_feed(db_session, ctx, series_id=series_id)),
+        filename=f"majlis-series-{series_id}.ics", etag=etag)
 
 
 @bp.get("/sessions/<int:session_id>.ics")
