@@ -66,6 +66,32 @@ def _jitsi_sources_for(values: tuple) -> dict[str, str]:
     return {"script": " ".join(sorted({script_origin(script_url), frame})), "frame": frame}
 
 
+def _bound_int_converter(app: Flask) -> None:
+    """Path ids beyond the databases' integer range are simply not found (not a database error)."""
+    from werkzeug.routing import IntegerConverter
+
+    from majlis.errors import MAX_ID
+
+    class BoundedInt(IntegerConverter):
+        def to_python(self, value: str) -> int:
+            number = super().to_python(value)
+            return number if number <= MAX_ID else 0  # no row has id 0: the view answers 404
+
+    app.url_map.converters["int"] = BoundedInt
+
+
+def _refuse_nul(app: Flask) -> None:
+    """Text with a NUL character is never valid input (PostgreSQL cannot store it): 400, nothing written."""
+    from majlis.errors import InvalidInput
+
+    @app.before_request
+    def _no_nul():
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in value or "\x00" in key:
+                    raise InvalidInput(field=key)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the Majlis app (configuration is read from the environment once, here)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
@@ -97,6 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from majlis.api import bp as api_bp
+    _bound_int_converter(app)
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
     from majlis.core import views as core_views
@@ -119,6 +146,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    _refuse_nul(app)
 
     from majlis import templating
 

@@ -64,6 +64,22 @@ class Conflict(MajlisError):
     default_message = lazy_gettext("This conflicts with the current state.")
 
 
+MAX_ID = 2**31 - 1  # the smallest integer range of the supported databases (PostgreSQL's integer)
+
+
+def as_id(value) -> int | None:
+    """An id given as a number or a string of ASCII digits, within the databases' range; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdecimal():
+        number = int(value)
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
 def wants_json() -> bool:
     """Answer JSON for the API and for clients that prefer it over HTML."""
     if request.path.startswith("/api/"):

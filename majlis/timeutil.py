@@ -39,7 +39,10 @@ HIJRI_MONTHS_EN = [
 
 
 def format_hijri(day: date, locale: str, adjust_days: int = 0) -> str:
-    year, month, mday = hijri_date(day, adjust_days)
+    try:
+        year, month, mday = hijri_date(day, adjust_days)
+    except (OverflowError, ValueError):
+        return ""  # outside the Umm al-Qura tables (1924-2077): show the Gregorian date alone
     if locale == "ar":
         return f"{mday} {HIJRI_MONTHS_AR[month - 1]} {year} هـ"
     return f"{mday} {HIJRI_MONTHS_EN[month - 1]} {year} AH"

@@ -66,7 +66,20 @@ def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput(_l("Send a JSON object with Content-Type: application/json."), code="invalid_json")
+    _refuse_nul(data)
     return data
+
+
+def _refuse_nul(value, field: str | None = None) -> None:
+    """No text anywhere in the body may hold a NUL character (PostgreSQL cannot store one)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidInput(field=field)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(item, key if field is None else field)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, field)
 
 
 from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp

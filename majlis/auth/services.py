@@ -18,7 +18,7 @@ from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
 from majlis.core.models import Area, GovernmentBody
 from majlis.enums import Role
-from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, as_id
 from majlis.notifications import services as notifications
 from majlis.security import (
     constant_time_equals,
@@ -93,9 +93,9 @@ def find_area(db_session: Session, value) -> Area | None:
     """Look an area up by its id or its code; None for an empty value, InvalidInput for an unknown one."""
     if value is None or value == "":
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        area = db_session.get(Area, int(value))
-    elif isinstance(value, str):
+    if as_id(value) is not None:
+        area = db_session.get(Area, as_id(value))
+    elif isinstance(value, str) and not value.strip().isdigit():
         area = db_session.scalar(select(Area).where(Area.code == value.strip().lower()))
     else:
         area = None
@@ -294,8 +294,10 @@ def create_user(
 
 
 def find_body(db_session: Session, value) -> GovernmentBody:
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        body = db_session.get(GovernmentBody, int(value))
+    if as_id(value) is not None:
+        body = db_session.get(GovernmentBody, as_id(value))
+    elif isinstance(value, int):
+        body = None
     else:
         body = db_session.scalar(select(GovernmentBody).where(GovernmentBody.code == str(value).strip().lower()))
     if body is None:

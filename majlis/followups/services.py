@@ -15,7 +15,7 @@ from majlis.audit import services as audit
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
 from majlis.enums import CaseStatus, QuestionStatus, Role
-from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound
+from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseUpdate
 from majlis.questions.models import Question
 
@@ -41,9 +41,9 @@ def _text(value, *, required: bool) -> str:
 
 
 def _body(db_session: Session, value, field: str = "body_id") -> GovernmentBody:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+    if as_id(value) is None:
         raise InvalidInput(_l("Choose a government body."), field=field)
-    body = db_session.get(GovernmentBody, int(value))
+    body = db_session.get(GovernmentBody, as_id(value))
     if body is None or not body.is_active:
         raise InvalidInput(_l("Choose a government body."), field=field)
     return body

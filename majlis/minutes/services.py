@@ -19,7 +19,7 @@ from majlis.audit import services as audit
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
 from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
-from majlis.errors import Conflict, InvalidInput, NotFound
+from majlis.errors import Conflict, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case
 from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
 from majlis.questions.models import Question
@@ -253,10 +253,10 @@ def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None
     if minutes is None or (minutes.status != MinutesStatus.PUBLISHED and not staff):
         raise NotFound(_l("These minutes are not published."), code="no_minutes")
     if revision not in (None, ""):
-        if not str(revision).isdigit():
+        if as_id(revision) is None:
             raise InvalidInput(_l("Give a revision number."), field="revision")
         row = db_session.scalar(select(MinutesRevision).where(MinutesRevision.minutes_id == minutes.id,
-                                                              MinutesRevision.number == int(revision)))
+                                                              MinutesRevision.number == as_id(revision)))
         if row is None:
             raise NotFound(_l("No such revision."), code="no_revision")
         return View(MinutesStatus.PUBLISHED, row.body, minutes.published_at, row.number, row.reason)

@@ -13,7 +13,7 @@ from majlis import live
 from majlis.audit import services as audit
 from majlis.auth.models import User
 from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus, Role, SessionStatus
-from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound
+from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.questions.models import Question, Vote
 from majlis.questions.normalize import normalize, similarity
 from majlis.registration.models import Registration
@@ -129,7 +129,7 @@ def moderate(db_session: Session, question: Question, moderator: User, *, action
     """Move a question through the moderation states; an illegal transition is a 409."""
     if not is_moderator(moderator):
         raise Forbidden(_l("Only the Governor's office moderates questions."))
-    if action not in TRANSITIONS:
+    if not isinstance(action, str) or action not in TRANSITIONS:
         raise InvalidInput(_l("Choose one of: %(allowed)s.", allowed=", ".join(TRANSITIONS)), field="action")
     sources, target_state = TRANSITIONS[action]
     note = " ".join(str(note).split()) if note not in (None, "") else None
@@ -165,9 +165,9 @@ def moderate(db_session: Session, question: Question, moderator: User, *, action
 
 def _merge(db_session: Session, question: Question, into, *, now: datetime) -> None:
     """Fold a duplicate into another question: its voters join the target's, nobody counted twice."""
-    if isinstance(into, bool) or not isinstance(into, int | str) or not str(into).isdigit():
+    if as_id(into) is None:
         raise InvalidInput(_l("Choose the question to merge into."), field="into")
-    target = db_session.get(Question, int(into))
+    target = db_session.get(Question, as_id(into))
     if target is None or target.session_id != question.session_id or target.id == question.id:
         raise InvalidInput(_l("Choose another question of the same session."), field="into")
     if target.status not in (S.PENDING, S.APPROVED, S.ON_AIR, S.ANSWERED):

@@ -61,7 +61,7 @@ def events(session_id: int):
     """Server-Sent Events: the session's live version, whenever it changes."""
     get_visible_session(get_db(), session_id, _viewer())
     since = request.headers.get("Last-Event-ID") or request.args.get("since") or "0"
-    since = int(since) if since.isdigit() else 0
+    since = int(since) if since.isascii() and since.isdecimal() and len(since) < 12 else 0
     database = get_database()
 
     def read_version():

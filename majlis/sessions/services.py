@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth.models import User
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
-from majlis.errors import Conflict, InvalidInput, NotFound
+from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
 from majlis.questions.models import Question
 from majlis.registration import notices
 from majlis.registration.models import Registration
@@ -71,12 +71,24 @@ def _text(value, field: str) -> str:
     return text
 
 
+# Dates Majlis accepts: the Umm al-Qura tables behind the Hijri dates run to November 2077.
+FIRST_YEAR, LAST_YEAR = 2000, 2076
+
+
+def _in_range(moment, field: str):
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidInput(_l("Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR),
+                           field=field)
+    return moment
+
+
 def parse_local_wall_time(value, field: str) -> datetime:
     """Parse `YYYY-MM-DDTHH:MM` as a naive local wall time."""
     try:
-        return datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M")  # noqa: DTZ007 - wall time
+        parsed = datetime.strptime(str(value or ""), "%Y-%m-%dT%H:%M")  # noqa: DTZ007 - wall time
     except ValueError:
         raise InvalidInput(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
+    return _in_range(parsed, field)
 
 
 def parse_instant(value, field: str, zone: ZoneInfo) -> datetime:
@@ -91,14 +103,16 @@ def parse_instant(value, field: str, zone: ZoneInfo) -> datetime:
                                field=field) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
+    _in_range(parsed, field)
     return parsed.astimezone(ZoneInfo("UTC"))
 
 
 def parse_day(value, field: str) -> date:
     try:
-        return date.fromisoformat(str(value or ""))
+        day = date.fromisoformat(str(value or ""))
     except ValueError:
         raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field) from None
+    return _in_range(day, field)
 
 
 def _check_rule(rule: str, anchor: datetime) -> str:
@@ -547,7 +561,7 @@ def session_query(args, zone: ZoneInfo) -> SessionQuery:
         raise InvalidInput(_l("'to' must not be before 'from'."), field="to")
     series_id = None
     if args.get("series"):
-        series_id = _int_in_range(args["series"], "series", maximum=2**31 - 1)
+        series_id = _int_in_range(args["series"], "series", maximum=MAX_ID)
     return SessionQuery(start, end, series_id)
 
 
