@@ -74,14 +74,13 @@ def two_workers_with_redis(tmp_path):
         pytest.skip(REDIS_SKIP_REASON)
     from zoneinfo import ZoneInfo
 
+    from majlis import create_app
     from majlis.auth.services import AccountPolicy, issue_api_token
     from majlis.db import Base, Database, unit_of_work
     from majlis.enums import Role
     from majlis.registration.services import register
     from majlis.sessions.services import create_one_off
     from tests import factories
-
-    from majlis import create_app
 
     url = f"sqlite:///{tmp_path / 'majlis.db'}"
     database = Database(url)
@@ -113,7 +112,8 @@ def two_workers_with_redis(tmp_path):
            "MAIL_BACKEND": "null"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "8",
-         "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
