@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from majlis.api import api_user, bp
-from majlis.db import unit_of_work
+from majlis.db import get_db
 from majlis.errors import NotFound
 from majlis.jitsi import services
 from majlis.sessions.models import MajlisSession
@@ -15,11 +15,11 @@ from majlis.timeutil import utcnow
 @bp.post("/sessions/<int:session_id>/join")
 def join(session_id: int):
     user = api_user()
-    with unit_of_work() as db_session:
-        majlis_session = db_session.get(MajlisSession, session_id)
-        if majlis_session is None:
-            raise NotFound()
-        token = services.join(db_session, majlis_session, user,
-                              settings=services.settings_from_config(current_app.config), now=utcnow())
+    db_session = get_db()
+    majlis_session = db_session.get(MajlisSession, session_id)
+    if majlis_session is None:
+        raise NotFound()
+    token = services.join_and_record(db_session, majlis_session, user,
+                                     settings=services.settings_from_config(current_app.config), now=utcnow())
     return jsonify({"jwt": token.jwt, "domain": token.domain, "room": token.room, "url": token.url,
                     "expires_at": token.expires_at.isoformat(), "moderator": token.moderator})

@@ -84,7 +84,7 @@ def check_window(majlis_session: MajlisSession, settings: JitsiSettings, now: da
 
 def join(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
          now: datetime) -> RoomToken:
-    """Sign a room token for an entitled user during the join window, and record their attendance."""
+    """Sign a room token for an entitled user during the join window (reads only; see `attendance_due`)."""
     moderator = entitlement(db_session, majlis_session, user)
     if moderator is None:
         raise Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
@@ -92,8 +92,29 @@ def join(db_session: Session, majlis_session: MajlisSession, user: User, *, sett
     check_window(majlis_session, settings, now)
     if settings.profile is None:
         raise NotConfigured()
-    token = issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=moderator),
-                  room=majlis_session.room_name, starts_at=majlis_session.starts_at, ends_at=majlis_session.ends_at,
-                  now=now)
-    registration.record_attendance(db_session, majlis_session, user, now=now)
+    return issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=moderator),
+                 room=majlis_session.room_name, starts_at=majlis_session.starts_at, ends_at=majlis_session.ends_at,
+                 now=now)
+
+
+def attendance_due(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    """Whether this join is a confirmed registrant's first: only then is there something to write."""
+    place = registration.place_of(db_session, majlis_session, user)
+    return place is not None and place.status == RegistrationStatus.CONFIRMED and \
+        place.registration.attended_at is None
+
+
+def join_and_record(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
+                    now: datetime) -> RoomToken:
+    """Sign the token, then record attendance at a first join only, in a short write of its own.
+
+    Re-joins (a dropped connection, a second device) never take the database's write lock.
+    """
+    from majlis.db import unit_of_work
+
+    token = join(db_session, majlis_session, user, settings=settings, now=now)
+    if attendance_due(db_session, majlis_session, user):
+        session_id = majlis_session.id
+        with unit_of_work(db_session):
+            registration.record_attendance(db_session, db_session.get(MajlisSession, session_id), user, now=now)
     return token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
-from majlis.db import unit_of_work
+from majlis.db import get_db
 from majlis.errors import MajlisError
 from majlis.jitsi import services
 from majlis.sessions.services import get_visible_session
@@ -21,10 +21,10 @@ def join_page(session_id: int):
     settings = services.settings_from_config(current_app.config)
     token = problem = None
     status = 200
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
     try:
-        with unit_of_work() as db_session:
-            majlis_session = get_visible_session(db_session, session_id, current_user)
-            token = services.join(db_session, majlis_session, current_user, settings=settings, now=utcnow())
+        token = services.join_and_record(db_session, majlis_session, current_user, settings=settings, now=utcnow())
     except MajlisError as exc:
         if exc.status == 404:
             raise
