@@ -6,11 +6,9 @@ from flask import jsonify, request, url_for
 
 from majlis.api import api_user, bp, json_body
 from majlis.db import get_db, unit_of_work
-from majlis.errors import NotFound
 from majlis.followups import services
 from majlis.followups.models import Case
-from majlis.questions.models import Question
-from majlis.sessions.services import get_visible_session
+from majlis.questions.services import get_question
 from majlis.timeutil import local_zone, utcnow
 
 
@@ -61,10 +59,7 @@ def open_case(question_id: int):
     moderator = api_user()
     data = json_body()
     with unit_of_work() as db_session:
-        question = db_session.get(Question, question_id)
-        if question is None:
-            raise NotFound()
-        get_visible_session(db_session, question.session_id, moderator)
+        question = get_question(db_session, question_id, moderator)
         case = services.open_case(db_session, question, moderator, body_id=data.get("body_id"),
                                   due_on=data.get("due_on"), reference=data.get("reference"), now=utcnow(),
                                   zone=local_zone())

@@ -6,7 +6,6 @@ from flask import jsonify, request
 
 from majlis.api import api_user, bp, conditional, json_body
 from majlis.db import get_db, unit_of_work
-from majlis.errors import NotFound
 from majlis.extensions import limiter
 from majlis.questions import services
 from majlis.questions.models import Question
@@ -66,20 +65,12 @@ def ask(session_id: int):
     return jsonify(question_to_dict(question, author)), 201
 
 
-def _question(db_session, question_id: int, viewer) -> Question:
-    question = db_session.get(Question, question_id)
-    if question is None:
-        raise NotFound()
-    get_visible_session(db_session, question.session_id, viewer)
-    return question
-
-
 @bp.patch("/questions/<int:question_id>")
 def edit_question(question_id: int):
     author = api_user()
     data = json_body()
     with unit_of_work() as db_session:
-        question = services.edit(db_session, _question(db_session, question_id, author), author,
+        question = services.edit(db_session, services.get_question(db_session, question_id, author), author,
                                  body=data.get("body"), now=utcnow())
     return jsonify(question_to_dict(question, author))
 
@@ -88,7 +79,7 @@ def edit_question(question_id: int):
 def withdraw_question(question_id: int):
     author = api_user()
     with unit_of_work() as db_session:
-        services.withdraw(db_session, _question(db_session, question_id, author), author, now=utcnow())
+        services.withdraw(db_session, services.get_question(db_session, question_id, author), author, now=utcnow())
     return "", 204
 
 
@@ -96,7 +87,7 @@ def withdraw_question(question_id: int):
 def vote(question_id: int):
     voter = api_user()
     with unit_of_work() as db_session:
-        votes = services.vote(db_session, _question(db_session, question_id, voter), voter, now=utcnow())
+        votes = services.vote(db_session, services.get_question(db_session, question_id, voter), voter, now=utcnow())
     return jsonify({"votes": votes})
 
 
@@ -104,7 +95,7 @@ def vote(question_id: int):
 def unvote(question_id: int):
     voter = api_user()
     with unit_of_work() as db_session:
-        votes = services.unvote(db_session, _question(db_session, question_id, voter), voter, now=utcnow())
+        votes = services.unvote(db_session, services.get_question(db_session, question_id, voter), voter, now=utcnow())
     return jsonify({"votes": votes})
 
 
@@ -113,7 +104,7 @@ def moderate(question_id: int):
     moderator = api_user()
     data = json_body()
     with unit_of_work() as db_session:
-        _question(db_session, question_id, moderator)
+        services.get_question(db_session, question_id, moderator)
         question = services.lock_question(db_session, question_id)
         services.moderate(db_session, question, moderator, action=data.get("action"), into=data.get("into"),
                           note=data.get("note"), now=utcnow())

@@ -14,12 +14,12 @@ from majlis.auth.forms import EmptyForm
 from majlis.core.models import GovernmentBody
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role, SeriesKind, SessionStatus
-from majlis.errors import InvalidInput, MajlisError, NotFound
+from majlis.errors import InvalidInput, MajlisError
 from majlis.followups import services
 from majlis.followups.models import CaseUpdate
 from majlis.questions.models import Question
+from majlis.questions.services import get_question
 from majlis.sessions.models import MajlisSession
-from majlis.sessions.services import get_visible_session
 from majlis.timeutil import local_zone, utcnow
 
 bp = Blueprint("followups", __name__)
@@ -76,11 +76,7 @@ def add_update(case_id: int):
 @bp.post("/questions/<int:question_id>/case")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def open_case(question_id: int):
-    db_session = get_db()
-    question = db_session.get(Question, question_id)
-    if question is None:
-        raise NotFound()
-    get_visible_session(db_session, question.session_id, current_user)
+    question = get_question(get_db(), question_id, current_user)
     target = url_for("questions.console", session_id=question.session_id) + f"#question-{question_id}"
     if EmptyForm().validate_on_submit():
         try:

@@ -116,6 +116,17 @@ def _move(db_session: Session, question: Question, to_state: QuestionStatus, *, 
     live.bump(db_session, question.session_id)
 
 
+def get_question(db_session: Session, question_id: int, viewer: User | None) -> Question:
+    """The question if its session is one the viewer may see; 404 otherwise."""
+    from majlis.sessions.services import get_visible_session
+
+    question = db_session.get(Question, question_id)
+    if question is None:
+        raise NotFound()
+    get_visible_session(db_session, question.session_id, viewer)
+    return question
+
+
 def lock_question(db_session: Session, question_id: int) -> Question:
     question = db_session.scalar(select(Question).where(Question.id == question_id).with_for_update()
                                  .execution_options(populate_existing=True))

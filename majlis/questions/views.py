@@ -23,11 +23,10 @@ from majlis.auth.forms import EmptyForm
 from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
 from majlis.enums import QuestionStatus, Role
-from majlis.errors import MajlisError, NotFound
+from majlis.errors import MajlisError
 from majlis.extensions import limiter
 from majlis.followups.models import Case
 from majlis.questions import services
-from majlis.questions.models import Question
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
@@ -96,14 +95,6 @@ def ask(session_id: int):
     return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
 
 
-def _question_or_404(db_session, question_id: int) -> Question:
-    question = db_session.get(Question, question_id)
-    if question is None:
-        raise NotFound()
-    get_visible_session(db_session, question.session_id, current_user)
-    return question
-
-
 @bp.post("/questions/<int:question_id>/vote")
 @login_required
 def vote(question_id: int):
@@ -111,7 +102,7 @@ def vote(question_id: int):
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                question = _question_or_404(db_session, question_id)
+                question = services.get_question(db_session, question_id, current_user)
                 session_id = question.session_id
                 if request.form.get("undo") == "1":
                     services.unvote(db_session, question, current_user, now=utcnow())
@@ -122,18 +113,19 @@ def vote(question_id: int):
                 raise
             flash(str(exc.message), "error")
     if session_id is None:
-        session_id = _question_or_404(get_db(), question_id).session_id
+        session_id = services.get_question(get_db(), question_id, current_user).session_id
     return redirect(url_for("core.session_page", session_id=session_id) + f"#question-{question_id}")
 
 
 @bp.post("/questions/<int:question_id>/withdraw")
 @login_required
 def withdraw(question_id: int):
-    session_id = _question_or_404(get_db(), question_id).session_id
+    session_id = services.get_question(get_db(), question_id, current_user).session_id
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                services.withdraw(db_session, _question_or_404(db_session, question_id), current_user, now=utcnow())
+                question = services.get_question(db_session, question_id, current_user)
+                services.withdraw(db_session, question, current_user, now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
     return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
@@ -186,7 +178,7 @@ def console_queue(session_id: int):
 @bp.post("/questions/<int:question_id>/moderate")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def moderate(question_id: int):
-    session_id = _question_or_404(get_db(), question_id).session_id
+    session_id = services.get_question(get_db(), question_id, current_user).session_id
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
