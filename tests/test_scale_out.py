@@ -1,5 +1,6 @@
 """Two Majlis instances (different ports, several workers each) on one PostgreSQL and one Redis."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -23,7 +24,8 @@ from majlis.enums import RegistrationStatus, Role
 from majlis.registration.models import Registration
 from tests import factories
 from tests.conftest import PG_SKIP_REASON, PG_URL, REDIS_SKIP_REASON, REDIS_URL
-from tests.registration.test_races import _all_at_once, _call, _free_port
+from tests.registration.test_races import _all_at_once, _call
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 MAJLIS = Path(sys.executable).parent / "majlis"
@@ -38,38 +40,16 @@ def cluster(request, tmp_path):
         pytest.skip(REDIS_SKIP_REASON)
     request.getfixturevalue("pg_engine")
     url = request.getfixturevalue("pg_url")
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "MAIL_BACKEND": "null",
+    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "MAIL_BACKEND": "null",
            "MAJLIS_RATELIMIT_PREFIX": f"scale-{uuid.uuid4().hex}"}
-    processes, logs, bases = [], [], []
-    for name in ("a", "b"):
-        port = _free_port()
-        log = open(tmp_path / f"{name}.log", "wb")
-        node_env = {**env, "MAJLIS_INSTANCE_PATH": str(tmp_path / name)}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "16",
-             "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT, env=node_env, stdout=log, stderr=subprocess.STDOUT))
-        logs.append(log)
-        bases.append(f"http://127.0.0.1:{port}")
-    for base in bases:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
     database = Database(url)
-    yield {"a": bases[0], "b": bases[1], "ab": bases, "database": database, "env": env, "tmp": tmp_path}
-    for process in processes:
-        process.terminate()
-    for process, log in zip(processes, logs, strict=True):
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with contextlib.ExitStack() as stack:
+        bases = [stack.enter_context(gunicorn({**env, "MAJLIS_INSTANCE_PATH": str(tmp_path / name)},
+                                              tmp_path / f"{name}.log", workers=2, threads=16))
+                 for name in ("a", "b")]
+        yield {"a": bases[0], "b": bases[1], "ab": bases, "database": database, "env": {**os.environ, **env},
+               "tmp": tmp_path}
     database.engine.dispose()
-    request.getfixturevalue("pg_engine")
     from tests.conftest import _truncate
 
     _truncate(request.getfixturevalue("pg_engine"))

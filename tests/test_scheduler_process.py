@@ -19,7 +19,7 @@ from majlis.db import Database, unit_of_work
 from majlis.enums import Role
 from majlis.minutes.models import Minutes
 from tests import factories
-from tests.registration.test_races import _free_port
+from tests.servers import free_port as _free_port
 
 MAJLIS = Path(sys.executable).parent / "majlis"
 ROOT = Path(__file__).resolve().parents[1]

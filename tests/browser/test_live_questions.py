@@ -1,10 +1,5 @@
 """Live questions in Chromium: a moderator approves, the resident's open page shows it without reloading."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +8,7 @@ import pytest
 
 from tests.browser.conftest import SOON, axe_violations, horizontal_overflow, sign_in
 from tests.conftest import REDIS_SKIP_REASON, REDIS_URL
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,12 +57,6 @@ def test_moderator_keyboard_shortcuts(live_server, new_page):
     assert approved.count() == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def two_workers_with_redis(tmp_path):
     """gunicorn with two worker processes (threads for the streams) sharing one SQLite file and Redis."""
@@ -106,28 +96,9 @@ def two_workers_with_redis(tmp_path):
     db.close()
     database.engine.dispose()
 
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "wb")
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "MAJLIS_INSTANCE_PATH": str(tmp_path),
-           "MAIL_BACKEND": "null"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "8",
-         "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base, session_id, tokens
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "MAJLIS_INSTANCE_PATH": str(tmp_path), "MAIL_BACKEND": "null"}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=2, threads=8) as base:
+        yield base, session_id, tokens
 
 
 def _api(base, path, token, payload):

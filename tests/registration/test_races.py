@@ -1,12 +1,7 @@
 """Real concurrent requests against several gunicorn worker processes: nobody is ever overbooked."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -22,49 +17,18 @@ from majlis.registration.models import Registration
 from majlis.registration.services import active_registrations
 from majlis.sessions.models import MajlisSession
 from tests import factories
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(database_url, tmp_path):
     """gunicorn with several sync workers serving wsgi:app on this test's database."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "MAJLIS_INSTANCE_PATH": str(tmp_path / "instance"),
-           "MAIL_BACKEND": "null"}
-    log_path = tmp_path / "gunicorn.log"
-    log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the workers
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--timeout", "60", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    break
-        except OSError:  # refused, reset or timed out while the workers boot (URLError is an OSError)
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("gunicorn did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text(errors="replace")
+    env = {"DATABASE_URL": database_url, "MAJLIS_INSTANCE_PATH": str(tmp_path / "instance"), "MAIL_BACKEND": "null"}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS) as base:
+        yield base
 
 
 @pytest.fixture
