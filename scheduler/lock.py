@@ -44,7 +44,12 @@ class LeaderLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            # Drop the dedicated connection for real (not back to the pool): its session holds the lock.
+            # Unlock first: the server frees a closed connection's locks only once its backend has exited.
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            except Exception:  # noqa: BLE001, S110 - a dead connection holds no lock any more
+                pass
+            # Then drop the dedicated connection for real (not back to the pool).
             self._connection.invalidate()
             self._connection.close()
             self._connection = None

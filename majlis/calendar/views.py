@@ -49,18 +49,18 @@ def _not_modified(etag: str) -> Response | None:
     return None
 
 
-# Built feeds per worker, keyed by their version fingerprint: any change moves the version, so never stale.
-_built_feeds: dict[str, bytes] = {}
 _BUILT_FEEDS_MAX = 32
 
 
 def _cached_feed(etag: str, build) -> bytes:
-    body = _built_feeds.get(etag)
+    """Built feeds kept per app (so per worker), keyed by their version fingerprint: any change moves the version."""
+    built = current_app.extensions.setdefault("majlis_built_feeds", {})
+    body = built.get(etag)
     if body is None:
         body = build()
-        if len(_built_feeds) >= _BUILT_FEEDS_MAX:
-            _built_feeds.pop(next(iter(_built_feeds)))
-        _built_feeds[etag] = body
+        if len(built) >= _BUILT_FEEDS_MAX:
+            built.pop(next(iter(built)))
+        built[etag] = body
     return body
 
 
