@@ -40,3 +40,7 @@ translations: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+# Majlis against the bare stack (same gunicorn settings, loopback, time-bounded wrk runs); writes bench/RESULTS.md.
+bench: install
+	$(BIN)/python bench/run.py

@@ -95,6 +95,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "RATELIMIT_KEY_PREFIX": env.get("MAJLIS_RATELIMIT_PREFIX", "majlis"),
         "MAJLIS_PASSWORD_HASH": "argon2",
         "MAJLIS_API_TOKEN_DAYS": int(env.get("MAJLIS_API_TOKEN_DAYS", "90")),
+        # How long one live-update stream stays open before the browser reconnects (seconds).
+        "MAJLIS_LIVE_STREAM_SECONDS": int(env.get("MAJLIS_LIVE_STREAM_SECONDS", "25")),
         # How many reverse proxies in front of Majlis set X-Forwarded-For/-Proto; 0 trusts no such header.
         "MAJLIS_TRUSTED_PROXIES": int(env.get("MAJLIS_TRUSTED_PROXIES", "0")),
     }

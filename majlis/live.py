@@ -21,6 +21,7 @@ from majlis.sessions.models import MajlisSession
 log = logging.getLogger(__name__)
 CHANNEL = "majlis:live:{session_id}"
 _publishers: dict[str, object] = {}
+_listeners: dict[str, object] = {}
 
 
 def bump(db_session: Session, session_id: int) -> None:
@@ -35,12 +36,25 @@ def current_version(db_session: Session, session_id: int) -> int | None:
 
 
 def _redis(url: str):
+    """The client that publishes (a small pool: publishing is quick)."""
     client = _publishers.get(url)
     if client is None:
         import redis
 
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         _publishers[url] = client
+    return client
+
+
+def _redis_for_streams(url: str):
+    """The client whose connections the streams hold while they listen: one per open stream, so no small cap
+    (redis-py's default pool would refuse the 101st watcher of a worker, and starve publishing with it)."""
+    client = _listeners.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, max_connections=100_000)
+        _listeners[url] = client
     return client
 
 
@@ -76,7 +90,7 @@ def stream(read_version, session_id: int, since: int, *, redis_url: str | None, 
     pubsub = None
     if redis_url:
         try:
-            pubsub = _redis(redis_url).pubsub(ignore_subscribe_messages=True)
+            pubsub = _redis_for_streams(redis_url).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(CHANNEL.format(session_id=session_id))
         except Exception as exc:  # noqa: BLE001 - fall back to polling the database
             log.warning("live stream without Redis (%s): polling", type(exc).__name__)

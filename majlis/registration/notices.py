@@ -38,12 +38,21 @@ def _when(majlis_session: MajlisSession, locale: str) -> str:
 
 
 def _ics(majlis_session: MajlisSession, locale: str) -> str:
+    """The session's .ics for an e-mail, built once per version of the session (a burst of registrations for
+    one session would otherwise build it again for every resident, inside the registration's write lock)."""
     from majlis.calendar.services import FeedContext, session_feed
 
     config = current_app.config
-    ctx = FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"], lang=locale,
-                      organizer_email=config["MAIL_DEFAULT_SENDER"])
-    return session_feed(majlis_session, ctx).decode("utf-8")
+    key = (majlis_session.id, majlis_session.sequence, majlis_session.updated_at, majlis_session.title_ar,
+           majlis_session.title_en, majlis_session.status.value, locale, config["MAJLIS_BASE_URL"])
+    cache = current_app.extensions.setdefault("majlis_session_ics", {})
+    if key not in cache:
+        if len(cache) > 256:
+            cache.clear()
+        ctx = FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"], lang=locale,
+                          organizer_email=config["MAIL_DEFAULT_SENDER"])
+        cache[key] = session_feed(majlis_session, ctx).decode("utf-8")
+    return cache[key]
 
 
 def _send(db_session: Session, majlis_session: MajlisSession, user: User, *, kind: str, subject: str, body: str,

@@ -1,0 +1,488 @@
+"""`make bench`: Majlis against the bare stack on this machine, in one run, and bench/RESULTS.md.
+
+Order of a run:
+1. seed a fresh SQLite database (in a temp dir) through Majlis's services;
+2. start the bare ceiling app and Majlis under gunicorn with the same settings (sync workers);
+3. run each HTTP benchmark between two runs of its ceiling (bench_http), then check the seats;
+4. restart Majlis on gthread workers with Redis and measure the live fan-out to 200 watchers (bench_live);
+5. time the minutes compile in process (bench_minutes);
+6. repeat 1-3 and 5 on PostgreSQL when MAJLIS_BENCH_DATABASE_URL names a server (a scratch database there);
+7. profile, with py-spy, every benchmark that missed its target; print the table; write RESULTS.md.
+
+Every load is time-bounded and aimed at 127.0.0.1 only; every server is stopped in a finally block.
+`python bench/run.py --analysis-only` measures nothing: it replaces the hand-written part of RESULTS.md with the
+current bench/ANALYSIS.md, so the text can be corrected without new (and different) figures.
+Settings (environment): BENCH_SECONDS (5), BENCH_CONNECTIONS (16), BENCH_WORKERS (4), BENCH_WATCHERS (200),
+BENCH_NO_PROFILE=1, BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess  # noqa: S404 - asks wrk for its version
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bare_app  # noqa: E402
+import bench_http  # noqa: E402
+import bench_live  # noqa: E402
+import bench_minutes  # noqa: E402
+import hotspots  # noqa: E402
+import loadgen  # noqa: E402
+import seed  # noqa: E402
+from servers import Gunicorn, free_port  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+ANALYSIS = HERE / "ANALYSIS.md"
+ANALYSIS_HEADING = "## Analysis (hand-written, bench/ANALYSIS.md)"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SSE_WORKERS, SSE_THREADS = 2, 120
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+@dataclass
+class Settings:
+    seconds: int = _env_int("BENCH_SECONDS", 5)
+    connections: int = _env_int("BENCH_CONNECTIONS", 16)
+    workers: int = _env_int("BENCH_WORKERS", 4)
+    watchers: int = _env_int("BENCH_WATCHERS", 200)
+    profile: bool = not os.environ.get("BENCH_NO_PROFILE")
+    keep: bool = bool(os.environ.get("BENCH_KEEP"))
+
+
+@dataclass
+class BackendResult:
+    label: str
+    rows: list[bench_http.Row]
+    fixture: seed.Fixture
+    minutes: tuple | None = None
+    fanout: bench_live.FanOut | None = None
+    fanout_row: bench_http.Row | None = None
+    fanout_polling: int = 0  # streams that could not subscribe to Redis and poll the database instead
+    fanout_lost: int = 0  # changes whose Redis publish failed: watchers only see them at their next re-read
+    notes: list[str] = field(default_factory=list)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- the machine ----------------------------------------------------------------------------------------------------
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine(wrk: str | None) -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace") if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
+    wrk_version = "not used (Python threaded client)"
+    if wrk:
+        done = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
+        first = (done.stdout or done.stderr or wrk).splitlines()[0]
+        wrk_version = first.split(" [")[0]  # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." -> "wrk debian/4.1.0-3+b2"
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "CPU": model.group(1).strip() if model else platform.processor() or "unknown",
+        "memory": f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "unknown",
+        "kernel": platform.release(),
+        "Python": platform.python_version(),
+        "gunicorn": _version("gunicorn"),
+        "Flask": _version("flask"),
+        "Werkzeug": _version("werkzeug"),
+        "SQLAlchemy": _version("sqlalchemy"),
+        "SQLite": sqlite3.sqlite_version,
+        "PyJWT": _version("pyjwt"),
+        "redis-py": _version("redis"),
+        "load generator": wrk_version,
+    }
+
+
+def redis_server_version() -> str | None:
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2).info("server")[
+            "redis_version"]
+    except Exception:  # noqa: BLE001 - no Redis here: the fan-out then runs on the polling fallback
+        return None
+
+
+# --- one database backend -------------------------------------------------------------------------------------------
+
+
+def _server_env(database_url: str, instance: Path, base_url_port: int, **extra: str) -> dict[str, str]:
+    """Production mode, as a deployment would run; Jitsi configured for the join benchmark."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update({
+        "MAJLIS_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "MAJLIS_INSTANCE_PATH": str(instance),
+        "MAJLIS_BASE_URL": f"http://127.0.0.1:{base_url_port}",
+        "MAIL_BACKEND": "null",
+        "JITSI_APP_ID": "majlis-bench",
+        "JITSI_APP_SECRET": secrets.token_urlsafe(32),
+        "JITSI_SUB": "meet.example.org",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def _profile_hook(server: Gunicorn, settings: Settings, wrk: str | None, work: Path, binary: str | None):
+    def hook(name: str, requests: list[loadgen.Req]) -> str:
+        if binary is None:
+            return "_not profiled: py-spy unavailable_\n"
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        log(f"  profiling '{name}' with py-spy ({settings.seconds} s of load)")
+        time.sleep(1)  # the previous run's last accepted requests drain first, so they stay out of this profile
+        recorders = hotspots.start(binary, server.worker_pids(), settings.seconds, work, slug)
+        time.sleep(0.5)  # py-spy attaches before the load begins
+        loadgen.run(server.base_url, requests, seconds=settings.seconds, connections=settings.connections, wrk=wrk)
+        return hotspots.summarize(hotspots.finish(recorders)).markdown()
+
+    return hook
+
+
+def run_backend(label: str, database_url: str, work: Path, settings: Settings, wrk: str | None,
+                pyspy: str | None, *, with_fanout: bool) -> BackendResult:
+    from majlis.db import Database
+
+    log(f"\n== {label} ==")
+    instance = work / "instance"
+    log("seeding through Majlis's services ...")
+    fixture = seed.build(database_url, str(instance), log=log)
+    log(f"  seeded in {fixture.seconds:.1f} s: {fixture.sessions_total} sessions, {len(fixture.resident_tokens)} "
+        "residents")
+    # The ceiling writes to the same kind of database: its own SQLite file, or a table in the scratch PG database.
+    bare_url = f"sqlite:///{work / 'bare.db'}" if database_url.startswith("sqlite") else database_url
+    bare_app.create_schema(bare_url)
+
+    common = {"workers": settings.workers, "worker_class": "sync"}
+    bare = Gunicorn("bare", "bare_app:app", {**os.environ, "BENCH_BARE_DATABASE_URL": bare_url}, work, **common)
+    port = free_port()
+    majlis = Gunicorn("majlis", "majlis_app:app", _server_env(database_url, instance, port), work, port=port,
+                      **common)
+    database = Database(database_url)
+    result = BackendResult(label=label, rows=[], fixture=fixture)
+    try:
+        bare.start("/hello")
+        majlis.start("/healthz")
+        tool = f"wrk -t1 -c{settings.connections} -d{settings.seconds}s" if wrk else \
+            f"Python client, {settings.connections} threads, {settings.seconds} s"
+        log(f"bare app {bare.base_url} and Majlis {majlis.base_url}: gunicorn {majlis.settings}; load: {tool}")
+        ctx = bench_http.Context(
+            bare_url=bare.base_url, majlis_url=majlis.base_url, fixture=fixture, wrk=wrk, seconds=settings.seconds,
+            connections=settings.connections, log=log, database=database,
+            profile_hook=_profile_hook(majlis, settings, wrk, work, pyspy) if settings.profile else None)
+        result.rows = bench_http.run_suite(ctx)
+        for server in (majlis, bare):
+            if server.tracebacks():
+                result.notes.append(f"{server.tracebacks()} traceback(s) in the {server.name} server's log")
+    finally:
+        majlis.stop()
+        bare.stop()
+
+    if with_fanout:
+        run_fanout(result, database, database_url, instance, work, settings, pyspy)
+
+    log("minutes compile (in process) ...")
+    result.minutes = bench_minutes.run(database_url, str(instance), fixture.minutes_session_id)
+    compose, compiled, length = result.minutes
+    log(f"  compose_draft: {compose.describe()}; compile_minutes: {compiled.describe()} ({length} characters)")
+    database.engine.dispose()
+    return result
+
+
+def run_fanout(result: BackendResult, database, database_url: str, instance: Path, work: Path, settings: Settings,
+               pyspy: str | None) -> None:
+    from majlis import live
+
+    redis_version = redis_server_version()
+    extra = {"MAJLIS_LIVE_STREAM_SECONDS": "600"}
+    if redis_version:
+        extra["REDIS_URL"] = REDIS_URL
+    # A gthread worker accepts connections beyond its threads (worker_connections defaults to 1000) and parks
+    # them until a thread frees up, which a stream never does: cap each worker at its thread count, so the
+    # other worker takes the rest instead.
+    port = free_port()
+    server = Gunicorn("majlis-sse", "majlis_app:app", _server_env(database_url, instance, port, **extra), work,
+                      port=port, workers=SSE_WORKERS, worker_class="gthread", threads=SSE_THREADS,
+                      extra=["--worker-connections", str(SSE_THREADS)])
+    f = result.fixture
+    log(f"live fan-out: {settings.watchers} SSE watchers, gunicorn {server.settings} --worker-connections "
+        f"{SSE_THREADS}, " + (f"REDIS_URL={REDIS_URL} (Redis {redis_version})" if redis_version else
+                              "no Redis reachable: polling fallback"))
+    try:
+        server.start("/healthz")
+        with database.session_factory() as db:
+            since = live.current_version(db, f.live_session_id)
+        questions = f.pending_question_ids[:5]
+        fan = bench_live.run(server.base_url, session_id=f.live_session_id, since=since,
+                             moderator_token=f.moderator_token, question_ids=questions, watchers=settings.watchers)
+        log("  " + bench_live.summary(fan))
+        result.fanout = fan
+        log_text = server.log_path.read_text(errors="replace")
+        result.fanout_polling = log_text.count("live stream without Redis")
+        result.fanout_lost = log_text.count("live update not published")
+        row = bench_http.Row(name=f"live fan-out, {settings.watchers} watchers (p95)", majlis=fan.p95, ceiling=None,
+                             ceiling_name="", unit="ms", target=1000.0)
+        row.display = (f"p95 {_fmt(fan.p95, 'ms')} (p50 {_fmt(fan.p50, 'ms')})" if fan.p95 is not None
+                       else "no delivery")
+        row.extra_checks = {f"{settings.watchers}/{settings.watchers} connected": fan.connected == settings.watchers,
+                            "no missed event": fan.missed == 0 and not fan.errors,
+                            "no lost publish": result.fanout_lost == 0}
+        row.note = bench_live.summary(fan)
+        if result.fanout_polling:
+            row.note += (f"; {result.fanout_polling} stream(s) fell back to polling the database every 0.5 s "
+                         "(majlis.live: 'live stream without Redis (MaxConnectionsError)')")
+        if result.fanout_lost:
+            row.note += (f"; {result.fanout_lost} change(s) were not published to Redis (majlis.live: 'live "
+                         "update not published'), so watchers saw them only at their next re-read")
+        if row.met is False and settings.profile and pyspy:
+            log("  profiling the fan-out with py-spy (another round of approvals)")
+            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout")
+            time.sleep(0.5)
+            bench_live.run(server.base_url, session_id=f.live_session_id, since=since + len(questions),
+                           moderator_token=f.moderator_token, question_ids=f.pending_question_ids[5:10],
+                           watchers=settings.watchers, connect_timeout=10)
+            row.profile = hotspots.summarize(hotspots.finish(recorders)).markdown()
+        result.fanout_row = row
+        if server.tracebacks():
+            result.notes.append(f"{server.tracebacks()} traceback(s) in the fan-out server's log")
+    finally:
+        server.stop()
+
+
+# --- PostgreSQL (optional) ------------------------------------------------------------------------------------------
+
+
+def _scratch_postgres(url: str) -> tuple[str, Callable[[], None]]:
+    """A database of this run's own on the server MAJLIS_BENCH_DATABASE_URL names; dropped afterwards."""
+    from sqlalchemy.engine import make_url
+
+    from majlis.db import make_engine
+
+    name = f"majlis_bench_{os.getpid()}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+    scratch = make_url(url).set(database=name)
+    if scratch.drivername == "postgresql":
+        scratch = scratch.set(drivername="postgresql+psycopg")
+    return scratch.render_as_string(hide_password=False), drop
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:@/]+):[^@/]+@", r"//\1:***@", url)
+
+
+# --- reporting ------------------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f} {unit}" if unit == "req/s" else f"{value:,.0f} ms"
+
+
+def table(results: list[BackendResult]) -> list[list[str]]:
+    lines = [["benchmark", "database", "Majlis", "ceiling", "ratio", "target", "met?"]]
+    for result in results:
+        rows = list(result.rows) + ([result.fanout_row] if result.fanout_row else [])
+        for row in rows:
+            ceiling = f"{_fmt(row.ceiling, row.unit)} ({row.ceiling_name})" if row.ceiling else "–"
+            met = {True: "yes", False: "**no**", None: "–"}[row.met]
+            lines.append([row.name, result.label, row.display or _fmt(row.majlis, row.unit), ceiling,
+                          f"{row.ratio:.2f}" if row.ratio is not None else "–", row.target_text, met])
+        if result.minutes:
+            compose, compiled, _ = result.minutes
+            lines.append(["minutes compile, 500 questions", result.label,
+                          f"{compiled.median:.0f} ms (compose_draft {compose.median:.0f} ms)", "–", "–", "—", "–"])
+    return lines
+
+
+def print_table(lines: list[list[str]]) -> None:
+    widths = [max(len(line[i].replace("**", "")) for line in lines) for i in range(len(lines[0]))]
+    for index, line in enumerate(lines):
+        print("  ".join(cell.replace("**", "").ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def write_results(results: list[BackendResult], info: dict[str, str], settings: Settings, *, started: datetime,
+                  wall: float, load_before: tuple, load_after: tuple, redis_version: str | None,
+                  pg: str | None) -> None:
+    lines = table(results)
+    out = ["# Benchmark results", "",
+           f"Latest run of `make bench`: {started:%Y-%m-%d %H:%M} UTC, {wall / 60:.1f} minutes for the whole run "
+           "(seeding, servers, load, profiles). Generated by `bench/run.py`; the analysis at the end is written by "
+           "hand in `bench/ANALYSIS.md` from the profiles.", "",
+           "## Machine and settings", ""]
+    out += [f"- {key}: {value}" for key, value in info.items()]
+    out += [
+        f"- Redis server: {redis_version or 'not reachable (fan-out ran on the polling fallback)'}",
+        f"- PostgreSQL: {_redact(pg) if pg else 'not run (set MAJLIS_BENCH_DATABASE_URL to add it)'}",
+        f"- load average (1/5/15 min) before: {' / '.join(f'{x:.2f}' for x in load_before)}, after: "
+        f"{' / '.join(f'{x:.2f}' for x in load_after)} (other work on the machine weighs on both halves of a pair)",
+        f"- HTTP benchmarks: gunicorn --workers {settings.workers} --worker-class sync, identical for Majlis "
+        f"(`bench/majlis_app.py`, i.e. `create_app()`, MAJLIS_ENV=production) and the bare app "
+        f"(`bench/bare_app.py`); load `wrk -t1 -c{settings.connections} -d{settings.seconds}s` after a 1 s warm-up, "
+        "on 127.0.0.1; load generator, servers and database share the same cores",
+        f"- live fan-out: gunicorn --workers {SSE_WORKERS} --worker-class gthread --threads {SSE_THREADS} "
+        f"--worker-connections {SSE_THREADS}, REDIS_URL={REDIS_URL if redis_version else '(none)'}, "
+        f"MAJLIS_LIVE_STREAM_SECONDS=600, {settings.watchers} watchers on one asyncio client",
+        "- data (seeded through Majlis's services): two public series with a year of history and 26 weeks ahead "
+        f"(~{results[0].fixture.sessions_total} sessions), {len(results[0].fixture.resident_tokens)} residents "
+        f"with API tokens, a live session with {len(results[0].fixture.live_tokens)} confirmed registrants and "
+        "40 approved questions, a session of capacity "
+        f"{results[0].fixture.reg_capacity} for the registration burst, an ended session with 500 questions",
+        "", "## Results", "",
+        "Ratios are Majlis ÷ the mean of its ceiling measured just before and just after it (same run, same "
+        "settings). Req/s counts only the expected answers (200, 201 or 304). Targets are the issue's; the checks "
+        "are listed under Details.", ""]
+    out.append("| " + " | ".join(lines[0]) + " |")
+    out.append("|" + "---|" * len(lines[0]))
+    out += ["| " + " | ".join(cell.replace("|", "/") for cell in line) + " |" for line in lines[1:]]
+
+    met, missed = [], []
+    for result in results:
+        for row in list(result.rows) + ([result.fanout_row] if result.fanout_row else []):
+            if row.met is True:
+                met.append(f"{row.name} ({result.label})")
+            elif row.met is False:
+                missed.append(f"{row.name} ({result.label})")
+    out += ["", f"**Targets met ({len(met)}):** " + (", ".join(met) or "none") + ".", "",
+            f"**Targets missed ({len(missed)}):** " + (", ".join(missed) or "none") + ".", "", "## Details", ""]
+    for result in results:
+        out += [f"### {result.label}", ""]
+        for row in result.rows:
+            out.append(f"- **{row.name}**: {row.note}")
+            if row.extra_checks:
+                out.append("  - checks: " + ", ".join(f"{k}: {'yes' if v else 'NO'}"
+                                                      for k, v in row.extra_checks.items()))
+        if result.fanout_row:
+            out.append(f"- **{result.fanout_row.name}**: {result.fanout_row.note}")
+            out.append("  - checks: " + ", ".join(f"{k}: {'yes' if v else 'NO'}"
+                                                  for k, v in result.fanout_row.extra_checks.items()))
+        if result.minutes:
+            compose, compiled, length = result.minutes
+            out.append(f"- **minutes compile** (500 questions, in process): compile_minutes {compiled.describe()}; "
+                       f"compose_draft {compose.describe()}; draft of {length} characters")
+        out += [f"- note: {note}" for note in result.notes]
+        out.append("")
+
+    profiled = [(result.label, row) for result in results
+                for row in list(result.rows) + ([result.fanout_row] if result.fanout_row else []) if row.profile]
+    out += ["## Profiles of the missed targets", ""]
+    if not profiled:
+        out += ["No target was missed, or profiling was switched off (BENCH_NO_PROFILE)." if not missed else
+                "Missed targets were not profiled (BENCH_NO_PROFILE, or no profile for that benchmark).", ""]
+    for label, row in profiled:
+        out += [f"### {row.name} ({label})", "", row.profile]
+    RESULTS.write_text("\n".join(out).rstrip() + "\n" + _analysis_section(), encoding="utf-8")
+
+
+def _analysis_section() -> str:
+    if not ANALYSIS.exists():
+        return ""
+    return f"\n{ANALYSIS_HEADING}\n\n{ANALYSIS.read_text(encoding='utf-8').strip()}\n"
+
+
+def refresh_analysis() -> int:
+    """Swap the hand-written section of the existing RESULTS.md for the current ANALYSIS.md."""
+    if not RESULTS.exists():
+        log("no bench/RESULTS.md yet: run `make bench` first")
+        return 1
+    figures = RESULTS.read_text(encoding="utf-8").split(f"\n{ANALYSIS_HEADING}\n", 1)[0]
+    RESULTS.write_text(figures.rstrip() + "\n" + _analysis_section(), encoding="utf-8")
+    log(f"refreshed the analysis in {RESULTS.relative_to(HERE.parent)}")
+    return 0
+
+
+# --- main -----------------------------------------------------------------------------------------------------------
+
+
+def _exit_on_signal(signum, _frame):
+    # SIGTERM/SIGHUP would otherwise end Python without its finally blocks, leaving gunicorn running.
+    sys.exit(128 + signum)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    started, clock = datetime.now(UTC), time.monotonic()
+    load_before = os.getloadavg()
+    settings = Settings()
+    wrk = loadgen.ensure_wrk(log)
+    log(f"load generator: {wrk or 'Python threaded client (wrk unavailable)'}")
+    pyspy = hotspots.py_spy(log) if settings.profile else None
+    info = machine(wrk)
+    log(", ".join(f"{k}: {v}" for k, v in info.items()))
+    redis_version = redis_server_version()
+    pg_url = os.environ.get("MAJLIS_BENCH_DATABASE_URL")
+
+    work = Path(tempfile.mkdtemp(prefix="majlis-bench-"))
+    results: list[BackendResult] = []
+    try:
+        sqlite_dir = work / "sqlite"
+        sqlite_dir.mkdir()
+        results.append(run_backend("SQLite", f"sqlite:///{sqlite_dir / 'majlis.db'}", sqlite_dir, settings, wrk,
+                                   pyspy, with_fanout=True))
+        if pg_url:
+            pg_dir = work / "postgresql"
+            pg_dir.mkdir()
+            scratch, drop = _scratch_postgres(pg_url)
+            try:
+                results.append(run_backend("PostgreSQL", scratch, pg_dir, settings, wrk, pyspy, with_fanout=False))
+            finally:
+                drop()
+    finally:
+        if settings.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    wall = time.monotonic() - clock
+    print()
+    print_table(table(results))
+    write_results(results, info, settings, started=started, wall=wall, load_before=load_before,
+                  load_after=os.getloadavg(), redis_version=redis_version, pg=pg_url)
+    log(f"\nwrote {RESULTS.relative_to(HERE.parent)} ({wall / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(refresh_analysis() if "--analysis-only" in sys.argv[1:] else main())
