@@ -82,6 +82,11 @@ class Context:
     database: object  # majlis.db.Database on the benchmark database, for checks after the bursts
     profile_hook: Callable[[str, list[Req]], str] | None = None  # name, requests -> markdown (missed targets)
     results_dir: Path | None = None
+    only: tuple[str, ...] = ()  # BENCH_ONLY: run only the benchmarks whose names contain one of these
+
+
+def wanted(only: tuple[str, ...], name: str) -> bool:
+    return not only or any(part in name for part in only)
 
 
 def _load(ctx: Context, base: str, requests: list[Req], seconds: float | None = None) -> Load:
@@ -95,7 +100,9 @@ def _warm(ctx: Context, base: str, requests: list[Req]) -> None:
 
 def _pair(ctx: Context, name: str, *, ceiling_name: str, ceiling: list[Req], majlis: list[Req],
           ok_codes: tuple[int, ...], target: float | None, warm: list[Req] | None = None,
-          bare_codes: tuple[int, ...] = (200, 201)) -> Row:
+          bare_codes: tuple[int, ...] = (200, 201)) -> Row | None:
+    if not wanted(ctx.only, name):
+        return None
     _warm(ctx, ctx.bare_url, ceiling)
     bare = _load(ctx, ctx.bare_url, ceiling)
     _warm(ctx, ctx.majlis_url, warm if warm is not None else majlis)
@@ -161,13 +168,14 @@ def run_suite(ctx: Context) -> list[Row]:
                      for t in reversed(f.resident_tokens)]
     row = _pair(ctx, "registration burst", ceiling_name="bare insert", ceiling=insert, majlis=register,
                 ok_codes=(201,), target=0.5, warm=warm_register)
-    row.extra_checks, detail = _seat_checks(ctx, f.reg_session_id, f.reg_capacity, row.majlis_load.count(201),
-                                            in_flight=ctx.connections)
-    row.note = detail + "; " + row.note
-    if row.majlis_load.count(201) <= f.reg_capacity:
-        row.note += "; the burst did not overfill the session, so the seat checks prove little"
-    if row.majlis_load.count(201) >= len(f.resident_tokens):
-        row.note += "; WARNING: every resident registered, the burst ran out of residents"
+    if row is not None:
+        row.extra_checks, detail = _seat_checks(ctx, f.reg_session_id, f.reg_capacity, row.majlis_load.count(201),
+                                                in_flight=ctx.connections)
+        row.note = detail + "; " + row.note
+        if row.majlis_load.count(201) <= f.reg_capacity:
+            row.note += "; the burst did not overfill the session, so the seat checks prove little"
+        if row.majlis_load.count(201) >= len(f.resident_tokens):
+            row.note += "; WARNING: every resident registered, the burst ran out of residents"
     rows.append(row)
 
     # Every (resident, question) pair at most once: 5000 residents × 40 questions, taken in a diagonal.
@@ -185,6 +193,7 @@ def run_suite(ctx: Context) -> list[Row]:
     rows.append(_pair(ctx, "question submit", ceiling_name="bare insert", ceiling=insert, majlis=asks,
                       ok_codes=(201,), target=None, warm=asks[len(asks) // 2:]))
 
+    rows = [row for row in rows if row is not None]
     if ctx.profile_hook:
         # Built when needed: the feed's ETag has moved since (registrations touch sessions), and the profile of a
         # registration burst needs a session nobody has registered for yet.

@@ -66,6 +66,10 @@ class Settings:
     watchers: int = _env_int("BENCH_WATCHERS", 200)
     profile: bool = not os.environ.get("BENCH_NO_PROFILE")
     keep: bool = bool(os.environ.get("BENCH_KEEP"))
+    # A partial run while working on one endpoint: comma-separated parts of benchmark names ("feed,join");
+    # it prints its table but leaves RESULTS.md alone.
+    only: tuple[str, ...] = tuple(part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",")
+                                  if part.strip())
 
 
 @dataclass
@@ -199,7 +203,8 @@ def run_backend(label: str, database_url: str, work: Path, settings: Settings, w
         ctx = bench_http.Context(
             bare_url=bare.base_url, majlis_url=majlis.base_url, fixture=fixture, wrk=wrk, seconds=settings.seconds,
             connections=settings.connections, log=log, database=database,
-            profile_hook=_profile_hook(majlis, settings, wrk, work, pyspy) if settings.profile else None)
+            profile_hook=_profile_hook(majlis, settings, wrk, work, pyspy) if settings.profile else None,
+            only=settings.only)
         result.rows = bench_http.run_suite(ctx)
         for server in (majlis, bare):
             if server.tracebacks():
@@ -208,8 +213,11 @@ def run_backend(label: str, database_url: str, work: Path, settings: Settings, w
         majlis.stop()
         bare.stop()
 
-    if with_fanout:
+    if with_fanout and bench_http.wanted(settings.only, "live fan-out"):
         run_fanout(result, database, database_url, instance, work, settings, pyspy)
+    if not bench_http.wanted(settings.only, "minutes compile"):
+        database.engine.dispose()
+        return result
 
     log("minutes compile (in process) ...")
     result.minutes = bench_minutes.run(database_url, str(instance), fixture.minutes_session_id)
@@ -478,6 +486,9 @@ def main() -> int:
     wall = time.monotonic() - clock
     print()
     print_table(table(results))
+    if settings.only:
+        log(f"\npartial run (BENCH_ONLY={','.join(settings.only)}): {wall / 60:.1f} min, RESULTS.md left alone")
+        return 0
     write_results(results, info, settings, started=started, wall=wall, load_before=load_before,
                   load_after=os.getloadavg(), redis_version=redis_version, pg=pg_url)
     log(f"\nwrote {RESULTS.relative_to(HERE.parent)} ({wall / 60:.1f} min)")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
 
 from majlis import config as config_module
-from majlis import db
+from majlis import db, fastpath
 from majlis.errors import register_error_handlers
 from majlis.extensions import babel, csrf, limiter, login_manager, select_locale
 
@@ -64,6 +63,20 @@ def _jitsi_sources_for(values: tuple) -> dict[str, str]:
 
     frame = f"https://{meeting_domain}"
     return {"script": " ".join(sorted({script_origin(script_url), frame})), "frame": frame}
+
+
+def security_headers(app: Flask) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries (a route may set its own Referrer-Policy or CSP first)."""
+    jitsi_sources = _jitsi_sources(app)
+    return (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Content-Security-Policy",
+         "default-src 'self'; "
+         f"script-src 'self' {jitsi_sources['script']}; frame-src {jitsi_sources['frame']}; "
+         "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+         "form-action 'self'; frame-ancestors 'none'"),
+    )
 
 
 def _bound_int_converter(app: Flask) -> None:
@@ -154,25 +167,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def _assign_request_id():
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex[:16]
+        g.request_id = fastpath.request_id(request.environ)
 
     @app.after_request
     def _security_headers(response):
-        jitsi_sources = _jitsi_sources(app)
         response.headers["X-Request-ID"] = g.get("request_id", "-")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; "
-            f"script-src 'self' {jitsi_sources['script']}; frame-src {jitsi_sources['frame']}; "
-            "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'",
-        )
+        for name, value in security_headers(app):
+            response.headers.setdefault(name, value)
         return response
 
     from majlis import cli
 
     cli.register(app)
+    # Outermost middleware: the hot plain reads are answered from responses Flask built (majlis/fastpath.py).
+    fastpath.install(app)
     return app

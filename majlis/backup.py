@@ -60,7 +60,45 @@ def backup(url: str, target: Path) -> None:
 
 
 def restore(url: str, source: Path) -> None:
-    """Replace the database's contents with a backup made by `backup`."""
+    """Replace the database's contents with a backup made by `backup`.
+
+    Afterwards every cached read's version is raised above both the replaced and the restored one, so running
+    workers drop whatever they built from the replaced data (majlis.cache).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from majlis import cache
+    from majlis.db import make_engine
+
+    before = _cache_versions(url)
+    _restore(url, source)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cache.raise_past(connection, before)
+    except DBAPIError:
+        pass  # a backup from before the table existed: `majlis init-db` adds it, then restart the workers
+    finally:
+        engine.dispose()
+
+
+def _cache_versions(url: str) -> dict[str, int]:
+    from sqlalchemy.exc import DBAPIError
+
+    from majlis import cache
+    from majlis.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return cache.versions_of(connection)
+    except DBAPIError:
+        return {}  # no such table yet (an empty database being restored into)
+    finally:
+        engine.dispose()
+
+
+def _restore(url: str, source: Path) -> None:
     parsed = make_url(url)
     source = Path(source)
     if not source.exists():

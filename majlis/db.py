@@ -94,8 +94,11 @@ class Database:
     """The engine and session factory of one app."""
 
     def __init__(self, url: str):
+        from majlis import cache
+
         self.engine = make_engine(url)
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        cache.install(self.session_factory)  # every writer keeps the cached reads' versions honest
 
     @property
     def dialect(self) -> str:

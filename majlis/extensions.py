@@ -8,6 +8,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 LOCALES = ("ar", "en")
+DEFAULT_LOCALE = "ar"  # Arabic first: a request that says nothing else gets Arabic
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -27,8 +28,8 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(LOCALES) or "ar"
-    return "ar"
+        return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+    return DEFAULT_LOCALE
 
 
 babel = Babel()

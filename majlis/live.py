@@ -27,7 +27,8 @@ _listeners: dict[str, object] = {}
 def bump(db_session: Session, session_id: int) -> None:
     """Raise the session's live version in the caller's transaction; publish it after the commit."""
     db_session.execute(update(MajlisSession).where(MajlisSession.id == session_id)
-                       .values(live_version=MajlisSession.live_version + 1))
+                       .values(live_version=MajlisSession.live_version + 1),
+                       execution_options={"majlis_cache_scopes": ()})  # no cached read shows it
     db_session.info.setdefault("live_sessions", set()).add(session_id)
 
 

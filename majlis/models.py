@@ -2,6 +2,7 @@
 
 from majlis.audit.models import AuditEntry
 from majlis.auth.models import ApiToken, EmailVerification, User
+from majlis.cache import CacheVersion
 from majlis.calendar.models import CalendarFeed
 from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
@@ -13,7 +14,7 @@ from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
-    "ApiToken", "Area", "AuditEntry", "Base", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
+    "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
     "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
     "Question", "Registration", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
 ]

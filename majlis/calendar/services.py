@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -117,28 +116,6 @@ def _series_info(series: Series, rows: list[MajlisSession], ctx: FeedContext) ->
         until=until,
         occurrences=tuple(_event_info(row, ctx, with_join=False) for row in rows),
     )
-
-
-FEED_FORMAT = "1"  # bump when the builder's output changes, so clients' cached copies are refreshed
-
-
-def public_feed_version(db_session: Session, ctx: FeedContext, *, series_id: int | None = None) -> str:
-    """A cheap fingerprint of everything the public feed shows: any change of a session or series changes it.
-
-    Lets a conditional request be answered 304 without building the feed.
-    """
-    from sqlalchemy import func
-
-    # SEQUENCE rises with every change a calendar shows, so its sum moves even when clocks tie.
-    sessions = select(func.count(MajlisSession.id), func.max(MajlisSession.updated_at),
-                      func.sum(MajlisSession.sequence))
-    series = select(func.count(Series.id), func.max(Series.updated_at), func.sum(Series.sequence))
-    if series_id is not None:
-        sessions = sessions.where(MajlisSession.series_id == series_id)
-        series = series.where(Series.id == series_id)
-    parts = [*db_session.execute(sessions).one(), *db_session.execute(series).one(), series_id, ctx.lang,
-             ctx.base_url, ctx.timezone, FEED_FORMAT]
-    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
 
 
 def public_feed(db_session: Session, ctx: FeedContext, *, series_id: int | None = None) -> bytes:

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from majlis import cache, fastpath
 from majlis.auth.forms import EmptyForm
 from majlis.calendar import services
 from majlis.db import get_db, unit_of_work
@@ -39,49 +40,40 @@ def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str
     return response.make_conditional(request)
 
 
-def _not_modified(etag: str) -> Response | None:
-    """304 straight away when the client already holds this version (the feed is not built at all)."""
-    if etag in request.if_none_match:
-        response = Response(status=304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "public, no-cache"
-        return response
-    return None
-
-
 _BUILT_FEEDS_MAX = 32
 
 
-def _cached_feed(etag: str, build) -> bytes:
-    """Built feeds kept per app (so per worker), keyed by their version fingerprint: any change moves the version."""
+def _built_feed(series_id: int | None, ctx: services.FeedContext) -> bytes:
+    """The public feed's bytes, built once per calendar version, language and series in this worker.
+
+    The version is read before the data, and every change a feed shows raises it in its own transaction
+    (majlis.cache), so a stored feed is never older than the version it is stored under.
+    """
+    db_session = get_db()
+    version = cache.read_version(db_session, cache.CALENDAR)
+    key = (series_id, ctx.lang, version)
     built = current_app.extensions.setdefault("majlis_built_feeds", {})
-    body = built.get(etag)
+    body = built.get(key)
     if body is None:
-        body = build()
+        body = services.public_feed(db_session, ctx, series_id=series_id)
         if len(built) >= _BUILT_FEEDS_MAX:
             built.pop(next(iter(built)))
-        built[etag] = body
+        built[key] = body
+    fastpath.offer(version, ctx.lang)
     return body
 
 
 @bp.get("/majlis.ics")
 def public_feed():
-    ctx, db_session = feed_context(), get_db()
-    etag = services.public_feed_version(db_session, ctx)
-    return _not_modified(etag) or ics_response(
-        _cached_feed(etag, lambda: services.public_feed(db_session, ctx)), filename="majlis.ics", etag=etag)
+    return ics_response(_built_feed(None, feed_context()), filename="majlis.ics")
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
-    ctx, db_session = feed_context(), get_db()
-    series = db_session.get(Series, series_id)
+    series = get_db().get(Series, series_id)
     if series is None or series.visibility != Visibility.PUBLIC:
         raise NotFound()
-    etag = services.public_feed_version(db_session, ctx, series_id=series_id)
-    return _not_modified(etag) or ics_response(
-        _cached_feed(etag, lambda: services.public_feed(db_session, ctx, series_id=series_id)),
-        filename=f"majlis-series-{series_id}.ics", etag=etag)
+    return ics_response(_built_feed(series_id, feed_context()), filename=f"majlis-series-{series_id}.ics")
 
 
 @bp.get("/sessions/<int:session_id>.ics")

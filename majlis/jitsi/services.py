@@ -60,20 +60,31 @@ def script_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def standing(role: Role, registration_status: RegistrationStatus | None) -> bool | None:
+    """What role and registration alone decide: True (moderator), False (a confirmed registrant), or None (they do
+    not let the user in; an invitation still may)."""
+    if role in MODERATOR_ROLES:
+        return True
+    if registration_status == RegistrationStatus.CONFIRMED:
+        return False
+    return None
+
+
 def entitlement(db_session: Session, majlis_session: MajlisSession, user: User) -> bool | None:
     """None when the user may not enter; otherwise whether they enter as a moderator."""
-    if user.role in MODERATOR_ROLES:
-        return True
-    place = registration.place_of(db_session, majlis_session, user)
-    if place is not None and place.status == RegistrationStatus.CONFIRMED:
-        return False
+    own = registration.own_registration(db_session, majlis_session.id, user.id) if user.role not in MODERATOR_ROLES \
+        else None
+    decided = standing(user.role, own.status if own is not None else None)
+    if decided is not None:
+        return decided
     state = invitation_state(db_session, majlis_session, user)
     if state is not None and state != InvitationResponse.DECLINED:
         return False
     return None
 
 
-def check_window(majlis_session: MajlisSession, settings: JitsiSettings, now: datetime) -> None:
+def check_window(majlis_session, settings: JitsiSettings, now: datetime) -> None:
+    """Conflict unless the room is open: anything with the session's `status`, `starts_at` and `ends_at`."""
     if majlis_session.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
     if now < majlis_session.starts_at - settings.early_join:
@@ -99,9 +110,8 @@ def join(db_session: Session, majlis_session: MajlisSession, user: User, *, sett
 
 def attendance_due(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
     """Whether this join is a confirmed registrant's first: only then is there something to write."""
-    place = registration.place_of(db_session, majlis_session, user)
-    return place is not None and place.status == RegistrationStatus.CONFIRMED and \
-        place.registration.attended_at is None
+    own = registration.own_registration(db_session, majlis_session.id, user.id)
+    return own is not None and own.status == RegistrationStatus.CONFIRMED and own.attended_at is None
 
 
 def join_and_record(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,

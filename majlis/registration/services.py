@@ -77,10 +77,15 @@ def position_in_line(db_session: Session, registration: Registration) -> int | N
     return ahead + 1
 
 
-def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
+def own_registration(db_session: Session, session_id: int, user_id: int) -> Registration | None:
+    """The user's registration for the session unless cancelled (the identity map serves a second call)."""
     registration = db_session.scalar(select(Registration).where(
-        Registration.session_id == majlis_session.id, Registration.user_id == user.id,
-        Registration.status != CANCELLED))
+        Registration.session_id == session_id, Registration.user_id == user_id))
+    return registration if registration is not None and registration.status != CANCELLED else None
+
+
+def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
+    registration = own_registration(db_session, majlis_session.id, user.id)
     if registration is None:
         return None
     return Place(registration, position_in_line(db_session, registration))

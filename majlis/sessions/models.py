@@ -11,7 +11,7 @@ from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
 from majlis.db import Base
 from majlis.enums import InvitationResponse, SeriesKind, SessionStatus, Visibility
-from majlis.models_base import Timestamps, enum_column
+from majlis.models_base import Timestamps, enum_column, utcnow
 
 
 class Series(Timestamps, Base):
@@ -87,6 +87,9 @@ class MajlisSession(Timestamps, Base):
     # Live-update version: rises with every change a watcher should see.
     live_version: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The last change a calendar shows (DTSTAMP, LAST-MODIFIED): set by the flush hook in majlis.cache when a
+    # shown column changes, not on every write (seat counters and the live version leave it alone).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     series: Mapped[Series | None] = relationship()
 

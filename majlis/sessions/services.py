@@ -513,9 +513,20 @@ def can_see(viewer: User | None, row: MajlisSession) -> bool:
                                                                            or viewer.role == Role.OFFICIAL))
 
 
+LIST_ALL = "all"
+LIST_PUBLIC = "public"
+
+
+def list_class(role: Role | str | None) -> str:
+    """Which sessions a role sees listed: all of them (the governor's office and officials), or the public ones."""
+    if role is not None and Role(role) in (Role.MODERATOR, Role.STAFF, Role.ADMIN, Role.OFFICIAL):
+        return LIST_ALL
+    return LIST_PUBLIC
+
+
 def visible_filter(viewer: User | None):
     """SQL condition for the sessions a viewer may see listed."""
-    if viewer is not None and (viewer.is_moderator or viewer.role == Role.OFFICIAL):
+    if list_class(viewer.role if viewer is not None else None) == LIST_ALL:
         return true()
     return MajlisSession.visibility == Visibility.PUBLIC
 

@@ -179,3 +179,79 @@ def test_jitsi_config_warns_about_mismatches(runner, app):
                       JITSI_DOMAIN="meet.capital.example")
     result = runner.invoke(args=["jitsi-config"])
     assert "shorter than 32 characters" in result.output and "XMPP domain" in result.output
+
+
+# --- joining again: answered before Flask (majlis/fastpath.py), refused by Flask the moment anything changes ------
+
+
+@pytest.fixture
+def flask_runs(app):
+    calls = []
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: calls.append(1) and None)
+    return calls
+
+
+def _claims(response) -> dict:
+    claims = jose_jwt.decode(response.get_json()["jwt"], OctKey.import_key(SECRET), algorithms=["HS256"]).claims
+    return {name: value for name, value in claims.items() if name not in ("iat", "nbf")}
+
+
+def _headers(response) -> dict:
+    return {name.lower(): value for name, value in response.headers if name.lower() not in ("x-request-id",)}
+
+
+def test_joining_again_gives_the_same_answer_without_a_second_attendance(jitsi_app, client, db, api_token,
+                                                                          make_user, flask_runs):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    user = registered(db, majlis_session)
+    headers = api_token(user)
+    first = join(client, majlis_session.id, headers)
+    db.expire_all()
+    attended = db.scalar(select(Registration.attended_at))
+    again = join(client, majlis_session.id, headers)
+    assert len(flask_runs) == 1  # the second join was signed before Flask
+    assert again.status_code == first.status_code == 200
+    assert _headers(again) == {**_headers(first), "content-length": again.headers["Content-Length"]}
+    assert {k: v for k, v in again.get_json().items() if k != "jwt"} == \
+        {k: v for k, v in first.get_json().items() if k != "jwt"}
+    assert _claims(again) == _claims(first)
+    db.expire_all()
+    assert db.scalar(select(Registration.attended_at)) == attended  # still the first join's time
+
+    moderator_headers = api_token(make_user(role=Role.MODERATOR))
+    assert join(client, majlis_session.id, moderator_headers).get_json()["moderator"] is True
+    assert len(flask_runs) == 1
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ("session cancelled", 409, "session_cancelled"),
+    ("session over", 409, "session_ended"),
+    ("registration cancelled", 403, "not_registered"),
+    ("token revoked", 401, "invalid_token"),
+    ("account disabled", 401, "invalid_token"),
+])
+def test_joining_again_after_a_change_is_refused_at_once(jitsi_app, client, db, api_token, change, status, code):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    user = registered(db, majlis_session)
+    headers = api_token(user)
+    assert join(client, majlis_session.id, headers).status_code == 200
+    assert join(client, majlis_session.id, headers).status_code == 200
+    db.expire_all()
+    with unit_of_work(db):
+        from majlis.auth.models import ApiToken, User
+        from majlis.sessions.models import MajlisSession
+
+        row = db.get(MajlisSession, majlis_session.id)
+        if change == "session cancelled":
+            row.status = SessionStatus.CANCELLED
+        elif change == "session over":
+            row.starts_at, row.ends_at = row.starts_at - timedelta(hours=5), row.ends_at - timedelta(hours=5)
+        elif change == "registration cancelled":
+            db.scalar(select(Registration)).status = RegistrationStatus.CANCELLED
+        elif change == "token revoked":
+            db.scalar(select(ApiToken).where(ApiToken.user_id == user.id)).revoked_at = datetime.now(UTC)
+        else:
+            db.get(User, user.id).is_disabled = True
+    refused = join(client, majlis_session.id, headers)
+    assert refused.status_code == status
+    assert refused.get_json()["error"]["code"] == code

@@ -1,0 +1,219 @@
+"""Versions of what the hot public reads show, and each worker's store of their built responses.
+
+A cached read is only as good as its invalidation. Here every transaction that changes what a cached read shows
+raises that read's version (one row of `cache_versions` per scope) *in the same transaction*, so the new version
+and the new data commit together, on SQLite and PostgreSQL, for every worker on every host. Nobody has to remember
+to invalidate: a flush hook looks at which columns of which models changed and raises the scopes that show them.
+
+A reader takes the version first and the data after it. Built from data at least as new as its version, a stored
+response can be served for that version; a change moves the version, and the next reader rebuilds. Responses are
+kept per worker (a dict; they are small), so there is no cache server to run and nothing to go stale across hosts.
+
+Scopes:
+- ``calendar``: the public feeds (`/calendar/majlis.ics`, `/calendar/series/<id>.ics`);
+- ``sessions``: the session list (`GET /api/v1/sessions`), which also shows the seat counters.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, String, event, inspect, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from majlis.db import Base
+
+CALENDAR = "calendar"
+SESSIONS = "sessions"
+SCOPES = (CALENDAR, SESSIONS)
+
+
+class CacheVersion(Base):
+    __tablename__ = "cache_versions"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# For each model: per scope, the columns whose changes that scope does NOT show. Any other column changing (and
+# any insert or delete) raises the scope. Listing what is neutral, rather than what is shown, means a column added
+# later is assumed visible: at worst a needless rebuild, never a stale answer.
+def _rules() -> dict[type, dict[str, frozenset[str]]]:
+    from majlis.sessions.models import MajlisSession, Series
+
+    runtime = {"live_version", "actual_started_at", "actual_ended_at", "room_name", "created_by_id"}
+    return {
+        MajlisSession: {
+            # The feeds show times, titles, descriptions, status (cancelled), sequence and the last change.
+            CALENDAR: frozenset(runtime | {"confirmed_count", "waitlist_count", "capacity",
+                                           "registration_opens_at", "registration_closes_at"}),
+            # The list shows session_to_dict's fields: seats and registration times, not sequence or stamps.
+            SESSIONS: frozenset(runtime | {"sequence", "updated_at", "created_at"}),
+        },
+        # A series is a feed's master event; the list shows sessions only.
+        Series: {CALENDAR: frozenset()},
+    }
+
+
+_RULES: dict[type, dict[str, frozenset[str]]] | None = None
+
+# Columns of these models that, when changed, also mean "the last change a calendar shows" (their updated_at).
+STAMPED_SCOPE = CALENDAR
+
+
+def rules() -> dict[type, dict[str, frozenset[str]]]:
+    global _RULES
+    if _RULES is None:
+        _RULES = _rules()
+    return _RULES
+
+
+def _changed_columns(obj) -> set[str]:
+    state = inspect(obj)
+    return {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
+
+
+def _scopes_shown(model: type, changed: set[str] | None) -> set[str]:
+    """The scopes a change of `changed` columns (None: an insert or delete) of `model` shows up in."""
+    per_scope = rules().get(model)
+    if per_scope is None:
+        return set()
+    if changed is None:
+        return set(per_scope)
+    return {scope for scope, neutral in per_scope.items() if changed - neutral}
+
+
+def raise_versions(db_session: Session, scopes) -> None:
+    """Raise the versions of `scopes` in the session's transaction (once per transaction and scope)."""
+    bumped = db_session.info.setdefault("majlis_cache_bumped", set())
+    todo = sorted(set(scopes) - bumped)
+    if not todo:
+        return
+    bumped.update(todo)
+    db_session.connection().execute(_RAISE, [{"scope": scope} for scope in todo])
+
+
+# An upsert both engines speak: a missing row (a fresh or truncated table) reads as version 0 and is created at 1.
+_RAISE = text("INSERT INTO cache_versions (scope, version) VALUES (:scope, 1) "
+              "ON CONFLICT (scope) DO UPDATE SET version = cache_versions.version + 1")
+
+
+def install(session_factory) -> None:
+    """Raise the scopes' versions from every flush and bulk statement that changes what they show."""
+
+    @event.listens_for(session_factory, "before_flush")
+    def _before_flush(db_session, _context, _instances):
+        # A session's `updated_at` is the last change a calendar shows (the feeds' DTSTAMP and LAST-MODIFIED);
+        # the seat counters and the live version change it no more than they change the feed.
+        now = None
+        for obj in db_session.dirty:
+            if STAMPED_SCOPE in _scopes_shown(type(obj), _changed_columns(obj)) and hasattr(obj, "updated_at"):
+                if not inspect(obj).attrs["updated_at"].history.has_changes():
+                    now = now or datetime.now(UTC)
+                    obj.updated_at = now
+
+    @event.listens_for(session_factory, "after_flush")
+    def _after_flush(db_session, _context):
+        scopes: set[str] = set()
+        for obj in (*db_session.new, *db_session.deleted):
+            scopes |= _scopes_shown(type(obj), None)
+        for obj in db_session.dirty:
+            if type(obj) in rules():
+                scopes |= _scopes_shown(type(obj), _changed_columns(obj))
+        if scopes:
+            raise_versions(db_session, scopes)
+
+    @event.listens_for(session_factory, "do_orm_execute")
+    def _bulk(state):
+        # update()/delete() statements skip the flush. They raise every scope their model shows in, unless they
+        # name their scopes with the execution option `majlis_cache_scopes` (an empty tuple: none, as the live
+        # version's counter does).
+        if not (state.is_update or state.is_delete):
+            return None
+        mapper = state.bind_mapper
+        model = mapper.class_ if mapper is not None else None
+        if model not in rules():
+            return None
+        scopes = state.execution_options.get("majlis_cache_scopes")
+        scopes = _scopes_shown(model, None) if scopes is None else set(scopes)
+        if not scopes:
+            return None
+        result = state.invoke_statement()
+        if result.rowcount:
+            raise_versions(state.session, scopes)
+        return result
+
+    @event.listens_for(session_factory, "after_commit")
+    def _after_commit(db_session):
+        db_session.info.pop("majlis_cache_bumped", None)
+
+    @event.listens_for(session_factory, "after_rollback")
+    def _after_rollback(db_session):
+        db_session.info.pop("majlis_cache_bumped", None)
+
+    @event.listens_for(session_factory, "after_soft_rollback")
+    def _after_soft_rollback(db_session, _previous):
+        # A rolled-back savepoint may have taken a bump with it: let the next change raise it again.
+        db_session.info.pop("majlis_cache_bumped", None)
+
+
+def read_version(db_session: Session, scope: str) -> int:
+    """The scope's version, to be read before the data it guards (0 until the first change)."""
+    return db_session.scalar(select(CacheVersion.version).where(CacheVersion.scope == scope)) or 0
+
+
+def versions_of(connection) -> dict[str, int]:
+    return dict(connection.execute(select(CacheVersion.scope, CacheVersion.version)).all())
+
+
+def raise_past(connection, before: dict[str, int]) -> None:
+    """After a restore: every scope above both its old and its restored version, so no worker serves a response
+    it built from the replaced data."""
+    after = versions_of(connection)
+    for scope in SCOPES:
+        target = max(before.get(scope, 0), after.get(scope, 0)) + 1
+        connection.execute(text("DELETE FROM cache_versions WHERE scope = :scope"), {"scope": scope})
+        connection.execute(CacheVersion.__table__.insert().values(scope=scope, version=target))
+
+
+# --- each worker's store of built responses -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A built 200 response as it left the app, for one version of its scope."""
+
+    version: int
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    etag: str | None
+
+
+class ResponseStore:
+    """Built responses by key (route and viewer class); one version per key, the newest stored."""
+
+    MAX_KEYS = 256
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, Stored] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, version: int) -> Stored | None:
+        stored = self._entries.get(key)
+        return stored if stored is not None and stored.version == version else None
+
+    def put(self, key: tuple, stored: Stored) -> None:
+        with self._lock:
+            current = self._entries.get(key)
+            if current is not None and current.version > stored.version:
+                return  # a slower request built an older version: keep the newer one
+            if current is None and len(self._entries) >= self.MAX_KEYS:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = stored
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

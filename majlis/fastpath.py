@@ -1,0 +1,278 @@
+"""The hot reads answered before Flask's request machinery, from responses Flask itself built.
+
+A calendar client polls `/calendar/majlis.ics` every few minutes and the mobile app lists sessions on every start.
+Through Flask each such request pays for the cookie session, the limiter, Babel, the ORM session and the hooks,
+several times the cost of the answer itself. This WSGI layer sits in front of Flask and, for a handful of plain
+requests (GET or HEAD, no query string, no cookie), does only what the answer needs:
+
+1. read the scope's version (`majlis.cache`), in the same statement as the bearer token where there is one;
+2. if this worker holds the response Flask built for that version (and viewer class), send it: a 304 when the
+   client's If-None-Match matches, else the stored bytes with the stored headers and a new request id.
+
+Everything else goes to Flask untouched: a miss, an unknown, expired or revoked token, any error, any other route.
+On a miss the response Flask builds is stored when its view offered it (`offer`) for the version it read before its
+data, so the fast path never decides what a response contains, who may see it, or how an error looks. Every
+request is authenticated afresh (a revoked token stops working at once); only built bytes are reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from werkzeug.http import http_date, is_resource_modified, remove_entity_headers, unquote_etag
+
+from majlis import cache
+from majlis.enums import SessionStatus
+from majlis.extensions import DEFAULT_LOCALE
+from majlis.security import token_digest
+
+log = logging.getLogger(__name__)
+
+OFFER_KEY = "majlis.cache_offer"
+# Headers that belong to one response, not to the stored answer.
+_NOT_STORED = {"x-request-id", "date", "set-cookie"}
+
+
+def offer(version: int, variant: str) -> None:
+    """Called by a view: the response it is building shows the data of `version` and may be given again, for that
+    version, to a plain request of the same `variant` (the feed's language, the list's viewer class)."""
+    from flask import request
+
+    request.environ[OFFER_KEY] = (version, variant)
+
+
+def request_id(environ) -> str:
+    """The caller's X-Request-ID when it looks like one (8–64 letters and digits), else a new one."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    return incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex[:16]
+
+
+_SQL = {
+    "version": "SELECT (SELECT version FROM cache_versions WHERE scope = ?)",
+    "token": ("SELECT u.role, u.is_disabled, t.revoked_at, t.expires_at, "
+              "(SELECT version FROM cache_versions WHERE scope = ?) "
+              "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"),
+    # The token's user, the session and that user's registration for it, in one statement.
+    "join": ("SELECT u.role, u.is_disabled, t.revoked_at, t.expires_at, u.id, u.name, u.email, "
+             "s.status, s.starts_at, s.ends_at, s.room_name, r.status, r.attended_at "
+             "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
+             "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
+}
+JOIN_PREFIX, JOIN_SUFFIX = "/api/v1/sessions/", "/join"
+
+
+def _viewer_class(role: str) -> str:
+    from majlis.sessions.services import list_class
+
+    return list_class(role)
+
+
+class FastPath:
+    """WSGI middleware: plain hot reads from this worker's store, everything else to `wsgi_app` (Flask)."""
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.store = cache.ResponseStore()
+        self._engine = None
+        self._sql: dict[str, str] = {}
+
+    # --- the database, without the ORM ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _statements(engine) -> dict[str, str]:
+        # Fixed text with placeholders only; psycopg takes %s where sqlite3 takes ?.
+        if engine.dialect.paramstyle == "qmark":
+            return dict(_SQL)
+        return {name: sql.replace("?", "%s") for name, sql in _SQL.items()}
+
+    def _query(self, name: str, params: tuple):
+        if self._engine is None:
+            from majlis.db import get_database
+
+            self._engine = get_database(self.app).engine
+            self._sql = self._statements(self._engine)
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql[name], params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends the read transaction
+
+    # --- routing ----------------------------------------------------------------------------------------------------
+
+    def _lookup(self, environ) -> tuple[str, str, int] | None:
+        """(route, variant, current version) for a request this layer may answer, else None (Flask's)."""
+        path = environ.get("PATH_INFO", "")
+        if path == "/calendar/majlis.ics" or (path.startswith("/calendar/series/") and path.endswith(".ics")):
+            row = self._query("version", (cache.CALENDAR,))
+            return path, DEFAULT_LOCALE, int(row[0] or 0)  # no cookie, no ?lang=: the default language
+        if path == "/api/v1/sessions":
+            scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            row = self._query("token", (cache.SESSIONS, token_digest(token.strip())))
+            if row is None or not _token_valid(*row[:4]):
+                return None  # Flask answers 401 in its own words
+            return path, _viewer_class(row[0]), int(row[4] or 0)
+        return None
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if (environ.get("QUERY_STRING") or environ.get("HTTP_COOKIE")
+                or not self.app.config.get("MAJLIS_FAST_PATH", True)):
+            return self.wsgi_app(environ, start_response)
+        if method == "POST":
+            return self._join(environ, start_response)
+        if method not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        try:
+            found = self._lookup(environ)
+        except Exception as exc:  # noqa: BLE001 - Flask answers, and reports the failure in its own way
+            log.debug("fast path passed a request on (%s)", type(exc).__name__)
+            found = None
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        route, variant, version = found
+        stored = self.store.get((route, variant), version)
+        if stored is not None:
+            return self._replay(stored, environ, start_response)
+        return self._build_and_store(route, environ, start_response)
+
+    # --- answering ----------------------------------------------------------------------------------------------------
+
+    def _replay(self, stored: cache.Stored, environ, start_response):
+        headers = list(stored.headers)
+        headers.append(("X-Request-ID", request_id(environ)))
+        headers.append(("Date", http_date()))
+        if stored.etag is not None and not is_resource_modified(environ, etag=stored.etag):
+            remove_entity_headers(headers)  # in place, as Werkzeug does for its own 304
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        start_response(stored.status, headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [stored.body]
+
+    def _build_and_store(self, route: str, environ, start_response):
+        """Let Flask answer; keep its answer when the view offered it and it is a plain 200 with a body."""
+        seen: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, capture)
+        offered = environ.get(OFFER_KEY)
+        if offered is None or environ["REQUEST_METHOD"] != "GET" or not seen.get("status", "").startswith("200"):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = seen["headers"]
+        if any(name.lower() == "set-cookie" for name, _ in headers):
+            return [body]  # a response that sets a cookie is one person's: never replayed
+        kept = tuple((name, value) for name, value in headers if name.lower() not in _NOT_STORED)
+        etag = next((unquote_etag(value)[0] for name, value in headers if name.lower() == "etag"), None)
+        # Stored under what the view says it built: the version it read before its data, for its variant.
+        version, variant = offered
+        self.store.put((route, variant), cache.Stored(version=version, status=seen["status"], headers=kept,
+                                                      body=body, etag=etag))
+        return [body]
+
+
+    # --- joining a room again ---------------------------------------------------------------------------------------
+
+    def _join(self, environ, start_response):
+        """A room token for a moderator, or for a confirmed registrant joining again (a dropped connection, a second
+        device), at thousands per minute when a session starts. A first join records attendance, so Flask takes it,
+        as it takes every refusal, an invitee, and anything unusual."""
+        path = environ.get("PATH_INFO", "")
+        try:
+            body = self._room_token(path, environ) if path.startswith(JOIN_PREFIX) and \
+                path.endswith(JOIN_SUFFIX) else None
+        except Exception as exc:  # noqa: BLE001 - Flask answers, and reports the failure in its own way
+            log.debug("fast path passed a join on (%s)", type(exc).__name__)
+            body = None
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        # Vary: Cookie as Flask sends it: with a session cookie the same URL is answered for another caller.
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Vary", "Cookie"),
+                   *self._security_headers(), ("X-Request-ID", request_id(environ))]
+        start_response("200 OK", headers)
+        return [body]
+
+    def _security_headers(self):
+        from majlis import security_headers
+
+        return security_headers(self.app)
+
+    def _room_token(self, path: str, environ) -> bytes | None:
+        """The join answer's body when this layer may give it, else None."""
+        from majlis.enums import RegistrationStatus, Role
+        from majlis.errors import MAX_ID, MajlisError
+        from majlis.jitsi import services as jitsi
+        from majlis.jitsi.tokens import Participant, issue
+
+        number = path[len(JOIN_PREFIX):-len(JOIN_SUFFIX)]
+        if not number.isascii() or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
+            return None
+        session_id = int(number)
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        row = self._query("join", (session_id, token_digest(token.strip())))
+        if row is None or not _token_valid(*row[:4]):
+            return None
+        (role, _, _, _, user_id, name, email, status, starts_at, ends_at, room, registration_status,
+         attended_at) = row
+        moderator = jitsi.standing(Role(role), RegistrationStatus(registration_status)
+                                   if registration_status else None)
+        if moderator is None or (moderator is False and attended_at is None):
+            return None  # an invitee, or a first join (attendance to record): Flask's
+        settings = jitsi.settings_from_config(self.app.config)
+        if settings.profile is None:
+            return None
+        times = _SessionTimes(SessionStatus(status), _instant(starts_at), _instant(ends_at))
+        now = datetime.now(UTC)
+        try:
+            jitsi.check_window(times, settings, now)
+        except MajlisError:
+            return None  # not open yet, ended, cancelled: Flask says so in the reader's language
+        signed = issue(settings, Participant(id=user_id, name=name, email=email, moderator=moderator),
+                       room=room, starts_at=times.starts_at, ends_at=times.ends_at, now=now)
+        payload = {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
+                   "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
+        return (self.app.json.dumps(payload, indent=None, separators=(",", ":")) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class _SessionTimes:
+    status: SessionStatus
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _instant(value) -> datetime:
+    """A UTC instant from a raw column value (SQLite gives text without an offset, PostgreSQL an aware value)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _token_valid(role, is_disabled, revoked_at, expires_at) -> bool:
+    """The same test as `auth.services.user_for_token`, on raw column values (SQLite gives text, PostgreSQL not)."""
+    if role is None or is_disabled or revoked_at is not None or expires_at is None:
+        return False
+    return _instant(expires_at) > datetime.now(UTC)
+
+
+def install(app) -> None:
+    app.wsgi_app = FastPath(app, app.wsgi_app)
