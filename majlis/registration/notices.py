@@ -27,14 +27,22 @@ def _locale(user: User) -> str:
 
 
 def _when(majlis_session: MajlisSession, locale: str) -> str:
+    """The start in words, Gregorian and Hijri (formatted once per start and language: a burst repeats it)."""
     from zoneinfo import ZoneInfo
 
     from babel.dates import format_datetime
 
-    zone = ZoneInfo(current_app.config["MAJLIS_TIMEZONE"])
-    local = majlis_session.starts_at.astimezone(zone)
-    hijri = format_hijri(local.date(), locale, current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
-    return f"{format_datetime(local, 'full', locale=locale, tzinfo=zone)} ({hijri})"
+    config = current_app.config
+    key = (majlis_session.starts_at, locale, config["MAJLIS_TIMEZONE"], config["MAJLIS_HIJRI_ADJUST_DAYS"])
+    formatted = current_app.extensions.setdefault("majlis_session_when", {})
+    if key not in formatted:
+        if len(formatted) > 256:
+            formatted.clear()
+        zone = ZoneInfo(config["MAJLIS_TIMEZONE"])
+        local = majlis_session.starts_at.astimezone(zone)
+        hijri = format_hijri(local.date(), locale, config["MAJLIS_HIJRI_ADJUST_DAYS"])
+        formatted[key] = f"{format_datetime(local, 'full', locale=locale, tzinfo=zone)} ({hijri})"
+    return formatted[key]
 
 
 def _ics(majlis_session: MajlisSession, locale: str) -> str:

@@ -131,7 +131,8 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
         majlis_session.waitlist_count += 1
     majlis_session.live_version += 1
     db_session.flush()
-    place = Place(registration, position_in_line(db_session, registration))
+    # At the back of the line everyone else waiting is ahead: the place is the counter just raised (no count).
+    place = Place(registration, majlis_session.waitlist_count if registration.status == WAITLISTED else None)
     from majlis.registration import notices
 
     notices.registered(db_session, majlis_session, resident, place, now=now)

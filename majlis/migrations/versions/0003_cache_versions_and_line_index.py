@@ -1,4 +1,5 @@
-"""cache versions: one counter per cached read, raised in the transaction that changes what it shows
+"""cache versions: one counter per cached read, raised in the transaction that changes what it shows;
+an index for the back of a session's line
 
 Revision ID: 0003
 Revises: 0002
@@ -22,7 +23,9 @@ def upgrade() -> None:
         sa.Column('version', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('scope', name=op.f('pk_cache_versions')),
     )
+    op.create_index('ix_registrations_arrival', 'registrations', ['session_id', 'queued_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_registrations_arrival', table_name='registrations')
     op.drop_table('cache_versions')
