@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -77,12 +79,75 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class WriteGate:
+    """One SQLite writer at a time across this machine's processes and threads, queued in the kernel.
+
+    SQLite admits one writer; the others retry from its busy handler, which sleeps 1, 2, 5 ... up to 100 ms between
+    tries. Under a burst (registration opening) the lock then sits idle while the waiters sleep, and the p99 grows
+    with the sleeps. The gate queues writers instead: an exclusive `flock` on a file beside the database (the kernel
+    wakes the next process the moment it is released) and a re-entrant lock for the threads of one process. A
+    writer that does not pass the gate (the sqlite3 shell, an old process) is still kept out by SQLite's own lock.
+    A process that dies releases its flock with its file descriptors.
+    """
+
+    def __init__(self, database_path: str):
+        self.path = f"{database_path}-writers.lock"
+        self._pid = None
+        self._fd = None
+        self._threads = threading.RLock()
+        self._depth = 0
+
+    def _descriptor(self) -> int:
+        if self._pid != os.getpid():  # a fork shares the open file, and so the flock: open our own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+            self._threads = threading.RLock()
+            self._depth = 0
+        return self._fd
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        import fcntl
+
+        fd = self._descriptor()
+        threads = self._threads
+        with threads:
+            if self._depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _write_gate(parsed) -> WriteGate | None:
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:") or os.name != "posix":
+        return None
+    path = os.path.realpath(database)
+    gate = _GATES.get(path)
+    if gate is None:
+        gate = _GATES.setdefault(path, WriteGate(path))
+    return gate
+
+
+_GATES: dict[str, WriteGate] = {}  # one per database file in this process, shared by all its engines
+
+
+def write_gate(engine: Engine) -> WriteGate | None:
+    return getattr(engine, "majlis_write_gate", None)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for a SQLAlchemy URL with the settings Majlis relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
+        engine.majlis_write_gate = _write_gate(parsed)
         return engine
     if parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg2 to SQLAlchemy; Majlis ships psycopg 3.
@@ -145,20 +210,22 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         return
     if db_session.in_transaction():
         db_session.rollback()
-    db_session.info["majlis_write"] = True
-    try:
-        db_session.connection(execution_options={"majlis_write": True})
-        yield db_session
-        db_session.commit()
-    except BaseException as exc:
-        # A refusal may carry bookkeeping that must survive it (a failed-attempt counter).
-        if getattr(exc, "commit_anyway", False):
+    gate = write_gate(db_session.get_bind())
+    with gate.held() if gate is not None else contextlib.nullcontext():
+        db_session.info["majlis_write"] = True
+        try:
+            db_session.connection(execution_options={"majlis_write": True})
+            yield db_session
             db_session.commit()
-        else:
-            db_session.rollback()
-        raise
-    finally:
-        db_session.info.pop("majlis_write", None)
+        except BaseException as exc:
+            # A refusal may carry bookkeeping that must survive it (a failed-attempt counter).
+            if getattr(exc, "commit_anyway", False):
+                db_session.commit()
+            else:
+                db_session.rollback()
+            raise
+        finally:
+            db_session.info.pop("majlis_write", None)
 
 
 def ping(db_session: Session) -> None:

@@ -130,3 +130,56 @@ def _drop_pg_database(url: str) -> None:
     with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database} WITH (FORCE)")
     admin.dispose()
+
+
+def _try_gate(path, answers):
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        answers.put("taken")
+    except BlockingIOError:
+        answers.put("busy")
+    finally:
+        os.close(fd)
+
+
+def test_sqlite_writers_queue_at_one_gate_across_processes(tmp_path):
+    """While a unit of work is open, no other process may pass the gate; afterwards the next one may at once."""
+    import multiprocessing
+
+    from majlis.db import Base, Database, write_gate
+
+    database = Database(f"sqlite:///{tmp_path / 'gate.db'}")
+    Base.metadata.create_all(database.engine)
+    gate = write_gate(database.engine)
+    assert gate is not None and gate.path.endswith("gate.db-writers.lock")
+    spawn = multiprocessing.get_context("fork")
+    answers = spawn.Queue()
+
+    def other_process():
+        child = spawn.Process(target=_try_gate, args=(gate.path, answers))
+        child.start()
+        child.join(30)
+        return answers.get(timeout=30)
+
+    with database.session_factory() as db_session:
+        with unit_of_work(db_session):
+            factories.user(db_session)
+            assert other_process() == "busy"
+            with unit_of_work(db_session):  # nested in the same session: no second pass through the gate
+                factories.user(db_session)
+        assert other_process() == "taken"
+        with unit_of_work(db_session):
+            assert other_process() == "busy"
+        assert other_process() == "taken"
+    database.engine.dispose()
+
+
+def test_postgresql_and_memory_databases_have_no_gate():
+    from majlis.db import write_gate
+
+    assert write_gate(make_engine("sqlite://")) is None
+    assert write_gate(make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/none")) is None
