@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from flask import has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -13,6 +13,25 @@ DEFAULT_LOCALE = "ar"  # Arabic first: a request that says nothing else gets Ara
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def rate_limit(*args, **kwargs):
+    """`limiter.limit`, marking the view too: requests to views without a limit skip the limiter's work."""
+    decorator = limiter.limit(*args, **kwargs)
+
+    def mark(view):
+        limited = decorator(view)
+        limited.majlis_rate_limited = True
+        return limited
+
+    return mark
+
+
+@limiter.request_filter
+def _no_limit_here() -> bool:
+    # Majlis has no default or blueprint limits, only per-view ones: elsewhere there is nothing to count.
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "majlis_rate_limited", False)
 
 
 def select_locale() -> str:

@@ -10,7 +10,7 @@ from majlis.auth import services
 from majlis.auth.views import LOGIN_LIMIT, SIGNUP_LIMIT, account_policy
 from majlis.db import unit_of_work
 from majlis.errors import InvalidInput, Unauthorized
-from majlis.extensions import limiter
+from majlis.extensions import rate_limit
 from majlis.timeutil import utcnow
 
 
@@ -24,7 +24,7 @@ def _string(data: dict, key: str, *, required: bool = True) -> str | None:
 
 
 @bp.post("/auth/signup")
-@limiter.limit(SIGNUP_LIMIT)
+@rate_limit(SIGNUP_LIMIT)
 def signup():
     data = json_body()
     with unit_of_work() as db_session:
@@ -42,7 +42,7 @@ def signup():
 
 
 @bp.post("/auth/verify")
-@limiter.limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code >= 400)
+@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code >= 400)
 def verify():
     data = json_body()
     with unit_of_work() as db_session:
@@ -52,7 +52,7 @@ def verify():
 
 
 @bp.post("/auth/token")
-@limiter.limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (401, 403))
+@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (401, 403))
 def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")

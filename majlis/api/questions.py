@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from majlis.api import api_user, bp, conditional, json_body
 from majlis.db import get_db, unit_of_work
-from majlis.extensions import limiter
+from majlis.extensions import rate_limit
 from majlis.questions import services
 from majlis.questions.models import Question
 from majlis.sessions.services import get_visible_session
@@ -54,7 +54,7 @@ def list_questions(session_id: int):
 
 
 @bp.post("/sessions/<int:session_id>/questions")
-@limiter.limit(ASK_LIMIT, key_func=_user_key)
+@rate_limit(ASK_LIMIT, key_func=_user_key)
 def ask(session_id: int):
     author = api_user()
     data = json_body()

@@ -17,7 +17,7 @@ from majlis.auth.models import ApiToken, User
 from majlis.core.models import Area
 from majlis.db import get_db, unit_of_work
 from majlis.errors import MajlisError, NotFound
-from majlis.extensions import limiter
+from majlis.extensions import rate_limit
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
 
@@ -94,7 +94,7 @@ def _start_session(user: User, remember: bool) -> None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+@rate_limit(SIGNUP_LIMIT, methods=["POST"])
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
@@ -121,7 +121,7 @@ def signup():
 
 
 @bp.route("/verify", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
+@rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def verify():
     form = VerifyForm()
     if request.method == "GET" and request.args.get("email"):
@@ -142,7 +142,7 @@ def verify():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
+@rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("core.home"))

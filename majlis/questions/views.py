@@ -24,7 +24,7 @@ from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError
-from majlis.extensions import limiter
+from majlis.extensions import rate_limit
 from majlis.followups.models import Case
 from majlis.questions import services
 from majlis.sessions.services import get_visible_session
@@ -79,7 +79,7 @@ def _ask_key() -> str:
 
 @bp.post("/sessions/<int:session_id>/ask")
 @login_required
-@limiter.limit("10 per minute; 60 per hour", key_func=_ask_key)
+@rate_limit("10 per minute; 60 per hour", key_func=_ask_key)
 def ask(session_id: int):
     if EmptyForm().validate_on_submit():
         try:
