@@ -487,6 +487,10 @@ def main() -> int:
     print()
     print_table(table(results))
     if settings.only:
+        for result in results:
+            for row in result.rows:
+                if row.profile:
+                    log(f"\n### profile of {row.name} ({result.label})\n{row.profile}")
         log(f"\npartial run (BENCH_ONLY={','.join(settings.only)}): {wall / 60:.1f} min, RESULTS.md left alone")
         return 0
     write_results(results, info, settings, started=started, wall=wall, load_before=load_before,

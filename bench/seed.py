@@ -64,7 +64,7 @@ class Fixture:
     """What the load scripts need: ids, and bearer tokens in clear (the database keeps only their hashes)."""
 
     database_url: str
-    resident_tokens: list[str] = field(default_factory=list)  # every resident, registered nowhere special
+    resident_tokens: list[str] = field(default_factory=list)  # every resident (all hold a seat at the start session)
     live_tokens: list[str] = field(default_factory=list)  # confirmed on the live session: join, ask, vote
     moderator_token: str = ""
     reg_session_id: int = 0
@@ -72,6 +72,7 @@ class Fixture:
     warm_session_id: int = 0  # a second open session, so the registration path is warmed without spending seats
     spare_session_id: int = 0  # a third, fresh for the profile of a missed registration target
     live_session_id: int = 0
+    start_session_id: int = 0  # starts in five minutes; every resident holds a seat and has not joined yet
     approved_question_ids: list[int] = field(default_factory=list)
     pending_question_ids: list[int] = field(default_factory=list)
     minutes_session_id: int = 0
@@ -150,14 +151,26 @@ def build(database_url: str, instance_path: str, *, residents: int = RESIDENTS, 
                                                 capacity=LIVE_REGISTRANTS + 100, registration_opens_at=opens,
                                                 registration_closes_at=now + timedelta(hours=1),
                                                 title_en="Live session")
+            # About to start: the room is open (15 minutes early) and every resident is about to join for the first
+            # time, which records their attendance.
+            start_row = factories.majlis_session(db, starts_at=now + timedelta(minutes=5), capacity=RESIDENTS,
+                                                 registration_opens_at=opens,
+                                                 registration_closes_at=now + timedelta(minutes=4),
+                                                 title_en="Session start")
+        fixture.start_session_id = start_row.id
         fixture.reg_session_id, fixture.warm_session_id, fixture.spare_session_id = reg.id, warm.id, spare.id
         fixture.live_session_id = live_row.id
 
+        with unit_of_work(db):
+            for user in users:
+                registration.register(db, start_row.id, user, now=now - timedelta(minutes=30))
         live_users = users[:LIVE_REGISTRANTS]
         with unit_of_work(db):
             for user in live_users:
                 registration.register(db, live_row.id, user, now=now - timedelta(minutes=20))
             lifecycle.mark_live(db, live_row.id, now=now)
+            for user in live_users:  # they joined when it started: their joins now are joins again
+                registration.mark_attended(db, live_row.id, user.id, now=now - timedelta(minutes=9))
         fixture.live_tokens = fixture.resident_tokens[:LIVE_REGISTRANTS]
 
         with unit_of_work(db):
@@ -169,7 +182,8 @@ def build(database_url: str, instance_path: str, *, residents: int = RESIDENTS, 
                     fixture.approved_question_ids.append(question.id)
                 else:
                     fixture.pending_question_ids.append(question.id)
-        log(f"  live session {live_row.id}: {LIVE_REGISTRANTS} registrants, {APPROVED_QUESTIONS} approved and "
+        log(f"  session {start_row.id} about to start: {len(users)} registrants who have not joined yet; "
+            f"live session {live_row.id}: {LIVE_REGISTRANTS} registrants, {APPROVED_QUESTIONS} approved and "
             f"{PENDING_QUESTIONS} pending questions ({time.perf_counter() - started:.1f} s)")
 
         fixture.minutes_session_id = _minutes_session(db, users, moderator, bodies, rng, now=now)

@@ -41,15 +41,11 @@ def _configure_logging(app: Flask) -> None:
     majlis_logger.propagate = bool(app.config.get("TESTING"))
 
 
-def _jitsi_sources(app: Flask) -> dict[str, str]:
-    """The origins the join page loads the IFrame API from and frames the room from (for the CSP)."""
-    keys = ("JITSI_DOMAIN", "JITSI_EXTERNAL_API_URL", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE")
-    return _jitsi_sources_for(tuple(app.config.get(key) for key in keys))
-
-
 @functools.lru_cache(maxsize=8)
 def _jitsi_sources_for(values: tuple) -> dict[str, str]:
-    # Cached on the settings themselves: computed once per configuration, not on every response.
+    """The origins the join page loads the IFrame API from and frames the room from (for the CSP).
+
+    Cached on the settings themselves: computed once per configuration, not on every response."""
     domain, external_api, jaas_app_id, jaas_kid, key_file = values
     profile_jaas = bool(jaas_app_id and jaas_kid and key_file)
     meeting_domain = "8x8.vc" if profile_jaas else domain
@@ -67,7 +63,13 @@ def _jitsi_sources_for(values: tuple) -> dict[str, str]:
 
 def security_headers(app: Flask) -> tuple[tuple[str, str], ...]:
     """The headers every response carries (a route may set its own Referrer-Policy or CSP first)."""
-    jitsi_sources = _jitsi_sources(app)
+    keys = ("JITSI_DOMAIN", "JITSI_EXTERNAL_API_URL", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE")
+    return _security_headers_for(tuple(app.config.get(key) for key in keys))
+
+
+@functools.lru_cache(maxsize=8)
+def _security_headers_for(jitsi_settings: tuple) -> tuple[tuple[str, str], ...]:
+    jitsi_sources = _jitsi_sources_for(jitsi_settings)
     return (
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),

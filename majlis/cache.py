@@ -16,6 +16,7 @@ Scopes:
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,8 +72,14 @@ def rules() -> dict[type, dict[str, frozenset[str]]]:
 
 
 def _changed_columns(obj) -> set[str]:
+    """The columns set since the object was loaded (cheap: no per-attribute history is built)."""
     state = inspect(obj)
-    return {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
+    return _column_keys(state.mapper) - state.unmodified
+
+
+@functools.cache
+def _column_keys(mapper) -> frozenset[str]:
+    return frozenset(attr.key for attr in mapper.column_attrs)
 
 
 def _scopes_shown(model: type, changed: set[str] | None) -> set[str]:
@@ -109,10 +116,12 @@ def install(session_factory) -> None:
         # the seat counters and the live version change it no more than they change the feed.
         now = None
         for obj in db_session.dirty:
-            if STAMPED_SCOPE in _scopes_shown(type(obj), _changed_columns(obj)) and hasattr(obj, "updated_at"):
-                if not inspect(obj).attrs["updated_at"].history.has_changes():
-                    now = now or datetime.now(UTC)
-                    obj.updated_at = now
+            if type(obj) not in rules():
+                continue
+            changed = _changed_columns(obj)
+            if STAMPED_SCOPE in _scopes_shown(type(obj), changed) and "updated_at" not in changed:
+                now = now or datetime.now(UTC)
+                obj.updated_at = now
 
     @event.listens_for(session_factory, "after_flush")
     def _after_flush(db_session, _context):

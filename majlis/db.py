@@ -209,7 +209,13 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         yield db_session  # nested: the outer unit of work commits
         return
     if db_session.in_transaction():
-        db_session.rollback()
+        # End the read transaction first (on SQLite a read cannot become a write). With nothing pending a commit
+        # does it without expiring what was loaded (expire_on_commit is off), so the signed-in user is not read
+        # again inside the write lock; anything pending outside a unit of work is thrown away, as it always was.
+        if db_session.new or db_session.dirty or db_session.deleted:
+            db_session.rollback()
+        else:
+            db_session.commit()
     gate = write_gate(db_session.get_bind())
     with gate.held() if gate is not None else contextlib.nullcontext():
         db_session.info["majlis_write"] = True

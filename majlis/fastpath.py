@@ -17,6 +17,8 @@ request is authenticated afresh (a revoked token stops working at once); only bu
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -79,6 +81,7 @@ class FastPath:
         self.store = cache.ResponseStore()
         self._engine = None
         self._sql: dict[str, str] = {}
+        self._jitsi = None
 
     # --- the database, without the ORM ----------------------------------------------------------------------------
 
@@ -191,9 +194,10 @@ class FastPath:
     # --- joining a room again ---------------------------------------------------------------------------------------
 
     def _join(self, environ, start_response):
-        """A room token for a moderator, or for a confirmed registrant joining again (a dropped connection, a second
-        device), at thousands per minute when a session starts. A first join records attendance, so Flask takes it,
-        as it takes every refusal, an invitee, and anything unusual."""
+        """A room token for a moderator or a confirmed registrant, thousands per minute when a session starts.
+
+        A first join also records attendance, with the same guarded UPDATE the services use, in a write
+        transaction of its own. Every refusal, an invitee, and anything unusual go to Flask."""
         path = environ.get("PATH_INFO", "")
         try:
             body = self._room_token(path, environ) if path.startswith(JOIN_PREFIX) and \
@@ -209,18 +213,35 @@ class FastPath:
         start_response("200 OK", headers)
         return [body]
 
+    def _record_attendance(self, session_id: int, user_id: int, now: datetime) -> bool:
+        from majlis.db import write_gate
+        from majlis.registration.services import mark_attended
+
+        gate = write_gate(self._engine)
+        with self._engine.connect().execution_options(majlis_write=True) as connection:
+            # Only the transaction itself passes the gate: the pool checkout happens before it.
+            with gate.held() if gate is not None else contextlib.nullcontext(), connection.begin():
+                return mark_attended(connection, session_id, user_id, now=now)
+
     def _security_headers(self):
         from majlis import security_headers
 
         return security_headers(self.app)
 
+    def _jitsi_settings(self):
+        """The app's Jitsi settings, made again only when the configuration changes."""
+        from majlis.jitsi.services import settings_from_config
+
+        config = self.app.config
+        key = tuple(config.get(name) for name in _JITSI_KEYS)
+        cached = self._jitsi
+        if cached is None or cached[0] != key:
+            cached = self._jitsi = (key, settings_from_config(config))
+        return cached[1]
+
     def _room_token(self, path: str, environ) -> bytes | None:
         """The join answer's body when this layer may give it, else None."""
-        from majlis.enums import RegistrationStatus, Role
-        from majlis.errors import MAX_ID, MajlisError
-        from majlis.jitsi import services as jitsi
-        from majlis.jitsi.tokens import Participant, issue
-
+        RegistrationStatus, Role, MAX_ID, MajlisError, jitsi, Participant, issue = _join_deps()  # noqa: N806
         number = path[len(JOIN_PREFIX):-len(JOIN_SUFFIX)]
         if not number.isascii() or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
             return None
@@ -235,9 +256,9 @@ class FastPath:
          attended_at) = row
         moderator = jitsi.standing(Role(role), RegistrationStatus(registration_status)
                                    if registration_status else None)
-        if moderator is None or (moderator is False and attended_at is None):
-            return None  # an invitee, or a first join (attendance to record): Flask's
-        settings = jitsi.settings_from_config(self.app.config)
+        if moderator is None:
+            return None  # perhaps an invitee: Flask looks at the invitations
+        settings = self._jitsi_settings()
         if settings.profile is None:
             return None
         times = _SessionTimes(SessionStatus(status), _instant(starts_at), _instant(ends_at))
@@ -248,9 +269,26 @@ class FastPath:
             return None  # not open yet, ended, cancelled: Flask says so in the reader's language
         signed = issue(settings, Participant(id=user_id, name=name, email=email, moderator=moderator),
                        room=room, starts_at=times.starts_at, ends_at=times.ends_at, now=now)
+        if moderator is False and attended_at is None and not self._record_attendance(session_id, user_id, now):
+            return None  # changed since it was read (cancelled, or recorded by a join at the same moment): Flask's
         payload = {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
                    "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
         return (self.app.json.dumps(payload, indent=None, separators=(",", ":")) + "\n").encode()
+
+
+_JITSI_KEYS = ("JITSI_DOMAIN", "JITSI_APP_ID", "JITSI_APP_SECRET", "JITSI_SUB", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID",
+               "JITSI_PRIVATE_KEY_FILE", "JITSI_EARLY_JOIN_MINUTES", "JITSI_GRACE_MINUTES")
+
+
+@functools.cache
+def _join_deps():
+    """What a join needs from the rest of Majlis, imported on first use (this module loads before them)."""
+    from majlis.enums import RegistrationStatus, Role
+    from majlis.errors import MAX_ID, MajlisError
+    from majlis.jitsi import services as jitsi
+    from majlis.jitsi.tokens import Participant, issue
+
+    return RegistrationStatus, Role, MAX_ID, MajlisError, jitsi, Participant, issue
 
 
 @dataclass(frozen=True)

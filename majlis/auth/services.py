@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -329,11 +330,16 @@ def issue_api_token(db_session: Session, user: User, *, label: str, policy: Acco
 
 def user_for_token(db_session: Session, token: str, *, now: datetime) -> tuple[User, ApiToken]:
     """Resolve a bearer token; Unauthorized for unknown, expired or revoked ones."""
-    record = db_session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                               .where(ApiToken.token_hash == token_digest(token or "")))
+    record = db_session.scalar(_token_statement(), {"b_hash": token_digest(token or "")})
     if record is None or not record.is_valid(now) or record.user.is_disabled:
         raise Unauthorized(_l("The access token is not valid. Sign in again."), code="invalid_token")
     return record.user, record
+
+
+@functools.cache
+def _token_statement():
+    # Built once: every API request runs it.
+    return select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("b_hash"))
 
 
 def revoke_api_token(db_session: Session, record: ApiToken, *, actor: User, now: datetime) -> None:

@@ -7,11 +7,12 @@ which already serialises writers), and the seat counters change in the same tran
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from majlis.audit import services as audit
@@ -39,13 +40,30 @@ class Place:
 
 def lock_session(db_session: Session, session_id: int) -> MajlisSession:
     """Load the session row for a change, locked against concurrent changes to its seats."""
-    row = db_session.scalar(
-        select(MajlisSession).where(MajlisSession.id == session_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    row = db_session.scalar(_statements().locked_session, {"b_session": session_id})
     if row is None:
         raise NotFound()
     return row
+
+
+@dataclass(frozen=True)
+class _Statements:
+    locked_session: object
+    registration: object
+    back_of_line: object
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """The registration path's statements, built once (building one costs more than SQLite takes to run it)."""
+    return _Statements(
+        locked_session=select(MajlisSession).where(MajlisSession.id == bindparam("b_session")).with_for_update()
+        .execution_options(populate_existing=True),
+        registration=select(Registration).where(Registration.session_id == bindparam("b_session"),
+                                                Registration.user_id == bindparam("b_user")),
+        back_of_line=select(func.max(Registration.queued_at)).where(
+            Registration.session_id == bindparam("b_session")),
+    )
 
 
 def is_invited(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
@@ -79,8 +97,7 @@ def position_in_line(db_session: Session, registration: Registration) -> int | N
 
 def own_registration(db_session: Session, session_id: int, user_id: int) -> Registration | None:
     """The user's registration for the session unless cancelled (the identity map serves a second call)."""
-    registration = db_session.scalar(select(Registration).where(
-        Registration.session_id == session_id, Registration.user_id == user_id))
+    registration = db_session.scalar(_statements().registration, {"b_session": session_id, "b_user": user_id})
     return registration if registration is not None and registration.status != CANCELLED else None
 
 
@@ -97,7 +114,7 @@ def _back_of_line(db_session: Session, session_id: int, now: datetime) -> dateti
     `now` was read before the lock was granted, so a request that waited could carry an earlier time than
     one that was served first; the line follows the order in which the lock served them.
     """
-    last = db_session.scalar(select(func.max(Registration.queued_at)).where(Registration.session_id == session_id))
+    last = db_session.scalar(_statements().back_of_line, {"b_session": session_id})
     return now if last is None or last < now else last + timedelta(microseconds=1)
 
 
@@ -110,8 +127,7 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
     if majlis_session.visibility == Visibility.INVITED and not is_invited(db_session, majlis_session, resident):
         raise Forbidden(_l("This session is by invitation only."), code="invited_only")
     _check_open(majlis_session, now)
-    registration = db_session.scalar(select(Registration).where(
-        Registration.session_id == session_id, Registration.user_id == resident.id))
+    registration = db_session.scalar(_statements().registration, {"b_session": session_id, "b_user": resident.id})
     if registration is not None and registration.status != CANCELLED:
         raise Conflict(_l("You are already registered for this session."), code="already_registered")
     queued_at = _back_of_line(db_session, session_id, now)
@@ -198,13 +214,28 @@ def active_registrations(db_session: Session, majlis_session: MajlisSession) -> 
 
 def record_attendance(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> bool:
     """Mark a confirmed registrant as attended (first join during the session); True when newly marked."""
-    registration = db_session.scalar(select(Registration).where(
-        Registration.session_id == majlis_session.id, Registration.user_id == user.id,
-        Registration.status == CONFIRMED, Registration.attended_at.is_(None)))
-    if registration is None:
-        return False
-    registration.attended_at = now
-    return True
+    return mark_attended(db_session, majlis_session.id, user.id, now=now)
+
+
+def mark_attended(executor, session_id: int, user_id: int, *, now: datetime) -> bool:
+    """The first join's record, as one guarded UPDATE on a session or a connection in a write transaction.
+
+    False when there is nothing to record: already attended (a second join, or two at once), or no longer a
+    confirmed registrant (cancelled since it was read), which a caller must then check again.
+    """
+    done = executor.execute(_mark_attended(), {"b_session": session_id, "b_user": user_id, "b_now": now})
+    return done.rowcount > 0
+
+
+@functools.cache
+def _mark_attended():
+    # Built once: at a session's start this runs thousands of times a minute, and building a statement costs more
+    # than running it. A Core statement on the table (the ORM objects of a request that ran it are not reused).
+    table = Registration.__table__
+    return update(table).where(
+        table.c.session_id == bindparam("b_session"), table.c.user_id == bindparam("b_user"),
+        table.c.status == CONFIRMED, table.c.attended_at.is_(None),
+    ).values(attended_at=bindparam("b_now"), updated_at=bindparam("b_now"))
 
 
 @dataclass(frozen=True)

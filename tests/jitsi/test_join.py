@@ -200,23 +200,34 @@ def _headers(response) -> dict:
     return {name.lower(): value for name, value in response.headers if name.lower() not in ("x-request-id",)}
 
 
-def test_joining_again_gives_the_same_answer_without_a_second_attendance(jitsi_app, client, db, api_token,
-                                                                          make_user, flask_runs):
+def test_joins_answered_before_flask_are_flasks_answers_and_record_attendance_once(jitsi_app, client, db, api_token,
+                                                                                   make_user, flask_runs):
     majlis_session = make_session(db, starts_in=timedelta(minutes=10))
-    user = registered(db, majlis_session)
-    headers = api_token(user)
+    through_flask, fast = registered(db, majlis_session), registered(db, majlis_session)
+    jitsi_app.config["MAJLIS_FAST_PATH"] = False
+    reference = join(client, majlis_session.id, api_token(through_flask))
+    jitsi_app.config["MAJLIS_FAST_PATH"] = True
+    assert len(flask_runs) == 1
+    headers = api_token(fast)
     first = join(client, majlis_session.id, headers)
-    db.expire_all()
-    attended = db.scalar(select(Registration.attended_at))
+    assert len(flask_runs) == 1  # signed and recorded before Flask
+    assert first.status_code == reference.status_code == 200
+    assert _headers(first) == {**_headers(reference), "content-length": first.headers["Content-Length"]}
+    assert set(first.get_json()) == set(reference.get_json())
+    assert {k: v for k, v in first.get_json().items() if k != "jwt"} == \
+        {k: v for k, v in reference.get_json().items() if k != "jwt"}
+    assert _claims(first)["context"]["user"]["id"] == str(fast.id)
+
+    def attended_at(user):
+        db.expire_all()
+        return db.scalar(select(Registration.attended_at).where(Registration.user_id == user.id))
+
+    recorded = attended_at(fast)
+    assert recorded is not None and attended_at(through_flask) is not None
     again = join(client, majlis_session.id, headers)
-    assert len(flask_runs) == 1  # the second join was signed before Flask
-    assert again.status_code == first.status_code == 200
-    assert _headers(again) == {**_headers(first), "content-length": again.headers["Content-Length"]}
-    assert {k: v for k, v in again.get_json().items() if k != "jwt"} == \
-        {k: v for k, v in first.get_json().items() if k != "jwt"}
-    assert _claims(again) == _claims(first)
-    db.expire_all()
-    assert db.scalar(select(Registration.attended_at)) == attended  # still the first join's time
+    assert again.status_code == 200 and _claims(again) == _claims(first)
+    assert attended_at(fast) == recorded  # still the first join's time
+    assert len(flask_runs) == 1
 
     moderator_headers = api_token(make_user(role=Role.MODERATOR))
     assert join(client, majlis_session.id, moderator_headers).get_json()["moderator"] is True
@@ -255,3 +266,22 @@ def test_joining_again_after_a_change_is_refused_at_once(jitsi_app, client, db, 
     refused = join(client, majlis_session.id, headers)
     assert refused.status_code == status
     assert refused.get_json()["error"]["code"] == code
+
+
+def test_attendance_is_recorded_only_for_a_confirmed_registrant_not_yet_marked(jitsi_app, db):
+    from majlis.registration.services import mark_attended
+
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    confirmed = registered(db, majlis_session)
+    cancelled = registered(db, majlis_session, RegistrationStatus.CANCELLED)
+    waitlisted = registered(db, majlis_session, RegistrationStatus.WAITLISTED)
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        assert mark_attended(db, majlis_session.id, confirmed.id, now=now) is True
+        assert mark_attended(db, majlis_session.id, confirmed.id, now=now + timedelta(minutes=1)) is False
+        assert mark_attended(db, majlis_session.id, cancelled.id, now=now) is False
+        assert mark_attended(db, majlis_session.id, waitlisted.id, now=now) is False
+    db.expire_all()
+    marked = dict(db.execute(select(Registration.user_id, Registration.attended_at)).all())
+    assert marked[confirmed.id].replace(microsecond=0) == now.replace(microsecond=0)
+    assert marked[cancelled.id] is None and marked[waitlisted.id] is None
