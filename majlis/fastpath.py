@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 OFFER_KEY = "majlis.cache_offer"
 # Headers that belong to one response, not to the stored answer.
 _NOT_STORED = {"x-request-id", "date", "set-cookie"}
+# The request headers that make a GET conditional; a miss asks Flask without them (see _build_and_store).
+_CONDITIONS = {"HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE",
+               "HTTP_IF_RANGE", "HTTP_RANGE"}
 
 
 def offer(version: int, variant: str) -> None:
@@ -151,9 +154,9 @@ class FastPath:
 
     # --- answering ----------------------------------------------------------------------------------------------------
 
-    def _replay(self, stored: cache.Stored, environ, start_response):
+    def _replay(self, stored: cache.Stored, environ, start_response, rid: str | None = None):
         headers = list(stored.headers)
-        headers.append(("X-Request-ID", request_id(environ)))
+        headers.append(("X-Request-ID", rid or request_id(environ)))
         headers.append(("Date", http_date()))
         if stored.etag is not None and not is_resource_modified(environ, etag=stored.etag):
             remove_entity_headers(headers)  # in place, as Werkzeug does for its own 304
@@ -163,33 +166,44 @@ class FastPath:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [stored.body]
 
     def _build_and_store(self, route: str, environ, start_response):
-        """Let Flask answer; keep its answer when the view offered it and it is a plain 200 with a body."""
+        """Let Flask build the full answer, keep it when its view offered it, then answer this request from it.
+
+        Flask is asked without the request's conditions (If-None-Match and the like), so that it builds the body
+        even for a client that already holds it: otherwise a worker whose callers all hold the current version
+        would answer them through Flask for ever. The request id is fixed first, so Flask's log lines and the
+        answer carry the same one.
+        """
+        if environ["REQUEST_METHOD"] != "GET":
+            return self.wsgi_app(environ, start_response)
+        rid = request_id(environ)
+        unconditional = {key: value for key, value in environ.items() if key not in _CONDITIONS}
+        unconditional["HTTP_X_REQUEST_ID"] = rid
         seen: dict = {}
 
         def capture(status, headers, exc_info=None):
-            seen["status"], seen["headers"] = status, headers
-            return start_response(status, headers, exc_info)
+            seen["status"], seen["headers"], seen["exc_info"] = status, headers, exc_info
+            return lambda _data: None  # the body is returned below, never written through this
 
-        result = self.wsgi_app(environ, capture)
-        offered = environ.get(OFFER_KEY)
-        if offered is None or environ["REQUEST_METHOD"] != "GET" or not seen.get("status", "").startswith("200"):
-            return result
+        result = self.wsgi_app(unconditional, capture)
         try:
             body = b"".join(result)
         finally:
             if hasattr(result, "close"):
                 result.close()
         headers = seen["headers"]
-        if any(name.lower() == "set-cookie" for name, _ in headers):
-            return [body]  # a response that sets a cookie is one person's: never replayed
+        offered = unconditional.get(OFFER_KEY)
+        if offered is None or not seen["status"].startswith("200") or \
+                any(name.lower() == "set-cookie" for name, _ in headers):
+            # Not for reuse (an error, a cookie: one person's answer): pass it on as Flask gave it.
+            start_response(seen["status"], headers, seen["exc_info"])
+            return [body]
         kept = tuple((name, value) for name, value in headers if name.lower() not in _NOT_STORED)
         etag = next((unquote_etag(value)[0] for name, value in headers if name.lower() == "etag"), None)
         # Stored under what the view says it built: the version it read before its data, for its variant.
         version, variant = offered
-        self.store.put((route, variant), cache.Stored(version=version, status=seen["status"], headers=kept,
-                                                      body=body, etag=etag))
-        return [body]
-
+        stored = cache.Stored(version=version, status=seen["status"], headers=kept, body=body, etag=etag)
+        self.store.put((route, variant), stored)
+        return self._replay(stored, environ, start_response, rid)
 
     # --- joining a room again ---------------------------------------------------------------------------------------
 

@@ -265,3 +265,17 @@ def _expire_tokens(db):
 
     with unit_of_work(db):
         db.execute(update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+def test_a_worker_whose_callers_all_hold_the_feed_still_answers_them_before_flask(app, app_config, client, sessions):
+    etag = client.get("/calendar/majlis.ics").headers["ETag"]
+    fresh = create_app(app_config)  # another worker: its store is empty, every caller sends the current ETag
+    runs = []
+    fresh.before_request_funcs.setdefault(None, []).insert(0, lambda: runs.append(1) and None)
+    other = fresh.test_client()
+    for _ in range(3):
+        response = other.get("/calendar/majlis.ics", headers={"If-None-Match": etag, "X-Request-ID": "abcdef123456"})
+        assert response.status_code == 304
+        assert response.headers["X-Request-ID"] == "abcdef123456"
+    assert len(runs) == 1  # Flask built it once, unconditionally; the store answered from then on
+    get_database(fresh).engine.dispose()

@@ -146,7 +146,7 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
         registration.confirmed_at = None
         majlis_session.waitlist_count += 1
     majlis_session.live_version += 1
-    db_session.flush()
+    # No flush here: the commit writes the registration, the counters and the notice in one flush.
     # At the back of the line everyone else waiting is ahead: the place is the counter just raised (no count).
     place = Place(registration, majlis_session.waitlist_count if registration.status == WAITLISTED else None)
     from majlis.registration import notices
