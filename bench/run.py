@@ -13,7 +13,8 @@ Every load is time-bounded and aimed at 127.0.0.1 only; every server is stopped 
 `python bench/run.py --analysis-only` measures nothing: it replaces the hand-written part of RESULTS.md with the
 current bench/ANALYSIS.md, so the text can be corrected without new (and different) figures.
 Settings (environment): BENCH_SECONDS (5), BENCH_CONNECTIONS (16), BENCH_WORKERS (4), BENCH_WATCHERS (200),
-BENCH_NO_PROFILE=1, BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client).
+BENCH_NO_PROFILE=1, BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client),
+BENCH_ONLY=feed,join (only the benchmarks whose names contain one of these; prints, leaves RESULTS.md alone).
 """
 
 from __future__ import annotations
