@@ -155,6 +155,32 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def read_engine(url: str) -> Engine:
+    """A PostgreSQL engine for single-statement reads that must cost one round trip (majlis/fastpath.py).
+
+    Its connections are in autocommit (no BEGIN, and no ROLLBACK when they go back to the pool) and are not pinged
+    before use: a read that fails on a dead connection invalidates it, and the request goes the normal way. One
+    small pool per process and database, however many apps the process makes (tests make hundreds).
+    """
+    key = (url, os.getpid())
+    engine = _READ_ENGINES.get(key)
+    if engine is None:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=False, pool_size=2, max_overflow=8)
+
+        @event.listens_for(engine, "connect")
+        def _autocommit(dbapi_connection, _record):
+            dbapi_connection.autocommit = True
+
+        engine = _READ_ENGINES.setdefault(key, engine)
+    return engine
+
+
+_READ_ENGINES: dict[tuple[str, int], Engine] = {}
+
+
 class Database:
     """The engine and session factory of one app."""
 

@@ -17,7 +17,6 @@ request is authenticated afresh (a revoked token stops working at once); only bu
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import uuid
@@ -83,6 +82,7 @@ class FastPath:
         self.wsgi_app = wsgi_app
         self.store = cache.ResponseStore()
         self._engine = None
+        self._reader = None
         self._sql: dict[str, str] = {}
         self._jitsi = None
 
@@ -97,11 +97,14 @@ class FastPath:
 
     def _query(self, name: str, params: tuple):
         if self._engine is None:
-            from majlis.db import get_database
+            from majlis.db import get_database, read_engine
 
-            self._engine = get_database(self.app).engine
+            self._engine = get_database(self.app).engine  # writes (a first join's attendance)
+            # Reads: SQLite's own engine; on PostgreSQL one in autocommit without pings, so a read is one round trip.
+            self._reader = self._engine if self._engine.dialect.name == "sqlite" else \
+                read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
             self._sql = self._statements(self._engine)
-        connection = self._engine.raw_connection()
+        connection = self._reader.raw_connection()
         try:
             cursor = connection.cursor()
             try:
@@ -109,8 +112,11 @@ class FastPath:
                 return cursor.fetchone()
             finally:
                 cursor.close()
+        except Exception:
+            connection.invalidate()  # perhaps a dead connection: never handed out again
+            raise
         finally:
-            connection.close()  # back to the pool, which ends the read transaction
+            connection.close()  # back to the pool (on SQLite this ends the statement's read)
 
     # --- routing ----------------------------------------------------------------------------------------------------
 
@@ -232,9 +238,12 @@ class FastPath:
         from majlis.registration.services import mark_attended
 
         gate = write_gate(self._engine)
+        if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
+            with self._reader.connect() as connection:
+                return mark_attended(connection, session_id, user_id, now=now)
         with self._engine.connect().execution_options(majlis_write=True) as connection:
-            # Only the transaction itself passes the gate: the pool checkout happens before it.
-            with gate.held() if gate is not None else contextlib.nullcontext(), connection.begin():
+            # SQLite: BEGIN IMMEDIATE at the writers' gate; only the transaction passes it, not the pool checkout.
+            with gate.held(), connection.begin():
                 return mark_attended(connection, session_id, user_id, now=now)
 
     def _security_headers(self):
