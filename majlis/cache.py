@@ -92,14 +92,20 @@ def _scopes_shown(model: type, changed: set[str] | None) -> set[str]:
     return {scope for scope, neutral in per_scope.items() if changed - neutral}
 
 
+_PENDING, _DONE = "majlis_cache_pending", "majlis_cache_done"
+
+
 def raise_versions(db_session: Session, scopes) -> None:
-    """Raise the versions of `scopes` in the session's transaction (once per transaction and scope)."""
-    bumped = db_session.info.setdefault("majlis_cache_bumped", set())
-    todo = sorted(set(scopes) - bumped)
-    if not todo:
-        return
-    bumped.update(todo)
-    db_session.connection().execute(_RAISE, [{"scope": scope} for scope in todo])
+    """Raise the versions of `scopes` when the session's transaction commits (see `install`)."""
+    db_session.info.setdefault(_PENDING, set()).update(scopes)
+
+
+def _raise_pending(db_session: Session) -> None:
+    done = db_session.info.setdefault(_DONE, set())
+    todo = sorted(db_session.info.pop(_PENDING, set()) - done)
+    if todo:
+        db_session.connection().execute(_RAISE, [{"scope": scope} for scope in todo])
+        done.update(todo)
 
 
 # An upsert both engines speak: a missing row (a fresh or truncated table) reads as version 0 and is created at 1.
@@ -108,7 +114,13 @@ _RAISE = text("INSERT INTO cache_versions (scope, version) VALUES (:scope, 1) "
 
 
 def install(session_factory) -> None:
-    """Raise the scopes' versions from every flush and bulk statement that changes what they show."""
+    """Raise the scopes' versions from every flush and bulk statement that changes what they show.
+
+    Flushes and bulk statements only note the scopes; the counters are raised just before the commit, after the
+    last flush, in a fixed order. On PostgreSQL the counter rows are therefore the last locks a transaction takes
+    and are held only until its commit: a registration holding its session's row and a series edit holding a
+    counter can never wait for each other.
+    """
 
     @event.listens_for(session_factory, "before_flush")
     def _before_flush(db_session, _context, _instances):
@@ -154,18 +166,21 @@ def install(session_factory) -> None:
             raise_versions(state.session, scopes)
         return result
 
-    @event.listens_for(session_factory, "after_commit")
-    def _after_commit(db_session):
-        db_session.info.pop("majlis_cache_bumped", None)
+    @event.listens_for(session_factory, "before_commit")
+    def _before_commit(db_session):
+        db_session.flush()  # the commit's own flush would come after this hook: note its scopes first
+        _raise_pending(db_session)
 
-    @event.listens_for(session_factory, "after_rollback")
-    def _after_rollback(db_session):
-        db_session.info.pop("majlis_cache_bumped", None)
+    @event.listens_for(session_factory, "after_transaction_end")
+    def _after_transaction_end(db_session, transaction):
+        if transaction.parent is None:  # the whole transaction is over, committed or not
+            db_session.info.pop(_PENDING, None)
+            db_session.info.pop(_DONE, None)
 
     @event.listens_for(session_factory, "after_soft_rollback")
-    def _after_soft_rollback(db_session, _previous):
-        # A rolled-back savepoint may have taken a bump with it: let the next change raise it again.
-        db_session.info.pop("majlis_cache_bumped", None)
+    def _after_soft_rollback(db_session, previous):
+        if previous.nested:  # a savepoint rolled back may have taken raised counters with it: raise them again
+            db_session.info.setdefault(_PENDING, set()).update(db_session.info.pop(_DONE, set()))
 
 
 def read_version(db_session: Session, scope: str) -> int:
@@ -177,12 +192,16 @@ def versions_of(connection) -> dict[str, int]:
     return dict(connection.execute(select(CacheVersion.scope, CacheVersion.version)).all())
 
 
+RESTORE_GAP = 1_000_000
+
+
 def raise_past(connection, before: dict[str, int]) -> None:
-    """After a restore: every scope above both its old and its restored version, so no worker serves a response
-    it built from the replaced data."""
+    """After a restore: every scope far above both its old and its restored version, so no worker serves a
+    response it built from the replaced data (the gap covers changes made while the restore ran; stop the workers
+    for a restore all the same)."""
     after = versions_of(connection)
     for scope in SCOPES:
-        target = max(before.get(scope, 0), after.get(scope, 0)) + 1
+        target = max(before.get(scope, 0), after.get(scope, 0)) + RESTORE_GAP
         connection.execute(text("DELETE FROM cache_versions WHERE scope = :scope"), {"scope": scope})
         connection.execute(CacheVersion.__table__.insert().values(scope=scope, version=target))
 

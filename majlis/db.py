@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator):
@@ -87,40 +89,107 @@ class WriteGate:
     with the sleeps. The gate queues writers instead: an exclusive `flock` on a file beside the database (the kernel
     wakes the next process the moment it is released) and a re-entrant lock for the threads of one process. A
     writer that does not pass the gate (the sqlite3 shell, an old process) is still kept out by SQLite's own lock.
-    A process that dies releases its flock with its file descriptors.
+    A process that dies releases its flock with its file descriptors. A writer that waits longer than SQLite's busy
+    timeout gets the same "database is locked" error SQLite would give (a 503 page), never an endless wait.
     """
 
     def __init__(self, database_path: str):
         self.path = f"{database_path}-writers.lock"
         self._pid = None
-        self._fd = None
         self._threads = threading.RLock()
         self._depth = 0
+        self._fd: int | None = None
+        self._warned = False
 
-    def _descriptor(self) -> int:
-        if self._pid != os.getpid():  # a fork shares the open file, and so the flock: open our own
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-            self._threads = threading.RLock()
-            self._depth = 0
-        return self._fd
+    def _process_lock(self) -> threading.RLock:
+        if self._pid != os.getpid():  # first use, or a forked child: a lock held at the fork would never be freed
+            with _GATE_SETUP:
+                if self._pid != os.getpid():
+                    self._threads = threading.RLock()
+                    self._depth = 0
+                    self._fd = None
+                    self._pid = os.getpid()  # last: other threads see a complete gate
+        return self._threads
+
+    def _open(self) -> int | None:
+        try:
+            return os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:  # a lock file another user made, say: SQLite's own locking still holds
+            if not self._warned:
+                self._warned = True
+                log.warning("SQLite writers' gate unavailable (%s); relying on the busy timeout", exc)
+            return None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         import fcntl
 
-        fd = self._descriptor()
-        threads = self._threads
-        with threads:
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+        threads = self._process_lock()
+        if not threads.acquire(timeout=timeout):
+            raise _busy()
+        try:
             if self._depth == 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                # Each passage takes its own descriptor: a wait given up (below) can never release someone else's.
+                fd = self._open()
+                if fd is not None and not _flock(fd, timeout):
+                    raise _busy()
+                self._fd = fd
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0:
+                if self._depth == 0 and self._fd is not None:
+                    fd, self._fd = self._fd, None
                     fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+        finally:
+            threads.release()
+
+
+_GATE_SETUP = threading.Lock()
+
+
+def _flock(fd: int, timeout: float) -> bool:
+    """Take the exclusive flock on `fd`, waiting at most `timeout` seconds (the wait sleeps in the kernel).
+
+    False when the wait was given up; `fd` then belongs to a helper thread, which releases and closes it as soon as
+    its own wait ends.
+    """
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    granted, guard, state = threading.Event(), threading.Lock(), {"abandoned": False}
+
+    def wait():
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with guard:
+            if not state["abandoned"]:
+                granted.set()
+                return
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    threading.Thread(target=wait, name="majlis-writers-gate", daemon=True).start()
+    if granted.wait(timeout):
+        return True
+    with guard:
+        if granted.is_set():
+            return True
+        state["abandoned"] = True
+    return False
+
+
+def _busy():
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("(writers' gate)", None,
+                            TimeoutError("database is locked: another writer held it too long"))
 
 
 def _write_gate(parsed) -> WriteGate | None:
@@ -235,13 +304,7 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         yield db_session  # nested: the outer unit of work commits
         return
     if db_session.in_transaction():
-        # End the read transaction first (on SQLite a read cannot become a write). With nothing pending a commit
-        # does it without expiring what was loaded (expire_on_commit is off), so the signed-in user is not read
-        # again inside the write lock; anything pending outside a unit of work is thrown away, as it always was.
-        if db_session.new or db_session.dirty or db_session.deleted:
-            db_session.rollback()
-        else:
-            db_session.commit()
+        db_session.rollback()  # expires what was read before: the block reads it again under the write lock
     gate = write_gate(db_session.get_bind())
     with gate.held() if gate is not None else contextlib.nullcontext():
         db_session.info["majlis_write"] = True

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from werkzeug.http import http_date, is_resource_modified, remove_entity_headers, unquote_etag
+from werkzeug.http import http_date, is_resource_modified, parse_etags, remove_entity_headers, unquote_etag
 
 from majlis import cache
 from majlis.enums import SessionStatus
@@ -82,7 +82,6 @@ class FastPath:
         self.wsgi_app = wsgi_app
         self.store = cache.ResponseStore()
         self._engine = None
-        self._reader = None
         self._sql: dict[str, str] = {}
         self._jitsi = None
 
@@ -97,14 +96,12 @@ class FastPath:
 
     def _query(self, name: str, params: tuple):
         if self._engine is None:
-            from majlis.db import get_database, read_engine
+            from majlis.db import get_database
 
-            self._engine = get_database(self.app).engine  # writes (a first join's attendance)
-            # Reads: SQLite's own engine; on PostgreSQL one in autocommit without pings, so a read is one round trip.
-            self._reader = self._engine if self._engine.dialect.name == "sqlite" else \
-                read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
-            self._sql = self._statements(self._engine)
-        connection = self._reader.raw_connection()
+            engine = get_database(self.app).engine
+            self._sql = self._statements(engine)
+            self._engine = engine  # last: another thread sees all of it or none
+        connection = self._reader().raw_connection()
         try:
             cursor = connection.cursor()
             try:
@@ -165,8 +162,9 @@ class FastPath:
         headers.append(("X-Request-ID", rid or request_id(environ)))
         headers.append(("Date", http_date()))
         if stored.etag is not None and not is_resource_modified(environ, etag=stored.etag):
-            remove_entity_headers(headers)  # in place, as Werkzeug does for its own 304
-            start_response("304 NOT MODIFIED", headers)
+            remove_entity_headers(headers)  # in place, as Werkzeug's make_conditional does
+            start_response("412 PRECONDITION FAILED" if parse_etags(environ.get("HTTP_IF_MATCH")) else
+                           "304 NOT MODIFIED", headers)
             return []
         start_response(stored.status, headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [stored.body]
@@ -233,18 +231,27 @@ class FastPath:
         start_response("200 OK", headers)
         return [body]
 
+    def _reader(self):
+        """SQLite's own engine; on PostgreSQL, per process, one in autocommit without pings (one round trip)."""
+        if self._engine.dialect.name == "sqlite":
+            return self._engine
+        from majlis.db import read_engine
+
+        return read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
+
     def _record_attendance(self, session_id: int, user_id: int, now: datetime) -> bool:
         from majlis.db import write_gate
         from majlis.registration.services import mark_attended
 
         gate = write_gate(self._engine)
         if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
-            with self._reader.connect() as connection:
+            with self._reader().connect() as connection:
                 return mark_attended(connection, session_id, user_id, now=now)
-        with self._engine.connect().execution_options(majlis_write=True) as connection:
-            # SQLite: BEGIN IMMEDIATE at the writers' gate; only the transaction passes it, not the pool checkout.
-            with gate.held(), connection.begin():
-                return mark_attended(connection, session_id, user_id, now=now)
+        # SQLite: the gate first, then a pooled connection (the order unit_of_work keeps: waiting writers never sit
+        # on the pool's connections), then BEGIN IMMEDIATE.
+        with gate.held(), self._engine.connect().execution_options(majlis_write=True) as connection, \
+                connection.begin():
+            return mark_attended(connection, session_id, user_id, now=now)
 
     def _security_headers(self):
         from majlis import security_headers
@@ -292,7 +299,8 @@ class FastPath:
             return None  # not open yet, ended, cancelled: Flask says so in the reader's language
         signed = issue(settings, Participant(id=user_id, name=name, email=email, moderator=moderator),
                        room=room, starts_at=times.starts_at, ends_at=times.ends_at, now=now)
-        if moderator is False and attended_at is None and not self._record_attendance(session_id, user_id, now):
+        first_join = registration_status == RegistrationStatus.CONFIRMED.value and attended_at is None
+        if first_join and not self._record_attendance(session_id, user_id, now):
             return None  # changed since it was read (cancelled, or recorded by a join at the same moment): Flask's
         payload = {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
                    "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}

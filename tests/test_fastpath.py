@@ -279,3 +279,29 @@ def test_a_worker_whose_callers_all_hold_the_feed_still_answers_them_before_flas
         assert response.headers["X-Request-ID"] == "abcdef123456"
     assert len(runs) == 1  # Flask built it once, unconditionally; the store answered from then on
     get_database(fresh).engine.dispose()
+
+
+def test_a_change_rolled_back_with_a_savepoint_still_raises_the_version_of_what_commits(db, sessions):
+    public, _ = sessions
+    start = _versions(db)
+    with unit_of_work(db):
+        try:
+            with db.begin_nested():
+                db.get(MajlisSession, public.id).title_en = "Never shown"
+                db.flush()
+                raise RuntimeError("the savepoint is rolled back")
+        except RuntimeError:
+            pass
+        db.get(MajlisSession, public.id).title_en = "Shown"
+    after = _versions(db)
+    assert after[cache.CALENDAR] == start[cache.CALENDAR] + 1
+    assert after[cache.SESSIONS] == start[cache.SESSIONS] + 1
+
+
+def test_if_match_on_a_stored_feed_is_answered_as_flask_answers_it(app, client, sessions):
+    etag = client.get("/calendar/majlis.ics").headers["ETag"]
+    app.config["MAJLIS_FAST_PATH"] = False
+    flask = client.get("/calendar/majlis.ics", headers={"If-Match": etag, "If-None-Match": etag})
+    app.config["MAJLIS_FAST_PATH"] = True
+    fast = client.get("/calendar/majlis.ics", headers={"If-Match": etag, "If-None-Match": etag})
+    assert fast.status_code == flask.status_code

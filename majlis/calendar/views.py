@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -43,37 +44,42 @@ def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str
 _BUILT_FEEDS_MAX = 32
 
 
-def _built_feed(series_id: int | None, ctx: services.FeedContext) -> bytes:
+_BUILT_FEEDS_LOCK = threading.Lock()
+
+
+def _built_feed(version: int, series_id: int | None, ctx: services.FeedContext) -> bytes:
     """The public feed's bytes, built once per calendar version, language and series in this worker.
 
-    The version is read before the data, and every change a feed shows raises it in its own transaction
-    (majlis.cache), so a stored feed is never older than the version it is stored under.
+    The caller reads the version before any data (a row loaded earlier would stay in the session as it was), and
+    every change a feed shows raises it in its own transaction (majlis.cache), so a stored feed is never older than
+    the version it is stored under.
     """
-    db_session = get_db()
-    version = cache.read_version(db_session, cache.CALENDAR)
     key = (series_id, ctx.lang, version)
     built = current_app.extensions.setdefault("majlis_built_feeds", {})
     body = built.get(key)
     if body is None:
-        body = services.public_feed(db_session, ctx, series_id=series_id)
-        if len(built) >= _BUILT_FEEDS_MAX:
-            built.pop(next(iter(built)))
-        built[key] = body
+        body = services.public_feed(get_db(), ctx, series_id=series_id)
+        with _BUILT_FEEDS_LOCK:
+            while len(built) >= _BUILT_FEEDS_MAX:
+                built.pop(next(iter(built)))
+            built[key] = body
     fastpath.offer(version, ctx.lang)
     return body
 
 
 @bp.get("/majlis.ics")
 def public_feed():
-    return ics_response(_built_feed(None, feed_context()), filename="majlis.ics")
+    version = cache.read_version(get_db(), cache.CALENDAR)
+    return ics_response(_built_feed(version, None, feed_context()), filename="majlis.ics")
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
+    version = cache.read_version(get_db(), cache.CALENDAR)  # before the series is read
     series = get_db().get(Series, series_id)
     if series is None or series.visibility != Visibility.PUBLIC:
         raise NotFound()
-    return ics_response(_built_feed(series_id, feed_context()), filename=f"majlis-series-{series_id}.ics")
+    return ics_response(_built_feed(version, series_id, feed_context()), filename=f"majlis-series-{series_id}.ics")
 
 
 @bp.get("/sessions/<int:session_id>.ics")

@@ -285,3 +285,16 @@ def test_attendance_is_recorded_only_for_a_confirmed_registrant_not_yet_marked(j
     marked = dict(db.execute(select(Registration.user_id, Registration.attended_at)).all())
     assert marked[confirmed.id].replace(microsecond=0) == now.replace(microsecond=0)
     assert marked[cancelled.id] is None and marked[waitlisted.id] is None
+
+
+def test_a_registrant_who_became_a_moderator_is_still_marked_attended(jitsi_app, client, db, api_token):
+    from majlis.auth.models import User
+
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    user = registered(db, majlis_session)
+    with unit_of_work(db):
+        db.get(User, user.id).role = Role.MODERATOR
+    response = join(client, majlis_session.id, api_token(user))
+    assert response.status_code == 200 and response.get_json()["moderator"] is True
+    db.expire_all()
+    assert db.scalar(select(Registration.attended_at).where(Registration.user_id == user.id)) is not None
