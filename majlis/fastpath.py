@@ -247,10 +247,10 @@ class FastPath:
         if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
             with self._reader().connect() as connection:
                 return mark_attended(connection, session_id, user_id, now=now)
-        # SQLite: the gate first, then a pooled connection (the order unit_of_work keeps: waiting writers never sit
-        # on the pool's connections), then BEGIN IMMEDIATE.
-        with gate.held(), self._engine.connect().execution_options(majlis_write=True) as connection, \
-                connection.begin():
+        # SQLite: this process's turn, then a pooled connection (no thread waits with one in hand), then the
+        # machine-wide gate and BEGIN IMMEDIATE; the checkout stays outside the part other processes wait for.
+        with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \
+                gate.held(), connection.begin():
             return mark_attended(connection, session_id, user_id, now=now)
 
     def _security_headers(self):

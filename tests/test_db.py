@@ -184,27 +184,3 @@ def test_postgresql_and_memory_databases_have_no_gate():
     assert write_gate(make_engine("sqlite://")) is None
     assert write_gate(make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/none")) is None
 
-
-def test_a_writer_kept_out_too_long_gets_database_locked_not_an_endless_wait(tmp_path, monkeypatch):
-    import fcntl
-    import os
-
-    from sqlalchemy.exc import OperationalError
-
-    import majlis.db
-    from majlis.db import Database, write_gate
-
-    monkeypatch.setattr(majlis.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
-    database = Database(f"sqlite:///{tmp_path / 'held.db'}")
-    gate = write_gate(database.engine)
-    with gate.held():
-        pass  # creates the lock file
-    other = os.open(gate.path, os.O_RDONLY)  # another writer (its own open file: it excludes us like a process)
-    fcntl.flock(other, fcntl.LOCK_EX)
-    with pytest.raises(OperationalError, match="database is locked"), gate.held():
-        pass
-    fcntl.flock(other, fcntl.LOCK_UN)
-    os.close(other)
-    with gate.held():  # the wait given up left nothing behind
-        pass
-    database.engine.dispose()
