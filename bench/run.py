@@ -375,7 +375,9 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
         f"MAJLIS_LIVE_STREAM_SECONDS=600, {settings.watchers} watchers on one asyncio client",
         "- data (seeded through Majlis's services): two public series with a year of history and 26 weeks ahead "
         f"(~{results[0].fixture.sessions_total} sessions), {len(results[0].fixture.resident_tokens)} residents "
-        f"with API tokens, a live session with {len(results[0].fixture.live_tokens)} confirmed registrants and "
+        f"with API tokens, all of them holding a seat at a session that starts in five minutes (first joins, "
+        f"{bench_http.FIRST_JOIN_SECONDS} s burst so that nobody joins twice), a live session with "
+        f"{len(results[0].fixture.live_tokens)} confirmed registrants who joined at its start (joins again) and "
         "40 approved questions, a session of capacity "
         f"{results[0].fixture.reg_capacity} for the registration burst, an ended session with 500 questions",
         "", "## Results", "",
