@@ -58,17 +58,9 @@ def _rules() -> dict[type, dict[str, frozenset[str]]]:
     }
 
 
-_RULES: dict[type, dict[str, frozenset[str]]] | None = None
-
 # Columns of these models that, when changed, also mean "the last change a calendar shows" (their updated_at).
 STAMPED_SCOPE = CALENDAR
-
-
-def rules() -> dict[type, dict[str, frozenset[str]]]:
-    global _RULES
-    if _RULES is None:
-        _RULES = _rules()
-    return _RULES
+rules = functools.cache(_rules)  # built on first use: the models import this module's Base first
 
 
 def _changed_columns(obj) -> set[str]:
@@ -207,6 +199,26 @@ def raise_past(connection, before: dict[str, int]) -> None:
 
 
 # --- each worker's store of built responses -----------------------------------------------------------------------
+
+
+_MEMO_LOCK = threading.Lock()
+
+
+def memo(name: str, key, build, *, limit: int = 256):
+    """A value built once per key in this app (so in each worker), kept in `app.extensions[name]`; past `limit`
+    entries the oldest go. For things that are the same for everyone until their key changes."""
+    from flask import current_app
+
+    store = current_app.extensions.setdefault(name, {})
+    value = store.get(key)
+    if value is None:
+        value = build()
+        with _MEMO_LOCK:
+            while len(store) >= limit:
+                store.pop(next(iter(store)), None)
+            store[key] = value
+    return value
+
 
 
 @dataclass(frozen=True)

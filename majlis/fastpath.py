@@ -68,12 +68,6 @@ _SQL = {
 JOIN_PREFIX, JOIN_SUFFIX = "/api/v1/sessions/", "/join"
 
 
-def _viewer_class(role: str) -> str:
-    from majlis.sessions.services import list_class
-
-    return list_class(role)
-
-
 class FastPath:
     """WSGI middleware: plain hot reads from this worker's store, everything else to `wsgi_app` (Flask)."""
 
@@ -83,7 +77,6 @@ class FastPath:
         self.store = cache.ResponseStore()
         self._engine = None
         self._sql: dict[str, str] = {}
-        self._jitsi = None
 
     # --- the database, without the ORM ----------------------------------------------------------------------------
 
@@ -130,7 +123,9 @@ class FastPath:
             row = self._query("token", (cache.SESSIONS, token_digest(token.strip())))
             if row is None or not _token_valid(*row[:4]):
                 return None  # Flask answers 401 in its own words
-            return path, _viewer_class(row[0]), int(row[4] or 0)
+            from majlis.sessions.services import list_class
+
+            return path, list_class(row[0]), int(row[4] or 0)
         return None
 
     def __call__(self, environ, start_response):
@@ -258,17 +253,6 @@ class FastPath:
 
         return security_headers(self.app)
 
-    def _jitsi_settings(self):
-        """The app's Jitsi settings, made again only when the configuration changes."""
-        from majlis.jitsi.services import settings_from_config
-
-        config = self.app.config
-        key = tuple(config.get(name) for name in _JITSI_KEYS)
-        cached = self._jitsi
-        if cached is None or cached[0] != key:
-            cached = self._jitsi = (key, settings_from_config(config))
-        return cached[1]
-
     def _room_token(self, path: str, environ) -> bytes | None:
         """The join answer's body when this layer may give it, else None."""
         RegistrationStatus, Role, MAX_ID, MajlisError, jitsi, Participant, issue = _join_deps()  # noqa: N806
@@ -288,7 +272,7 @@ class FastPath:
                                    if registration_status else None)
         if moderator is None:
             return None  # perhaps an invitee: Flask looks at the invitations
-        settings = self._jitsi_settings()
+        settings = jitsi.settings_from_config(self.app.config)
         if settings.profile is None:
             return None
         times = _SessionTimes(SessionStatus(status), _instant(starts_at), _instant(ends_at))
@@ -305,10 +289,6 @@ class FastPath:
         payload = {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
                    "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
         return (self.app.json.dumps(payload, indent=None, separators=(",", ":")) + "\n").encode()
-
-
-_JITSI_KEYS = ("JITSI_DOMAIN", "JITSI_APP_ID", "JITSI_APP_SECRET", "JITSI_SUB", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID",
-               "JITSI_PRIVATE_KEY_FILE", "JITSI_EARLY_JOIN_MINUTES", "JITSI_GRACE_MINUTES")
 
 
 @functools.cache
@@ -337,10 +317,11 @@ def _instant(value) -> datetime:
 
 
 def _token_valid(role, is_disabled, revoked_at, expires_at) -> bool:
-    """The same test as `auth.services.user_for_token`, on raw column values (SQLite gives text, PostgreSQL not)."""
-    if role is None or is_disabled or revoked_at is not None or expires_at is None:
-        return False
-    return _instant(expires_at) > datetime.now(UTC)
+    """`auth.services.token_accepted` on raw column values (SQLite gives text, PostgreSQL not)."""
+    from majlis.auth.services import token_accepted
+
+    return role is not None and expires_at is not None and token_accepted(
+        revoked_at=revoked_at, expires_at=_instant(expires_at), user_disabled=bool(is_disabled), now=datetime.now(UTC))
 
 
 def install(app) -> None:

@@ -75,9 +75,6 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship()
 
-    def is_valid(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.expires_at > now
-
 
 class EmailVerification(Base):
     __tablename__ = "email_verifications"

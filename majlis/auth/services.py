@@ -331,9 +331,16 @@ def issue_api_token(db_session: Session, user: User, *, label: str, policy: Acco
 def user_for_token(db_session: Session, token: str, *, now: datetime) -> tuple[User, ApiToken]:
     """Resolve a bearer token; Unauthorized for unknown, expired or revoked ones."""
     record = db_session.scalar(_token_statement(), {"b_hash": token_digest(token or "")})
-    if record is None or not record.is_valid(now) or record.user.is_disabled:
+    if record is None or not token_accepted(revoked_at=record.revoked_at, expires_at=record.expires_at,
+                                            user_disabled=record.user.is_disabled, now=now):
         raise Unauthorized(_l("The access token is not valid. Sign in again."), code="invalid_token")
     return record.user, record
+
+
+def token_accepted(*, revoked_at, expires_at, user_disabled: bool, now: datetime) -> bool:
+    """The one rule for a bearer token (also applied before Flask, in majlis/fastpath.py): not revoked, not
+    expired, and its user not disabled."""
+    return revoked_at is None and expires_at > now and not user_disabled
 
 
 @functools.cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -41,12 +40,6 @@ def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str
     return response.make_conditional(request)
 
 
-_BUILT_FEEDS_MAX = 32
-
-
-_BUILT_FEEDS_LOCK = threading.Lock()
-
-
 def _built_feed(version: int, series_id: int | None, ctx: services.FeedContext) -> bytes:
     """The public feed's bytes, built once per calendar version, language and series in this worker.
 
@@ -54,15 +47,8 @@ def _built_feed(version: int, series_id: int | None, ctx: services.FeedContext) 
     every change a feed shows raises it in its own transaction (majlis.cache), so a stored feed is never older than
     the version it is stored under.
     """
-    key = (series_id, ctx.lang, version)
-    built = current_app.extensions.setdefault("majlis_built_feeds", {})
-    body = built.get(key)
-    if body is None:
-        body = services.public_feed(get_db(), ctx, series_id=series_id)
-        with _BUILT_FEEDS_LOCK:
-            while len(built) >= _BUILT_FEEDS_MAX:
-                built.pop(next(iter(built)))
-            built[key] = body
+    body = cache.memo("majlis_built_feeds", (series_id, ctx.lang, version),
+                      lambda: services.public_feed(get_db(), ctx, series_id=series_id), limit=32)
     fastpath.offer(version, ctx.lang)
     return body
 

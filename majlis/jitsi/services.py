@@ -32,18 +32,30 @@ def _read_key(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+SETTINGS_KEYS = ("JITSI_DOMAIN", "JITSI_APP_ID", "JITSI_APP_SECRET", "JITSI_SUB", "JITSI_JAAS_APP_ID",
+                 "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE", "JITSI_EARLY_JOIN_MINUTES", "JITSI_GRACE_MINUTES")
+
+
 def settings_from_config(config) -> JitsiSettings:
-    key_file = config.get("JITSI_PRIVATE_KEY_FILE")
+    """The app's Jitsi settings, made once per configuration (every join asks for them)."""
+    return _settings_for(tuple(config.get(key) for key in SETTINGS_KEYS))
+
+
+@lru_cache(maxsize=8)
+def _settings_for(values: tuple) -> JitsiSettings:
+    config = dict(zip(SETTINGS_KEYS, values, strict=True))
+    key_file = config["JITSI_PRIVATE_KEY_FILE"]
+    early, grace = config["JITSI_EARLY_JOIN_MINUTES"], config["JITSI_GRACE_MINUTES"]
     return JitsiSettings(
         domain=config["JITSI_DOMAIN"],
-        app_id=config.get("JITSI_APP_ID"),
-        app_secret=config.get("JITSI_APP_SECRET"),
-        sub=config.get("JITSI_SUB"),
-        jaas_app_id=config.get("JITSI_JAAS_APP_ID"),
-        jaas_kid=config.get("JITSI_JAAS_KID"),
+        app_id=config["JITSI_APP_ID"],
+        app_secret=config["JITSI_APP_SECRET"],
+        sub=config["JITSI_SUB"],
+        jaas_app_id=config["JITSI_JAAS_APP_ID"],
+        jaas_kid=config["JITSI_JAAS_KID"],
         private_key=_read_key(key_file) if key_file else None,
-        early_join=timedelta(minutes=config.get("JITSI_EARLY_JOIN_MINUTES", 15)),
-        grace=timedelta(minutes=config.get("JITSI_GRACE_MINUTES", 30)),
+        early_join=timedelta(minutes=15 if early is None else early),
+        grace=timedelta(minutes=30 if grace is None else grace),
     )
 
 

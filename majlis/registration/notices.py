@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from majlis import cache
 from majlis.auth.models import User
 from majlis.enums import RegistrationStatus, SessionStatus
 from majlis.notifications import services as outbox
@@ -34,15 +35,14 @@ def _when(majlis_session: MajlisSession, locale: str) -> str:
 
     config = current_app.config
     key = (majlis_session.starts_at, locale, config["MAJLIS_TIMEZONE"], config["MAJLIS_HIJRI_ADJUST_DAYS"])
-    formatted = current_app.extensions.setdefault("majlis_session_when", {})
-    if key not in formatted:
-        if len(formatted) > 256:
-            formatted.clear()
+
+    def formatted():
         zone = ZoneInfo(config["MAJLIS_TIMEZONE"])
         local = majlis_session.starts_at.astimezone(zone)
         hijri = format_hijri(local.date(), locale, config["MAJLIS_HIJRI_ADJUST_DAYS"])
-        formatted[key] = f"{format_datetime(local, 'full', locale=locale, tzinfo=zone)} ({hijri})"
-    return formatted[key]
+        return f"{format_datetime(local, 'full', locale=locale, tzinfo=zone)} ({hijri})"
+
+    return cache.memo("majlis_session_when", key, formatted)
 
 
 def _ics(majlis_session: MajlisSession, locale: str) -> str:
@@ -53,14 +53,13 @@ def _ics(majlis_session: MajlisSession, locale: str) -> str:
     config = current_app.config
     key = (majlis_session.id, majlis_session.sequence, majlis_session.updated_at, majlis_session.title_ar,
            majlis_session.title_en, majlis_session.status.value, locale, config["MAJLIS_BASE_URL"])
-    cache = current_app.extensions.setdefault("majlis_session_ics", {})
-    if key not in cache:
-        if len(cache) > 256:
-            cache.clear()
+
+    def build() -> str:
         ctx = FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"], lang=locale,
                           organizer_email=config["MAIL_DEFAULT_SENDER"])
-        cache[key] = session_feed(majlis_session, ctx).decode("utf-8")
-    return cache[key]
+        return session_feed(majlis_session, ctx).decode("utf-8")
+
+    return cache.memo("majlis_session_ics", key, build)
 
 
 def _send(db_session: Session, majlis_session: MajlisSession, user: User, *, kind: str, subject: str, body: str,
