@@ -105,6 +105,12 @@ _RAISE = text("INSERT INTO cache_versions (scope, version) VALUES (:scope, 1) "
               "ON CONFLICT (scope) DO UPDATE SET version = cache_versions.version + 1")
 
 
+def raise_now(connection, scopes) -> None:
+    """Raise the versions of `scopes` in a connection's transaction, for writers without an ORM session (the fast
+    path); as the ORM's writers do, after their last row lock and in a fixed order, just before the commit."""
+    connection.execute(_RAISE, [{"scope": scope} for scope in sorted(scopes)])
+
+
 def install(session_factory) -> None:
     """Raise the scopes' versions from every flush and bulk statement that changes what they show.
 
@@ -219,6 +225,13 @@ def memo(name: str, key, build, *, limit: int = 256):
             store[key] = value
     return value
 
+
+
+def memo_peek(name: str, key):
+    """The value `memo` holds for `key` in this app, or None (nothing is built)."""
+    from flask import current_app
+
+    return current_app.extensions.get(name, {}).get(key)
 
 
 @dataclass(frozen=True)

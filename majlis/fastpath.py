@@ -64,8 +64,14 @@ _SQL = {
              "s.status, s.starts_at, s.ends_at, s.room_name, r.status, r.attended_at "
              "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
              "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
+    # The token's user, the session as a registration notice shows it, and any registration of that user for it.
+    "register": ("SELECT u.role, u.is_disabled, t.revoked_at, t.expires_at, u.id, u.email, u.locale, "
+                 "s.status, s.visibility, s.registration_opens_at, s.registration_closes_at, s.title_ar, s.title_en, "
+                 "s.starts_at, s.sequence, s.updated_at, r.id "
+                 "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
+                 "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
 }
-JOIN_PREFIX, JOIN_SUFFIX = "/api/v1/sessions/", "/join"
+SESSIONS_PREFIX, JOIN, REGISTER = "/api/v1/sessions/", "join", "registrations"
 
 
 class FastPath:
@@ -134,7 +140,7 @@ class FastPath:
                 or not self.app.config.get("MAJLIS_FAST_PATH", True)):
             return self.wsgi_app(environ, start_response)
         if method == "POST":
-            return self._join(environ, start_response)
+            return self._post(environ, start_response)
         if method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         try:
@@ -206,24 +212,29 @@ class FastPath:
 
     # --- joining a room again ---------------------------------------------------------------------------------------
 
-    def _join(self, environ, start_response):
-        """A room token for a moderator or a confirmed registrant, thousands per minute when a session starts.
-
-        A first join also records attendance, with the same guarded UPDATE the services use, in a write
-        transaction of its own. Every refusal, an invitee, and anything unusual go to Flask."""
+    def _post(self, environ, start_response):
+        """The two writes of a burst: a room token (thousands when a session starts) and a registration (thousands
+        when registration opens), for the plain cases only. Every refusal, and anything unusual, goes to Flask."""
         path = environ.get("PATH_INFO", "")
+        answer = None
         try:
-            body = self._room_token(path, environ) if path.startswith(JOIN_PREFIX) and \
-                path.endswith(JOIN_SUFFIX) else None
+            session_id, action = _session_action(path)
+            digest = self._bearer_digest(environ)
+            if digest is not None and action == JOIN:
+                answer = self._room_token(session_id, digest)
+            elif digest is not None and action == REGISTER:
+                answer = self._register(session_id, digest)
         except Exception as exc:  # noqa: BLE001 - Flask answers, and reports the failure in its own way
-            log.debug("fast path passed a join on (%s)", type(exc).__name__)
-            body = None
-        if body is None:
+            log.debug("fast path passed a request on (%s)", type(exc).__name__)
+            answer = None
+        if answer is None:
             return self.wsgi_app(environ, start_response)
+        status, payload = answer
+        body = (self.app.json.dumps(payload, indent=None, separators=(",", ":")) + "\n").encode()
         # Vary: Cookie as Flask sends it: with a session cookie the same URL is answered for another caller.
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Vary", "Cookie"),
                    *self._security_headers(), ("X-Request-ID", request_id(environ))]
-        start_response("200 OK", headers)
+        start_response(status, headers)
         return [body]
 
     def _reader(self):
@@ -253,17 +264,10 @@ class FastPath:
 
         return security_headers(self.app)
 
-    def _room_token(self, path: str, environ) -> bytes | None:
-        """The join answer's body when this layer may give it, else None."""
-        RegistrationStatus, Role, MAX_ID, MajlisError, jitsi, Participant, issue = _join_deps()  # noqa: N806
-        number = path[len(JOIN_PREFIX):-len(JOIN_SUFFIX)]
-        if not number.isascii() or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
-            return None
-        session_id = int(number)
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        row = self._query("join", (session_id, token_digest(token.strip())))
+    def _room_token(self, session_id: int, digest: str) -> tuple[str, dict] | None:
+        """The join answer when this layer may give it, else None."""
+        RegistrationStatus, Role, MajlisError, jitsi, Participant, issue = _join_deps()  # noqa: N806
+        row = self._query("join", (session_id, digest))
         if row is None or not _token_valid(*row[:4]):
             return None
         (role, _, _, _, user_id, name, email, status, starts_at, ends_at, room, registration_status,
@@ -286,20 +290,92 @@ class FastPath:
         first_join = registration_status == RegistrationStatus.CONFIRMED.value and attended_at is None
         if first_join and not self._record_attendance(session_id, user_id, now):
             return None  # changed since it was read (cancelled, or recorded by a join at the same moment): Flask's
-        payload = {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
-                   "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
-        return (self.app.json.dumps(payload, indent=None, separators=(",", ":")) + "\n").encode()
+        return "200 OK", {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
+                          "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
+
+    # --- registering --------------------------------------------------------------------------------------------------
+
+    def _register(self, session_id: int, digest: str) -> tuple[str, dict] | None:
+        """A resident's first registration for a public session open for registration, written by
+        `registration.services.take_seat` (the rules of `register`, in Core statements); else None."""
+        from majlis.enums import Role, Visibility
+        from majlis.registration import notices, services
+
+        row = self._query("register", (session_id, digest))
+        if row is None or not _token_valid(*row[:4]):
+            return None
+        (role, _, _, _, user_id, email, locale, status, visibility, opens, closes, title_ar, title_en, starts_at,
+         sequence, updated_at, registration_id) = row
+        now = datetime.now(UTC)
+        if role != Role.RESIDENT.value or visibility != Visibility.PUBLIC.value or registration_id is not None or \
+                status == SessionStatus.CANCELLED.value or not _instant(opens) <= now < _instant(closes):
+            return None  # not a resident, invited only, registered before (even if cancelled), closed: Flask's
+        arrival = services.Arrival(
+            session_id=session_id, user_id=user_id, to_address=email, language=notices.language_of(locale),
+            id=session_id, title_ar=title_ar, title_en=title_en, starts_at=_instant(starts_at), sequence=sequence,
+            updated_at=_instant(updated_at), status=SessionStatus(status))
+        with self.app.app_context():  # the notice's language and its memos
+            ics = notices.stored_ics(arrival, arrival.language)
+            if ics is None:
+                return None  # this worker has not built this session's .ics yet: Flask builds it (once)
+
+            def notice(seat_status, position):
+                return notices.registered_message(arrival, arrival.language, seat_status, position, ics=ics)
+
+            seat = self._write(lambda connection: services.take_seat(connection, arrival, now=now, notice=notice))
+        if seat is None:
+            return None
+        return "201 CREATED", {"id": seat.id, "session_id": seat.session_id, "status": seat.status.value,
+                               "position": seat.position}
+
+    def _write(self, work):
+        """`work(connection)` in a write transaction of its own, committed unless it returns None."""
+        from majlis.db import write_gate
+
+        gate = write_gate(self._engine)
+        if gate is None:  # PostgreSQL: the work locks the rows it changes
+            with self._engine.connect() as connection:
+                return _commit_unless_none(connection, work)
+        # SQLite: as a first join (see _record_attendance), this process's turn, a connection, then the gate.
+        with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \
+                gate.held():
+            return _commit_unless_none(connection, work)
+
+    @staticmethod
+    def _bearer_digest(environ) -> str | None:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return token_digest(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _commit_unless_none(connection, work):
+    with connection.begin() as transaction:
+        result = work(connection)
+        if result is None:
+            transaction.rollback()
+        return result
+
+
+def _session_action(path: str) -> tuple[int | None, str | None]:
+    """(id, action) of /api/v1/sessions/<id>/<action> when the id is a plain number in range, else (None, None)."""
+    from majlis.errors import MAX_ID
+
+    if not path.startswith(SESSIONS_PREFIX):
+        return None, None
+    number, slash, action = path[len(SESSIONS_PREFIX):].partition("/")
+    if not slash or not number.isascii() or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
+        return None, None
+    return int(number), action
 
 
 @functools.cache
 def _join_deps():
     """What a join needs from the rest of Majlis, imported on first use (this module loads before them)."""
     from majlis.enums import RegistrationStatus, Role
-    from majlis.errors import MAX_ID, MajlisError
+    from majlis.errors import MajlisError
     from majlis.jitsi import services as jitsi
     from majlis.jitsi.tokens import Participant, issue
 
-    return RegistrationStatus, Role, MAX_ID, MajlisError, jitsi, Participant, issue
+    return RegistrationStatus, Role, MajlisError, jitsi, Participant, issue
 
 
 @dataclass(frozen=True)

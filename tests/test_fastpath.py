@@ -305,3 +305,196 @@ def test_if_match_on_a_stored_feed_is_answered_as_flask_answers_it(app, client, 
     app.config["MAJLIS_FAST_PATH"] = True
     fast = client.get("/calendar/majlis.ics", headers={"If-Match": etag, "If-None-Match": etag})
     assert fast.status_code == flask.status_code
+
+
+# --- registrations: a burst when registration opens ----------------------------------------------------------------
+
+
+@pytest.fixture
+def opening(db):
+    """A public session whose registration is open now, with one seat."""
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        return factories.majlis_session(db, starts_at=now + timedelta(days=3), capacity=1,
+                                        registration_opens_at=now - timedelta(minutes=5))
+
+
+def _register(client, session_id, headers):
+    return client.post(f"/api/v1/sessions/{session_id}/registrations", headers=headers)
+
+
+def _through_flask(app, client, session_id, headers):
+    app.config["MAJLIS_FAST_PATH"] = False
+    try:
+        return _register(client, session_id, headers)
+    finally:
+        app.config["MAJLIS_FAST_PATH"] = True
+
+
+def _outbox_of(db, user):
+    from sqlalchemy import select
+
+    from majlis.notifications.models import OutboxMessage
+
+    db.expire_all()
+    rows = db.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id)).all()
+    return [(m.kind, m.to_address, m.subject, m.body_text, m.ics, m.status, m.send_after is not None) for m in rows]
+
+
+def test_registrations_answered_before_flask_are_flasks_answers(app, client, db, opening, api_token, flask_runs):
+    from sqlalchemy import select
+
+    from majlis.enums import RegistrationStatus
+    from majlis.registration import notices
+    from majlis.registration.models import Registration
+
+    with unit_of_work(db):
+        first, second, third, english = (factories.user(db), factories.user(db), factories.user(db),
+                                         factories.user(db, locale="en"))
+    versions = _versions(db)
+    seated = _through_flask(app, client, opening.id, api_token(first))  # builds this worker's e-mail .ics
+    assert seated.status_code == 201 and seated.get_json()["status"] == "confirmed"
+    runs = len(flask_runs)
+
+    waiting = _register(client, opening.id, api_token(second))
+    behind = _register(client, opening.id, api_token(third))
+    assert len(flask_runs) == runs  # both written before Flask
+    assert waiting.status_code == behind.status_code == 201
+    assert waiting.get_json() == {"id": waiting.get_json()["id"], "session_id": opening.id, "status": "waitlisted",
+                                  "position": 1}
+    assert behind.get_json()["position"] == 2
+    assert _headers(waiting) == {**_headers(seated), "content-length": waiting.headers["Content-Length"]}
+
+    # What Flask writes for the same arrival: the rows, the counters, the notice, the versions.
+    reference = _through_flask(app, client, opening.id, api_token(english))
+    assert reference.get_json()["position"] == 3
+    db.expire_all()
+    row = db.get(MajlisSession, opening.id)
+    assert (row.confirmed_count, row.waitlist_count) == (1, 3)
+    line = db.execute(select(Registration.user_id, Registration.status, Registration.id, Registration.created_at,
+                             Registration.updated_at, Registration.confirmed_at)
+                      .where(Registration.session_id == opening.id,
+                             Registration.status == RegistrationStatus.WAITLISTED)
+                      .order_by(Registration.queued_at, Registration.id)).all()
+    assert [user_id for user_id, *_ in line] == [second.id, third.id, english.id]
+    assert line[0][2] == waiting.get_json()["id"]
+    assert all(created is not None and updated == created and confirmed is None
+               for *_, created, updated, confirmed in line)
+    assert _versions(db)[cache.SESSIONS] == versions[cache.SESSIONS] + 4
+    assert _versions(db)[cache.CALENDAR] == versions[cache.CALENDAR]  # seats are not in the calendars
+    with app.test_request_context():
+        ics = notices._ics(row, "ar")
+        expected = notices.registered_message(row, "ar", RegistrationStatus.WAITLISTED, 1, ics=ics)
+    [message] = _outbox_of(db, second)
+    assert message == (expected["kind"], second.email, expected["subject"], expected["body_text"], ics,
+                       message[5], True)
+    assert message[5].value == "pending"
+    [english_message] = _outbox_of(db, english)  # Flask's, in English, for the same session
+    assert english_message[0] == message[0] == "registration_waitlisted"
+    assert "waiting list" in english_message[2] and "number 3 in line" in english_message[3]
+
+    listed = client.get("/api/v1/sessions", headers=api_token(first)).get_json()["sessions"]
+    assert next(s for s in listed if s["id"] == opening.id)["waitlist_count"] == 3
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ("registered before", 409, "already_registered"),
+    ("cancelled before", 201, None),
+    ("registration closed", 409, "registration_closed"),
+    ("session cancelled", 409, "session_cancelled"),
+    ("invitation only", 403, "invited_only"),
+    ("not a resident", 403, "residents_only"),
+    ("token revoked", 401, "invalid_token"),
+])
+def test_registrations_the_fast_path_does_not_take_are_flasks(app, client, db, opening, api_token, flask_runs,
+                                                               change, status, code):
+    from sqlalchemy import func, select
+
+    from majlis.auth.models import ApiToken, User
+    from majlis.notifications.models import OutboxMessage
+    from majlis.registration.models import Registration
+
+    with unit_of_work(db):
+        primer, user = factories.user(db), factories.user(db)
+    assert _through_flask(app, client, opening.id, api_token(primer)).status_code == 201
+    headers = api_token(user)
+    if change in ("registered before", "cancelled before"):
+        assert _register(client, opening.id, headers).status_code == 201
+    if change == "cancelled before":
+        assert client.delete(f"/api/v1/sessions/{opening.id}/registrations/me", headers=headers).status_code == 204
+    with unit_of_work(db):
+        row = db.get(MajlisSession, opening.id)
+        now = datetime.now(UTC)
+        if change == "registration closed":
+            row.registration_closes_at = now - timedelta(minutes=1)
+        elif change == "session cancelled":
+            row.status = SessionStatus.CANCELLED
+        elif change == "invitation only":
+            row.visibility = Visibility.INVITED
+        elif change == "not a resident":
+            db.get(User, user.id).role = Role.STAFF
+        elif change == "token revoked":
+            db.scalar(select(ApiToken).where(ApiToken.user_id == user.id)).revoked_at = now
+
+    def state():
+        db.expire_all()
+        counts = db.get(MajlisSession, opening.id)
+        rows = db.execute(select(Registration.user_id, Registration.status).order_by(Registration.id)).all()
+        result = (counts.confirmed_count, counts.waitlist_count, rows,
+                  db.scalar(select(func.count()).select_from(OutboxMessage)), _versions(db))
+        db.rollback()
+        return result
+
+    before, runs = state(), len(flask_runs)
+    response = _register(client, opening.id, headers)
+    assert len(flask_runs) == runs + 1  # Flask answered
+    assert response.status_code == status
+    if code is None:  # back to the end of the line, through `register`
+        assert response.get_json()["status"] == "waitlisted" and response.get_json()["position"] == 1
+    else:
+        assert response.get_json()["error"]["code"] == code
+        assert state() == before
+
+
+def test_take_seat_writes_nothing_when_the_session_changed_after_it_was_read(app, db, opening):
+    from dataclasses import replace
+
+    from sqlalchemy import func, select
+
+    from majlis.db import get_database, write_gate
+    from majlis.registration import services
+    from majlis.registration.models import Registration
+
+    with unit_of_work(db):
+        resident = factories.user(db)
+    db.expire_all()
+    row = db.get(MajlisSession, opening.id)
+    arrival = services.Arrival(
+        session_id=row.id, user_id=resident.id, to_address=resident.email, language="ar", id=row.id,
+        title_ar=row.title_ar, title_en=row.title_en, starts_at=row.starts_at, sequence=row.sequence,
+        updated_at=row.updated_at, status=row.status)
+    db.rollback()
+    engine = get_database(app).engine
+    now = datetime.now(UTC)
+    notice = {"kind": "registration_confirmed", "subject": "s", "body_text": "b", "ics": None}
+    stale = [replace(arrival, title_ar="عنوان قديم"), replace(arrival, sequence=arrival.sequence - 1),
+             replace(arrival, updated_at=arrival.updated_at - timedelta(seconds=1))]
+    gate = write_gate(engine)
+    for old in stale:
+        with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
+            with connection.begin() as transaction:
+                assert services.take_seat(connection, old, now=now, notice=lambda *_: notice) is None
+                transaction.rollback()
+    assert db.scalar(select(func.count()).select_from(Registration)) == 0
+    db.rollback()
+    with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
+        with connection.begin():
+            seat = services.take_seat(connection, arrival, now=now, notice=lambda *_: notice)
+    assert seat is not None and seat.status.value == "confirmed" and seat.position is None
+    assert db.get(MajlisSession, opening.id).confirmed_count == 1
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -23,8 +23,13 @@ from majlis.timeutil import format_hijri
 REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 
 
+def language_of(locale: str | None) -> str:
+    """The language of a user's messages: their choice when Majlis speaks it, else Arabic."""
+    return locale if locale in ("ar", "en") else "ar"
+
+
 def _locale(user: User) -> str:
-    return user.locale if user.locale in ("ar", "en") else "ar"
+    return language_of(user.locale)
 
 
 def _when(majlis_session: MajlisSession, locale: str) -> str:
@@ -45,44 +50,71 @@ def _when(majlis_session: MajlisSession, locale: str) -> str:
     return cache.memo("majlis_session_when", key, formatted)
 
 
+def _ics_key(majlis_session, locale: str) -> tuple:
+    config = current_app.config
+    return (majlis_session.id, majlis_session.sequence, majlis_session.updated_at, majlis_session.title_ar,
+            majlis_session.title_en, SessionStatus(majlis_session.status).value, locale, config["MAJLIS_BASE_URL"])
+
+
 def _ics(majlis_session: MajlisSession, locale: str) -> str:
     """The session's .ics for an e-mail, built once per version of the session (a burst of registrations for
     one session would otherwise build it again for every resident, inside the registration's write lock)."""
     from majlis.calendar.services import FeedContext, session_feed
 
     config = current_app.config
-    key = (majlis_session.id, majlis_session.sequence, majlis_session.updated_at, majlis_session.title_ar,
-           majlis_session.title_en, majlis_session.status.value, locale, config["MAJLIS_BASE_URL"])
 
     def build() -> str:
         ctx = FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"], lang=locale,
                           organizer_email=config["MAIL_DEFAULT_SENDER"])
         return session_feed(majlis_session, ctx).decode("utf-8")
 
-    return cache.memo("majlis_session_ics", key, build)
+    return cache.memo(_ICS_MEMO, _ics_key(majlis_session, locale), build)
+
+
+_ICS_MEMO = "majlis_session_ics"
+
+
+def _message(majlis_session, locale: str, *, kind: str, subject: str, body: str, ics: str) -> dict:
+    """An outbox message's text: the subject, the body with the session's title, start and link, the .ics."""
+    title = majlis_session.title_en if locale == "en" else majlis_session.title_ar
+    link = f"{current_app.config['MAJLIS_BASE_URL']}/sessions/{majlis_session.id}"
+    return {"kind": kind, "subject": f"{subject} — {title}",
+            "body_text": f"{body}\n\n{title}\n{_when(majlis_session, locale)}\n{link}\n", "ics": ics}
 
 
 def _send(db_session: Session, majlis_session: MajlisSession, user: User, *, kind: str, subject: str, body: str,
           now: datetime, dedupe_key: str | None = None) -> None:
     locale = _locale(user)
-    title = majlis_session.title_en if locale == "en" else majlis_session.title_ar
-    link = f"{current_app.config['MAJLIS_BASE_URL']}/sessions/{majlis_session.id}"
-    outbox.enqueue(db_session, kind=kind, user=user, subject=f"{subject} — {title}",
-                   body_text=f"{body}\n\n{title}\n{_when(majlis_session, locale)}\n{link}\n",
-                   ics=_ics(majlis_session, locale), dedupe_key=dedupe_key, now=now)
+    outbox.enqueue(db_session, user=user, dedupe_key=dedupe_key, now=now,
+                   **_message(majlis_session, locale, kind=kind, subject=subject, body=body,
+                              ics=_ics(majlis_session, locale)))
+
+
+def registered_message(majlis_session, locale: str, status: RegistrationStatus, position: int | None, *,
+                       ics: str) -> dict:
+    """The notice of a registration: a confirmed seat, or a place in line (in the registrant's language)."""
+    with force_locale(locale):
+        if status == RegistrationStatus.CONFIRMED:
+            return _message(majlis_session, locale, kind="registration_confirmed", ics=ics,
+                            subject=_("Your seat is confirmed"),
+                            body=_("Your seat in the majlis is confirmed. The join link opens 15 minutes before "
+                                   "the start."))
+        return _message(majlis_session, locale, kind="registration_waitlisted", ics=ics,
+                        subject=_("You are on the waiting list"),
+                        body=_("All seats are taken. You are number %(position)s in line; we will write as soon "
+                               "as a seat is yours.", position=position))
 
 
 def registered(db_session: Session, majlis_session: MajlisSession, user: User, place, *, now: datetime) -> None:
-    with force_locale(_locale(user)):
-        if place.status == RegistrationStatus.CONFIRMED:
-            _send(db_session, majlis_session, user, kind="registration_confirmed", now=now,
-                  subject=_("Your seat is confirmed"),
-                  body=_("Your seat in the majlis is confirmed. The join link opens 15 minutes before the start."))
-        else:
-            _send(db_session, majlis_session, user, kind="registration_waitlisted", now=now,
-                  subject=_("You are on the waiting list"),
-                  body=_("All seats are taken. You are number %(position)s in line; we will write as soon as a "
-                         "seat is yours.", position=place.position))
+    locale = _locale(user)
+    outbox.enqueue(db_session, user=user, now=now, **registered_message(
+        majlis_session, locale, place.status, place.position, ics=_ics(majlis_session, locale)))
+
+
+def stored_ics(majlis_session, locale: str) -> str | None:
+    """The e-mail .ics of this version of the session if this worker has built it (the fast path, which has no
+    ORM object to build it from, then leaves the registration to Flask)."""
+    return cache.memo_peek(_ICS_MEMO, _ics_key(majlis_session, locale))
 
 
 def promoted(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> None:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from majlis import cache
 from majlis.audit import services as audit
 from majlis.auth.models import User
-from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus, Visibility
+from majlis.enums import InvitationResponse, OutboxStatus, RegistrationStatus, Role, SessionStatus, Visibility
 from majlis.errors import Conflict, Forbidden, NotFound
 from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession
@@ -114,7 +116,10 @@ def _back_of_line(db_session: Session, session_id: int, now: datetime) -> dateti
     `now` was read before the lock was granted, so a request that waited could carry an earlier time than
     one that was served first; the line follows the order in which the lock served them.
     """
-    last = db_session.scalar(_statements().back_of_line, {"b_session": session_id})
+    return _after(db_session.scalar(_statements().back_of_line, {"b_session": session_id}), now)
+
+
+def _after(last: datetime | None, now: datetime) -> datetime:
     return now if last is None or last < now else last + timedelta(microseconds=1)
 
 
@@ -153,6 +158,104 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
 
     notices.registered(db_session, majlis_session, resident, place, now=now)
     return place
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A resident's registration as the fast path (majlis/fastpath.py) read it, before any lock: who, for which
+    session, and the session as its notice shows it (which must not change before the seat is taken)."""
+
+    session_id: int
+    user_id: int
+    to_address: str
+    language: str
+    id: int  # the session's, as notices read it
+    title_ar: str
+    title_en: str
+    starts_at: datetime
+    sequence: int
+    updated_at: datetime
+    status: SessionStatus
+
+    def still(self, row) -> bool:
+        """The locked session row is the one read before: what the notice says is still true."""
+        return (row.title_ar, row.title_en, row.starts_at, row.sequence, row.updated_at, row.status) == \
+            (self.title_ar, self.title_en, self.starts_at, self.sequence, self.updated_at, self.status)
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A registration written by `take_seat`."""
+
+    id: int
+    session_id: int
+    status: RegistrationStatus
+    position: int | None
+
+
+def take_seat(connection, arrival: Arrival, *, now: datetime, notice) -> Seat | None:
+    """`register` for the plain case, in Core statements on a connection in a write transaction (on SQLite the
+    caller holds the writers' gate): a resident's first registration for a public session open for registration.
+
+    The same rules as `register`, with the session row locked first, the seat or the back of the line, the counters
+    and the notice (`notice(status, position)` gives the outbox message) in the same transaction. None when the
+    case is not plain under the lock (anything `register` refuses, or the session's notice text changed since
+    `arrival` was read): the caller rolls back, nothing is written, and `register` answers.
+    """
+    statements = _core()
+    row = connection.execute(statements.locked_session, {"b_session": arrival.session_id}).one_or_none()
+    if row is None or not arrival.still(row) or row.visibility != Visibility.PUBLIC or \
+            row.status == SessionStatus.CANCELLED or not row.registration_opens_at <= now < row.registration_closes_at:
+        return None
+    queued_at = _after(connection.execute(statements.back_of_line, {"b_session": arrival.session_id}).scalar(), now)
+    confirmed = row.confirmed_count < row.capacity
+    status = CONFIRMED if confirmed else WAITLISTED
+    try:
+        registration_id = connection.execute(statements.insert_registration, {
+            "session_id": arrival.session_id, "user_id": arrival.user_id, "status": status, "queued_at": queued_at,
+            "confirmed_at": now if confirmed else None, "created_at": now, "updated_at": now,
+        }).inserted_primary_key[0]
+    except IntegrityError:
+        return None  # registered at the same moment by another request: `register` says so
+    connection.execute(statements.count_seat, {"b_session": arrival.session_id, "b_confirmed": int(confirmed),
+                                               "b_waiting": int(not confirmed)})
+    # At the back of the line everyone else waiting is ahead: the place is the counter just raised (no count).
+    position = None if confirmed else row.waitlist_count + 1
+    connection.execute(statements.insert_message, {
+        "user_id": arrival.user_id, "to_address": arrival.to_address, "created_at": now, "send_after": now,
+        "status": OutboxStatus.PENDING, "attempts": 0, **notice(status, position)})
+    cache.raise_now(connection, (cache.SESSIONS,))  # the list shows the seats (the calendars do not)
+    return Seat(registration_id, arrival.session_id, status, position)
+
+
+@dataclass(frozen=True)
+class _CoreStatements:
+    locked_session: object
+    back_of_line: object
+    insert_registration: object
+    count_seat: object
+    insert_message: object
+
+
+@functools.cache
+def _core() -> _CoreStatements:
+    """`take_seat`'s statements, on the tables (no ORM objects), built once."""
+    from majlis.notifications.models import OutboxMessage
+
+    sessions, registrations = MajlisSession.__table__, Registration.__table__
+    c = sessions.c
+    return _CoreStatements(
+        locked_session=select(c.title_ar, c.title_en, c.starts_at, c.sequence, c.updated_at, c.status, c.visibility,
+                              c.registration_opens_at, c.registration_closes_at, c.capacity, c.confirmed_count,
+                              c.waitlist_count).where(c.id == bindparam("b_session")).with_for_update(),
+        back_of_line=select(func.max(registrations.c.queued_at)).where(
+            registrations.c.session_id == bindparam("b_session")),
+        insert_registration=insert(registrations),
+        count_seat=update(sessions).where(c.id == bindparam("b_session")).values(
+            confirmed_count=c.confirmed_count + bindparam("b_confirmed"),
+            waitlist_count=c.waitlist_count + bindparam("b_waiting"), live_version=c.live_version + 1),
+        insert_message=insert(OutboxMessage.__table__),
+    )
 
 
 def cancel(db_session: Session, session_id: int, resident: User, *, now: datetime) -> list[Registration]:
