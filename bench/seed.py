@@ -170,7 +170,7 @@ def build(database_url: str, instance_path: str, *, residents: int = RESIDENTS, 
                 registration.register(db, live_row.id, user, now=now - timedelta(minutes=20))
             lifecycle.mark_live(db, live_row.id, now=now)
             for user in live_users:  # they joined when it started: their joins now are joins again
-                registration.mark_attended(db, live_row.id, user.id, now=now - timedelta(minutes=9))
+                registration.record_attendance(db, live_row, user, now=now - timedelta(minutes=9))
         fixture.live_tokens = fixture.resident_tokens[:LIVE_REGISTRANTS]
 
         with unit_of_work(db):

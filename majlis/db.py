@@ -191,23 +191,33 @@ def read_engine(url: str) -> Engine:
     before use: a read that fails on a dead connection invalidates it, and the request goes the normal way. One
     small pool per process and database, however many apps the process makes (tests make hundreds).
     """
-    key = (url, os.getpid())
-    engine = _READ_ENGINES.get(key)
+    return _lean_engine(url, autocommit=True)
+
+
+def write_engine(url: str) -> Engine:
+    """`read_engine`'s pool for short write transactions (the fast path's registrations): not pinged either, so a
+    transaction costs its statements and its commit; one that fails on a dead connection is rolled back with it."""
+    return _lean_engine(url, autocommit=False)
+
+
+def _lean_engine(url: str, *, autocommit: bool) -> Engine:
+    key = (url, os.getpid(), autocommit)
+    engine = _LEAN_ENGINES.get(key)
     if engine is None:
         parsed = make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = create_engine(parsed, pool_pre_ping=False, pool_size=2, max_overflow=8)
+        if autocommit:
+            @event.listens_for(engine, "connect")
+            def _autocommit(dbapi_connection, _record):
+                dbapi_connection.autocommit = True
 
-        @event.listens_for(engine, "connect")
-        def _autocommit(dbapi_connection, _record):
-            dbapi_connection.autocommit = True
-
-        engine = _READ_ENGINES.setdefault(key, engine)
+        engine = _LEAN_ENGINES.setdefault(key, engine)
     return engine
 
 
-_READ_ENGINES: dict[tuple[str, int], Engine] = {}
+_LEAN_ENGINES: dict[tuple[str, int, bool], Engine] = {}
 
 
 class Database:

@@ -61,7 +61,7 @@ _SQL = {
               "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"),
     # The token's user, the session and that user's registration for it, in one statement.
     "join": ("SELECT u.role, u.is_disabled, t.revoked_at, t.expires_at, u.id, u.name, u.email, "
-             "s.status, s.starts_at, s.ends_at, s.room_name, r.status, r.attended_at "
+             "s.status, s.starts_at, s.ends_at, s.room_name, r.status, r.attended_at, r.id "
              "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
              "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
     # The token's user, the session as a registration notice shows it, and any registration of that user for it.
@@ -245,19 +245,19 @@ class FastPath:
 
         return read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
 
-    def _record_attendance(self, session_id: int, user_id: int, now: datetime) -> bool:
+    def _record_attendance(self, registration_id: int, now: datetime) -> bool:
         from majlis.db import write_gate
         from majlis.registration.services import mark_attended
 
         gate = write_gate(self._engine)
         if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
             with self._reader().connect() as connection:
-                return mark_attended(connection, session_id, user_id, now=now)
+                return mark_attended(connection, registration_id, now=now)
         # SQLite: this process's turn, then a pooled connection (no thread waits with one in hand), then the
         # machine-wide gate and BEGIN IMMEDIATE; the checkout stays outside the part other processes wait for.
         with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \
                 gate.held(), connection.begin():
-            return mark_attended(connection, session_id, user_id, now=now)
+            return mark_attended(connection, registration_id, now=now)
 
     def _security_headers(self):
         from majlis import security_headers
@@ -271,7 +271,7 @@ class FastPath:
         if row is None or not _token_valid(*row[:4]):
             return None
         (role, _, _, _, user_id, name, email, status, starts_at, ends_at, room, registration_status,
-         attended_at) = row
+         attended_at, registration_id) = row
         moderator = jitsi.standing(Role(role), RegistrationStatus(registration_status)
                                    if registration_status else None)
         if moderator is None:
@@ -288,7 +288,7 @@ class FastPath:
         signed = issue(settings, Participant(id=user_id, name=name, email=email, moderator=moderator),
                        room=room, starts_at=times.starts_at, ends_at=times.ends_at, now=now)
         first_join = registration_status == RegistrationStatus.CONFIRMED.value and attended_at is None
-        if first_join and not self._record_attendance(session_id, user_id, now):
+        if first_join and not self._record_attendance(registration_id, now):
             return None  # changed since it was read (cancelled, or recorded by a join at the same moment): Flask's
         return "200 OK", {"jwt": signed.jwt, "domain": signed.domain, "room": signed.room, "url": signed.url,
                           "expires_at": signed.expires_at.isoformat(), "moderator": signed.moderator}
@@ -333,8 +333,10 @@ class FastPath:
         from majlis.db import write_gate
 
         gate = write_gate(self._engine)
-        if gate is None:  # PostgreSQL: the work locks the rows it changes
-            with self._engine.connect() as connection:
+        if gate is None:  # PostgreSQL: the work locks the rows it changes; a pool without pings
+            from majlis.db import write_engine
+
+            with write_engine(self.app.config["SQLALCHEMY_DATABASE_URI"]).connect() as connection:
                 return _commit_unless_none(connection, work)
         # SQLite: as a first join (see _record_attendance), this process's turn, a connection, then the gate.
         with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \

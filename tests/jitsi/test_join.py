@@ -276,11 +276,12 @@ def test_attendance_is_recorded_only_for_a_confirmed_registrant_not_yet_marked(j
     cancelled = registered(db, majlis_session, RegistrationStatus.CANCELLED)
     waitlisted = registered(db, majlis_session, RegistrationStatus.WAITLISTED)
     now = datetime.now(UTC)
+    ids = dict(db.execute(select(Registration.user_id, Registration.id)).all())
     with unit_of_work(db):
-        assert mark_attended(db, majlis_session.id, confirmed.id, now=now) is True
-        assert mark_attended(db, majlis_session.id, confirmed.id, now=now + timedelta(minutes=1)) is False
-        assert mark_attended(db, majlis_session.id, cancelled.id, now=now) is False
-        assert mark_attended(db, majlis_session.id, waitlisted.id, now=now) is False
+        assert mark_attended(db, ids[confirmed.id], now=now) is True
+        assert mark_attended(db, ids[confirmed.id], now=now + timedelta(minutes=1)) is False
+        assert mark_attended(db, ids[cancelled.id], now=now) is False
+        assert mark_attended(db, ids[waitlisted.id], now=now) is False
     db.expire_all()
     marked = dict(db.execute(select(Registration.user_id, Registration.attended_at)).all())
     assert marked[confirmed.id].replace(microsecond=0) == now.replace(microsecond=0)
