@@ -3,7 +3,8 @@
 - GET  /hello   a JSON "hello" (the floor of any Flask response: routing, a dict to JSON, the WSGI round trip);
 - POST /jwt     a PyJWT HS256 sign of a Jitsi-shaped payload (what a join must at least do);
 - POST /insert  one ORM INSERT + COMMIT on SQLite in WAL mode, synchronous=NORMAL, BEGIN IMMEDIATE
-                (the same engine settings Majlis uses; any other SQLAlchemy URL works too, e.g. PostgreSQL).
+                (the same engine settings Majlis uses; any other SQLAlchemy URL works too, e.g. PostgreSQL);
+- POST /jwt-insert  both: the sign and the insert (what a first join must at least do: a token and a record).
 
 Served by gunicorn as `bare_app:app` from the bench directory; BENCH_BARE_DATABASE_URL names the database.
 No product code is imported, on purpose: this is the stack without Majlis.
@@ -85,19 +86,32 @@ def hello():
 
 @app.post("/jwt")
 def sign():
+    return jsonify({"jwt": _sign()})
+
+
+def _sign() -> str:
     now = int(time.time())
     payload = {"aud": "jitsi", "iss": "majlis-bench", "sub": "meet.example.org", "room": "majlis-bench-room",
                "iat": now, "nbf": now - 10, "exp": now + 3600,
                "context": {"user": {"id": "42", "name": "مستخدم", "email": "user42@example.com",
                                     "moderator": False}}}
-    return jsonify({"jwt": jwt.encode(payload, JWT_SECRET, algorithm="HS256")})
+    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
 
 
 @app.post("/insert")
 def insert():
+    return jsonify({"id": _insert()}), 201
+
+
+@app.post("/jwt-insert")
+def sign_and_insert():
+    signed = _sign()
+    return jsonify({"jwt": signed, "id": _insert()})
+
+
+def _insert() -> int:
     with Session(engine()) as db_session, db_session.begin():
         row = Hit(label=(request.args.get("label") or "hit")[:40], created_at=datetime.now(UTC))
         db_session.add(row)
         db_session.flush()
-        row_id = row.id
-    return jsonify({"id": row_id}), 201
+        return row.id

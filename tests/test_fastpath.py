@@ -498,3 +498,37 @@ def _nothing():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def test_take_seat_puts_a_late_served_arrival_behind_the_line(app, db, opening):
+    """A request that read the clock before waiting for the lock is still served after those ahead of it."""
+    from sqlalchemy import select
+
+    from majlis.db import get_database, write_gate
+    from majlis.registration import services
+    from majlis.registration.models import Registration
+
+    with unit_of_work(db):
+        residents = [factories.user(db) for _ in range(3)]
+    row = db.get(MajlisSession, opening.id)
+    engine = get_database(app).engine
+    gate = write_gate(engine)
+    now = datetime.now(UTC)
+    notice = {"kind": "registration_confirmed", "subject": "s", "body_text": "b", "ics": None}
+    # Served in this order, with clocks read in the opposite order.
+    for resident, clock in zip(residents, (now, now - timedelta(seconds=1), now - timedelta(seconds=2)), strict=True):
+        arrival = services.Arrival(
+            session_id=row.id, user_id=resident.id, to_address=resident.email, language="ar", id=row.id,
+            title_ar=row.title_ar, title_en=row.title_en, starts_at=row.starts_at, sequence=row.sequence,
+            updated_at=row.updated_at, status=row.status)
+        with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
+            with connection.begin():
+                assert services.take_seat(connection, arrival, now=clock, notice=lambda *_: notice) is not None
+    db.rollback()
+    line = db.execute(select(Registration.user_id, Registration.queued_at).where(Registration.session_id == row.id)
+                      .order_by(Registration.queued_at, Registration.id)).all()
+    assert [user_id for user_id, _ in line] == [resident.id for resident in residents]
+    assert line[0][1] == now
+    assert line[1][1] == now + timedelta(microseconds=1) and line[2][1] == now + timedelta(microseconds=2)
+    places = [place for _, place in services.active_registrations(db, db.get(MajlisSession, row.id))]
+    assert places == [None, 1, 2]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Interval, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -211,20 +211,21 @@ def take_seat(connection, arrival: Arrival, *, now: datetime, notice) -> Seat | 
     status = CONFIRMED if confirmed else WAITLISTED
     # At the back of the line everyone else waiting is ahead: the place is the counter about to be raised.
     position = None if confirmed else row.waitlist_count + 1
-    # Read after the lock was granted, by a statement of its own: on PostgreSQL a statement that waited for the
-    # lock sees the locked row as it is now, but other tables as they were when it began (read committed).
-    last_queued_at = connection.execute(statements.back_of_line, {"b_session": arrival.session_id}).scalar()
     values = {
         "b_session": arrival.session_id, "b_user": arrival.user_id, "b_status": status,
-        "b_queued_at": _after(last_queued_at, now), "b_confirmed_at": now if confirmed else None, "b_now": now,
+        "b_confirmed_at": now if confirmed else None, "b_now": now,
         "b_confirmed": int(confirmed), "b_waiting": int(not confirmed), "b_to_address": arrival.to_address,
         **{f"b_{name}": value for name, value in notice(status, position).items()},
     }
     try:
         if connection.dialect.name == "postgresql":
-            # One round trip for the four writes (data-modifying CTEs); the counter row is still the last lock.
+            # One round trip for the four writes (data-modifying CTEs), the back of the line read in it; the counter
+            # row is still the last lock taken.
             registration_id = connection.execute(statements.all_writes, values).scalar_one()
         else:  # SQLite runs in process: a statement costs no round trip
+            # The back of the line is read after the lock was granted, by a statement of its own (on PostgreSQL a
+            # statement that waited for the lock sees the locked row as it is now, other tables as they were).
+            values["b_queued_at"] = _after(connection.execute(statements.back_of_line, values).scalar(), now)
             registration_id = connection.execute(statements.insert_registration, values).scalar_one()
             connection.execute(statements.count_seat, values)
             connection.execute(statements.insert_message, values)
@@ -268,7 +269,11 @@ def _core() -> _CoreStatements:
     raise_list = pg_insert(versions).values(scope=cache.SESSIONS, version=1)
     raise_list = raise_list.on_conflict_do_update(index_elements=[versions.c.scope],
                                                   set_={"version": versions.c.version + 1})
-    registration_cte = insert_registration.cte("new_registration")
+    # `_after` in SQL: now, or just after the last arrival (greatest() skips the NULL of an empty line).
+    arrival_sql = func.greatest(bindparam("b_now"), select(
+        func.max(registrations.c.queued_at) + literal(timedelta(microseconds=1), Interval())).where(
+        registrations.c.session_id == bindparam("b_session")).scalar_subquery())
+    registration_cte = insert_registration.values(queued_at=arrival_sql).cte("new_registration")
     all_writes = select(registration_cte.c.id).add_cte(
         count_seat.cte("seat"), insert_message.cte("message"), raise_list.cte("list_version"))
     return _CoreStatements(
