@@ -205,6 +205,9 @@ def _lean_engine(url: str, *, autocommit: bool) -> Engine:
     engine = _LEAN_ENGINES.get(key)
     if engine is None:
         parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql":
+            # SQLite's engine is set up for it (BEGIN IMMEDIATE, the writers' gate): never a plain one beside it.
+            raise ValueError("a lean engine is for PostgreSQL only")
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = create_engine(parsed, pool_pre_ping=False, pool_size=2, max_overflow=8)

@@ -64,12 +64,6 @@ _SQL = {
              "s.status, s.starts_at, s.ends_at, s.room_name, r.status, r.attended_at, r.id "
              "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
              "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
-    # The token's user, the session as a registration notice shows it, and any registration of that user for it.
-    "register": ("SELECT u.role, u.is_disabled, t.revoked_at, t.expires_at, u.id, u.email, u.locale, "
-                 "s.status, s.visibility, s.registration_opens_at, s.registration_closes_at, s.title_ar, s.title_en, "
-                 "s.starts_at, s.sequence, s.updated_at, r.id "
-                 "FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN majlis_sessions s ON s.id = ? "
-                 "LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = u.id WHERE t.token_hash = ?"),
 }
 SESSIONS_PREFIX, JOIN, REGISTER = "/api/v1/sessions/", "join", "registrations"
 
@@ -93,13 +87,18 @@ class FastPath:
             return dict(_SQL)
         return {name: sql.replace("?", "%s") for name, sql in _SQL.items()}
 
-    def _query(self, name: str, params: tuple):
+    def _database(self):
+        """The app's engine (set up on first use, with the statements in its dialect's placeholders)."""
         if self._engine is None:
             from majlis.db import get_database
 
             engine = get_database(self.app).engine
             self._sql = self._statements(engine)
             self._engine = engine  # last: another thread sees all of it or none
+        return self._engine
+
+    def _query(self, name: str, params: tuple):
+        self._database()
         connection = self._reader().raw_connection()
         try:
             cursor = connection.cursor()
@@ -249,7 +248,7 @@ class FastPath:
         from majlis.db import write_gate
         from majlis.registration.services import mark_attended
 
-        gate = write_gate(self._engine)
+        gate = write_gate(self._database())
         if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
             with self._reader().connect() as connection:
                 return mark_attended(connection, registration_id, now=now)
@@ -298,31 +297,12 @@ class FastPath:
     def _register(self, session_id: int, digest: str) -> tuple[str, dict] | None:
         """A resident's first registration for a public session open for registration, written by
         `registration.services.take_seat` (the rules of `register`, in Core statements); else None."""
-        from majlis.enums import Role, Visibility
         from majlis.registration import notices, services
 
-        row = self._query("register", (session_id, digest))
-        if row is None or not _token_valid(*row[:4]):
-            return None
-        (role, _, _, _, user_id, email, locale, status, visibility, opens, closes, title_ar, title_en, starts_at,
-         sequence, updated_at, registration_id) = row
         now = datetime.now(UTC)
-        if role != Role.RESIDENT.value or visibility != Visibility.PUBLIC.value or registration_id is not None or \
-                status == SessionStatus.CANCELLED.value or not _instant(opens) <= now < _instant(closes):
-            return None  # not a resident, invited only, registered before (even if cancelled), closed: Flask's
-        arrival = services.Arrival(
-            session_id=session_id, user_id=user_id, to_address=email, language=notices.language_of(locale),
-            id=session_id, title_ar=title_ar, title_en=title_en, starts_at=_instant(starts_at), sequence=sequence,
-            updated_at=_instant(updated_at), status=SessionStatus(status))
         with self.app.app_context():  # the notice's language and its memos
-            ics = notices.stored_ics(arrival, arrival.language)
-            if ics is None:
-                return None  # this worker has not built this session's .ics yet: Flask builds it (once)
-
-            def notice(seat_status, position):
-                return notices.registered_message(arrival, arrival.language, seat_status, position, ics=ics)
-
-            seat = self._write(lambda connection: services.take_seat(connection, arrival, now=now, notice=notice))
+            seat = self._write(lambda connection: services.take_seat(
+                connection, session_id, digest, now=now, notice=notices.registered_message_if_built))
         if seat is None:
             return None
         return "201 CREATED", {"id": seat.id, "session_id": seat.session_id, "status": seat.status.value,
@@ -332,14 +312,15 @@ class FastPath:
         """`work(connection)` in a write transaction of its own, committed unless it returns None."""
         from majlis.db import write_gate
 
-        gate = write_gate(self._engine)
-        if gate is None:  # PostgreSQL: the work locks the rows it changes; a pool without pings
+        engine = self._database()
+        if engine.dialect.name != "sqlite":  # PostgreSQL: the work locks the rows it changes; a pool without pings
             from majlis.db import write_engine
 
             with write_engine(self.app.config["SQLALCHEMY_DATABASE_URI"]).connect() as connection:
                 return _commit_unless_none(connection, work)
         # SQLite: as a first join (see _record_attendance), this process's turn, a connection, then the gate.
-        with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \
+        gate = write_gate(engine)
+        with gate.process_turn(), engine.connect().execution_options(majlis_write=True) as connection, \
                 gate.held():
             return _commit_unless_none(connection, work)
 

@@ -184,3 +184,12 @@ def test_postgresql_and_memory_databases_have_no_gate():
     assert write_gate(make_engine("sqlite://")) is None
     assert write_gate(make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/none")) is None
 
+
+
+def test_lean_engines_are_for_postgresql_only(tmp_path):
+    """A plain SQLite engine beside the configured one would write without BEGIN IMMEDIATE and the writers' gate."""
+    from majlis.db import read_engine, write_engine
+
+    for make in (read_engine, write_engine):
+        with pytest.raises(ValueError):
+            make(f"sqlite:///{tmp_path / 'majlis.db'}")

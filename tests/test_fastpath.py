@@ -456,79 +456,68 @@ def test_registrations_the_fast_path_does_not_take_are_flasks(app, client, db, o
         assert state() == before
 
 
-def test_take_seat_writes_nothing_when_the_session_changed_after_it_was_read(app, db, opening):
-    from dataclasses import replace
-
-    from sqlalchemy import func, select
+def _seat(app, session_id, headers, now, notice):
+    """`take_seat` as the fast path runs it: a write transaction (at the writers' gate on SQLite), committed unless
+    it declines."""
+    import contextlib
 
     from majlis.db import get_database, write_gate
     from majlis.registration import services
+    from majlis.security import token_digest
+
+    engine = get_database(app).engine
+    gate = write_gate(engine)
+    digest = token_digest(headers["Authorization"].removeprefix("Bearer "))
+    with gate.held() if gate else contextlib.nullcontext(), \
+            engine.connect().execution_options(majlis_write=True) as connection, connection.begin() as transaction:
+        seat = services.take_seat(connection, session_id, digest, now=now, notice=notice)
+        if seat is None:
+            transaction.rollback()
+        return seat
+
+
+def _plain_notice(*_):
+    return {"kind": "registration_confirmed", "subject": "s", "body_text": "b", "ics": None}
+
+
+def test_take_seat_writes_nothing_without_its_notice(app, db, opening, api_token):
+    from sqlalchemy import func, select
+
+    from majlis.notifications.models import OutboxMessage
     from majlis.registration.models import Registration
 
     with unit_of_work(db):
         resident = factories.user(db)
-    db.expire_all()
-    row = db.get(MajlisSession, opening.id)
-    arrival = services.Arrival(
-        session_id=row.id, user_id=resident.id, to_address=resident.email, language="ar", id=row.id,
-        title_ar=row.title_ar, title_en=row.title_en, starts_at=row.starts_at, sequence=row.sequence,
-        updated_at=row.updated_at, status=row.status)
+    headers = api_token(resident)
+    assert _seat(app, opening.id, headers, datetime.now(UTC), lambda *_: None) is None
     db.rollback()
-    engine = get_database(app).engine
-    now = datetime.now(UTC)
-    notice = {"kind": "registration_confirmed", "subject": "s", "body_text": "b", "ics": None}
-    stale = [replace(arrival, title_ar="عنوان قديم"), replace(arrival, sequence=arrival.sequence - 1),
-             replace(arrival, updated_at=arrival.updated_at - timedelta(seconds=1))]
-    gate = write_gate(engine)
-    for old in stale:
-        with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
-            with connection.begin() as transaction:
-                assert services.take_seat(connection, old, now=now, notice=lambda *_: notice) is None
-                transaction.rollback()
     assert db.scalar(select(func.count()).select_from(Registration)) == 0
-    db.rollback()
-    with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
-        with connection.begin():
-            seat = services.take_seat(connection, arrival, now=now, notice=lambda *_: notice)
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert db.get(MajlisSession, opening.id).confirmed_count == 0
+    seat = _seat(app, opening.id, headers, datetime.now(UTC), _plain_notice)
     assert seat is not None and seat.status.value == "confirmed" and seat.position is None
+    db.rollback()
     assert db.get(MajlisSession, opening.id).confirmed_count == 1
 
 
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
-
-
-def test_take_seat_puts_a_late_served_arrival_behind_the_line(app, db, opening):
+def test_take_seat_puts_a_late_served_arrival_behind_the_line(app, db, opening, api_token):
     """A request that read the clock before waiting for the lock is still served after those ahead of it."""
     from sqlalchemy import select
 
-    from majlis.db import get_database, write_gate
     from majlis.registration import services
     from majlis.registration.models import Registration
 
     with unit_of_work(db):
         residents = [factories.user(db) for _ in range(3)]
-    row = db.get(MajlisSession, opening.id)
-    engine = get_database(app).engine
-    gate = write_gate(engine)
     now = datetime.now(UTC)
-    notice = {"kind": "registration_confirmed", "subject": "s", "body_text": "b", "ics": None}
     # Served in this order, with clocks read in the opposite order.
     for resident, clock in zip(residents, (now, now - timedelta(seconds=1), now - timedelta(seconds=2)), strict=True):
-        arrival = services.Arrival(
-            session_id=row.id, user_id=resident.id, to_address=resident.email, language="ar", id=row.id,
-            title_ar=row.title_ar, title_en=row.title_en, starts_at=row.starts_at, sequence=row.sequence,
-            updated_at=row.updated_at, status=row.status)
-        with gate.held() if gate else _nothing(), engine.connect().execution_options(majlis_write=True) as connection:
-            with connection.begin():
-                assert services.take_seat(connection, arrival, now=clock, notice=lambda *_: notice) is not None
+        assert _seat(app, opening.id, api_token(resident), clock, _plain_notice) is not None
     db.rollback()
-    line = db.execute(select(Registration.user_id, Registration.queued_at).where(Registration.session_id == row.id)
+    line = db.execute(select(Registration.user_id, Registration.queued_at).where(Registration.session_id == opening.id)
                       .order_by(Registration.queued_at, Registration.id)).all()
     assert [user_id for user_id, _ in line] == [resident.id for resident in residents]
     assert line[0][1] == now
     assert line[1][1] == now + timedelta(microseconds=1) and line[2][1] == now + timedelta(microseconds=2)
-    places = [place for _, place in services.active_registrations(db, db.get(MajlisSession, row.id))]
+    places = [place for _, place in services.active_registrations(db, db.get(MajlisSession, opening.id))]
     assert places == [None, 1, 2]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from majlis import cache
 from majlis.audit import services as audit
-from majlis.auth.models import User
+from majlis.auth.models import ApiToken, User
 from majlis.enums import InvitationResponse, OutboxStatus, RegistrationStatus, Role, SessionStatus, Visibility
 from majlis.errors import Conflict, Forbidden, NotFound
 from majlis.registration.models import Registration
@@ -161,29 +161,6 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
 
 
 @dataclass(frozen=True)
-class Arrival:
-    """A resident's registration as the fast path (majlis/fastpath.py) read it, before any lock: who, for which
-    session, and the session as its notice shows it (which must not change before the seat is taken)."""
-
-    session_id: int
-    user_id: int
-    to_address: str
-    language: str
-    id: int  # the session's, as notices read it
-    title_ar: str
-    title_en: str
-    starts_at: datetime
-    sequence: int
-    updated_at: datetime
-    status: SessionStatus
-
-    def still(self, row) -> bool:
-        """The locked session row is the one read before: what the notice says is still true."""
-        return (row.title_ar, row.title_en, row.starts_at, row.sequence, row.updated_at, row.status) == \
-            (self.title_ar, self.title_en, self.starts_at, self.sequence, self.updated_at, self.status)
-
-
-@dataclass(frozen=True)
 class Seat:
     """A registration written by `take_seat`."""
 
@@ -193,29 +170,39 @@ class Seat:
     position: int | None
 
 
-def take_seat(connection, arrival: Arrival, *, now: datetime, notice) -> Seat | None:
-    """`register` for the plain case, in Core statements on a connection in a write transaction (on SQLite the
-    caller holds the writers' gate): a resident's first registration for a public session open for registration.
+def take_seat(connection, session_id: int, token_hash: str, *, now: datetime, notice) -> Seat | None:
+    """`register` for the plain case, for the holder of an API token, in Core statements on a connection in a write
+    transaction (on SQLite the caller holds the writers' gate): a resident's first registration for a public session
+    open for registration (majlis/fastpath.py, thousands a minute when registration opens).
 
-    The same rules as `register`, with the session row locked first, the seat or the back of the line, the counters
-    and the notice (`notice(status, position)` gives the outbox message) in the same transaction. None when the
-    case is not plain under the lock (anything `register` refuses, or the session's notice text changed since
-    `arrival` was read): the caller rolls back, nothing is written, and `register` answers.
+    One statement locks the session row and reads it with the token's user and any registration of theirs; then the
+    seat or the back of the line, the counters, the notice and the list's version are written in the same
+    transaction. `notice(session, language, status, position)` gives the outbox message, or None when it cannot be
+    built here. None when the case is not plain (anything `register` refuses, or answers in other words): the caller
+    rolls back, nothing is written, and `register` answers through Flask.
     """
+    from majlis.auth.services import token_accepted
+
     statements = _core()
-    row = connection.execute(statements.locked_session, {"b_session": arrival.session_id}).one_or_none()
-    if row is None or not arrival.still(row) or row.visibility != Visibility.PUBLIC or \
-            row.status == SessionStatus.CANCELLED or not row.registration_opens_at <= now < row.registration_closes_at:
+    row = connection.execute(statements.locked_session, {"b_session": session_id, "b_hash": token_hash}).one_or_none()
+    if row is None or not token_accepted(revoked_at=row.revoked_at, expires_at=row.expires_at,
+                                         user_disabled=row.is_disabled, now=now):
         return None
+    if row.role != Role.RESIDENT or row.registration_id is not None or row.visibility != Visibility.PUBLIC or \
+            row.status == SessionStatus.CANCELLED or not row.registration_opens_at <= now < row.registration_closes_at:
+        return None  # refused, or registered before (even if cancelled): `register` answers
     confirmed = row.confirmed_count < row.capacity
     status = CONFIRMED if confirmed else WAITLISTED
     # At the back of the line everyone else waiting is ahead: the place is the counter about to be raised.
     position = None if confirmed else row.waitlist_count + 1
+    message = notice(row, row.locale, status, position)
+    if message is None:
+        return None
     values = {
-        "b_session": arrival.session_id, "b_user": arrival.user_id, "b_status": status,
+        "b_session": session_id, "b_user": row.user_id, "b_status": status,
         "b_confirmed_at": now if confirmed else None, "b_now": now,
-        "b_confirmed": int(confirmed), "b_waiting": int(not confirmed), "b_to_address": arrival.to_address,
-        **{f"b_{name}": value for name, value in notice(status, position).items()},
+        "b_confirmed": int(confirmed), "b_waiting": int(not confirmed), "b_to_address": row.email,
+        **{f"b_{name}": value for name, value in message.items()},
     }
     try:
         if connection.dialect.name == "postgresql":
@@ -232,7 +219,7 @@ def take_seat(connection, arrival: Arrival, *, now: datetime, notice) -> Seat | 
             cache.raise_now(connection, (cache.SESSIONS,))  # the list shows the seats (the calendars do not)
     except IntegrityError:
         return None  # registered at the same moment by another request: `register` says so
-    return Seat(registration_id, arrival.session_id, status, position)
+    return Seat(registration_id, session_id, status, position)
 
 
 @dataclass(frozen=True)
@@ -276,10 +263,18 @@ def _core() -> _CoreStatements:
     registration_cte = insert_registration.values(queued_at=arrival_sql).cte("new_registration")
     all_writes = select(registration_cte.c.id).add_cte(
         count_seat.cte("seat"), insert_message.cte("message"), raise_list.cte("list_version"))
+    tokens, users = ApiToken.__table__, User.__table__
     return _CoreStatements(
-        locked_session=select(c.title_ar, c.title_en, c.starts_at, c.sequence, c.updated_at, c.status, c.visibility,
-                              c.registration_opens_at, c.registration_closes_at, c.capacity, c.confirmed_count,
-                              c.waitlist_count).where(c.id == bindparam("b_session")).with_for_update(of=sessions),
+        # The session as its notice shows it (`id` is the session's), its seats, and who is registering.
+        locked_session=select(
+            c.id, c.title_ar, c.title_en, c.starts_at, c.sequence, c.updated_at, c.status, c.visibility,
+            c.registration_opens_at, c.registration_closes_at, c.capacity, c.confirmed_count, c.waitlist_count,
+            users.c.id.label("user_id"), users.c.role, users.c.is_disabled, users.c.email, users.c.locale,
+            tokens.c.revoked_at, tokens.c.expires_at, registrations.c.id.label("registration_id"),
+        ).select_from(tokens.join(users, users.c.id == tokens.c.user_id).join(sessions, c.id == bindparam("b_session"))
+                      .outerjoin(registrations, and_(registrations.c.session_id == c.id,
+                                                     registrations.c.user_id == users.c.id)))
+        .where(tokens.c.token_hash == bindparam("b_hash")).with_for_update(of=sessions),
         back_of_line=select(func.max(registrations.c.queued_at)).where(
             registrations.c.session_id == bindparam("b_session")),
         insert_registration=insert_registration, count_seat=count_seat, insert_message=insert_message,
