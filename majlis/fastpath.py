@@ -1,4 +1,5 @@
-"""The hot reads answered before Flask's request machinery, from responses Flask itself built.
+"""The hot requests answered before Flask's request machinery: reads from responses Flask itself built, and the two
+writes that come in bursts (a first join, a first registration) for their plain cases.
 
 A calendar client polls `/calendar/majlis.ics` every few minutes and the mobile app lists sessions on every start.
 Through Flask each such request pays for the cookie session, the limiter, Babel, the ORM session and the hooks,
@@ -13,6 +14,11 @@ Everything else goes to Flask untouched: a miss, an unknown, expired or revoked 
 On a miss the response Flask builds is stored when its view offered it (`offer`) for the version it read before its
 data, so the fast path never decides what a response contains, who may see it, or how an error looks. Every
 request is authenticated afresh (a revoked token stops working at once); only built bytes are reused.
+
+The writes (`POST /api/v1/sessions/<id>/join` and `/registrations` with a bearer token) follow the same rule the
+other way round: the services write them (`registration.services.mark_attended`, `take_seat`) with the rules of the
+Flask path, in a transaction of their own, and any case they do not take — a refusal, an invitee, a registration
+cancelled before, a notice this worker cannot build — is rolled back untouched and answered by Flask.
 """
 
 from __future__ import annotations
@@ -98,8 +104,11 @@ class FastPath:
         return self._engine
 
     def _query(self, name: str, params: tuple):
-        self._database()
-        connection = self._reader().raw_connection()
+        if self._database().dialect.name != "sqlite":
+            from majlis.db import raw_reads
+
+            return raw_reads(self.app.config["SQLALCHEMY_DATABASE_URI"]).one(self._sql[name], params)
+        connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
@@ -209,7 +218,7 @@ class FastPath:
         self.store.put((route, variant), stored)
         return self._replay(stored, environ, start_response, rid)
 
-    # --- joining a room again ---------------------------------------------------------------------------------------
+    # --- the writes of a burst: joining a room, registering --------------------------------------------------------
 
     def _post(self, environ, start_response):
         """The two writes of a burst: a room token (thousands when a session starts) and a registration (thousands
