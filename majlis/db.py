@@ -230,15 +230,28 @@ class RawReads:
     the error raised: the caller's request then goes the normal way, and the next read opens a new connection.
     """
 
-    KEEP = 8  # idle connections kept per process; a burst's extra ones are closed when they come back
+    LIMIT = 10  # connections per process at most, as the pool it replaced (2 + 8 overflow); then `Busy`
+    KEEP = 4  # idle ones kept; a burst's extra ones are closed when they come back
+
+    class Busy(Exception):
+        """Every connection is in use: the caller's request goes the normal way (never a wait here)."""
 
     def __init__(self, url: str):
         engine = read_engine(url)
         self._args = engine.dialect.create_connect_args(engine.url)
         self._connect = engine.dialect.loaded_dbapi.connect
         self._idle: list = []
+        self._slots = threading.BoundedSemaphore(self.LIMIT)
 
     def one(self, sql: str, params: tuple):
+        if not self._slots.acquire(blocking=False):
+            raise self.Busy()
+        try:
+            return self._one(sql, params)
+        finally:
+            self._slots.release()
+
+    def _one(self, sql: str, params: tuple):
         try:
             connection, cursor = self._idle.pop()
         except IndexError:

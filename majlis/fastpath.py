@@ -23,6 +23,7 @@ cancelled before, a notice this worker cannot build — is rolled back untouched
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
@@ -224,6 +225,8 @@ class FastPath:
         """The two writes of a burst: a room token (thousands when a session starts) and a registration (thousands
         when registration opens), for the plain cases only. Every refusal, and anything unusual, goes to Flask."""
         path = environ.get("PATH_INFO", "")
+        if environ.get("CONTENT_LENGTH", "0") not in ("", "0") or environ.get("HTTP_TRANSFER_ENCODING"):
+            return self.wsgi_app(environ, start_response)  # these take no body: Flask judges one that is sent
         answer = None
         try:
             session_id, action = _session_action(path)
@@ -254,18 +257,13 @@ class FastPath:
         return read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
 
     def _record_attendance(self, registration_id: int, now: datetime) -> bool:
-        from majlis.db import write_gate
         from majlis.registration.services import mark_attended
 
-        gate = write_gate(self._database())
-        if gate is None:  # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit)
+        if self._database().dialect.name != "sqlite":
+            # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit): one round trip.
             with self._reader().connect() as connection:
                 return mark_attended(connection, registration_id, now=now)
-        # SQLite: this process's turn, then a pooled connection (no thread waits with one in hand), then the
-        # machine-wide gate and BEGIN IMMEDIATE; the checkout stays outside the part other processes wait for.
-        with gate.process_turn(), self._engine.connect().execution_options(majlis_write=True) as connection, \
-                gate.held(), connection.begin():
-            return mark_attended(connection, registration_id, now=now)
+        return bool(self._write(lambda connection: mark_attended(connection, registration_id, now=now) or None))
 
     def _security_headers(self):
         from majlis import security_headers
@@ -327,10 +325,13 @@ class FastPath:
 
             with write_engine(self.app.config["SQLALCHEMY_DATABASE_URI"]).connect() as connection:
                 return _commit_unless_none(connection, work)
-        # SQLite: as a first join (see _record_attendance), this process's turn, a connection, then the gate.
+        # SQLite: this process's turn, then a pooled connection (no thread waits with one in hand), then the
+        # machine-wide gate and BEGIN IMMEDIATE; the checkout stays outside the part other processes wait for.
+        # (A database without a gate, in memory say, relies on BEGIN IMMEDIATE alone.)
         gate = write_gate(engine)
-        with gate.process_turn(), engine.connect().execution_options(majlis_write=True) as connection, \
-                gate.held():
+        with gate.process_turn() if gate else contextlib.nullcontext(), \
+                engine.connect().execution_options(majlis_write=True) as connection, \
+                gate.held() if gate else contextlib.nullcontext():
             return _commit_unless_none(connection, work)
 
     @staticmethod

@@ -435,6 +435,7 @@ def test_registrations_the_fast_path_does_not_take_are_flasks(app, client, db, o
             db.get(User, user.id).role = Role.STAFF
         elif change == "token revoked":
             db.scalar(select(ApiToken).where(ApiToken.user_id == user.id)).revoked_at = now
+    _build_notice_ics(app, db, opening.id)  # so that the refusal is take_seat's, not a missing .ics
 
     def state():
         db.expire_all()
@@ -454,6 +455,18 @@ def test_registrations_the_fast_path_does_not_take_are_flasks(app, client, db, o
     else:
         assert response.get_json()["error"]["code"] == code
         assert state() == before
+
+
+def _build_notice_ics(app, db, session_id):
+    """The e-mail .ics of the session as it is now, built in this worker (as Flask's first registration does)."""
+    from majlis.registration import notices
+
+    db.expire_all()
+    row = db.get(MajlisSession, session_id)
+    with app.test_request_context():
+        for language in ("ar", "en"):
+            notices._ics(row, language)
+    db.rollback()
 
 
 def _seat(app, session_id, headers, now, notice):
@@ -521,3 +534,119 @@ def test_take_seat_puts_a_late_served_arrival_behind_the_line(app, db, opening, 
     assert line[1][1] == now + timedelta(microseconds=1) and line[2][1] == now + timedelta(microseconds=2)
     places = [place for _, place in services.active_registrations(db, db.get(MajlisSession, opening.id))]
     assert places == [None, 1, 2]
+
+
+def _waiting_for_a_lock(db, count: int = 1) -> None:
+    """Until `count` other backends wait for a row lock (PostgreSQL), at most ten seconds."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                  "AND wait_event_type = 'Lock'")).scalar()
+        db.rollback()
+        if waiting >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError("no request came to wait for the lock")
+
+
+def _in_thread(work):
+    import threading
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = work()
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_take_seat_twice_at_once_for_one_resident_writes_one_registration(app, db, opening, api_token):
+    """Two registrations of one resident, the second waiting for the first's lock: one seat, and `None` for the
+    second (its read of the registrations predates the first's commit; the unique key refuses the row). PostgreSQL
+    only: on SQLite the writers' gate serialises whole transactions, so the second reads the first's row."""
+    from sqlalchemy import func, select
+
+    from majlis.db import get_database
+    from majlis.registration import services
+    from majlis.registration.models import Registration
+    from majlis.security import token_digest
+
+    with unit_of_work(db):
+        resident = factories.user(db)
+    digest = token_digest(api_token(resident)["Authorization"].removeprefix("Bearer "))
+    engine = get_database(app).engine
+    now = datetime.now(UTC)
+    with engine.connect() as first:
+        transaction = first.begin()
+        assert services.take_seat(first, opening.id, digest, now=now, notice=_plain_notice) is not None
+
+        def second():
+            with engine.connect() as connection, connection.begin():
+                return services.take_seat(connection, opening.id, digest, now=now, notice=_plain_notice)
+
+        thread, result = _in_thread(second)
+        _waiting_for_a_lock(db)
+        transaction.commit()
+        thread.join(timeout=30)
+    assert "error" not in result and result["value"] is None
+    assert db.scalar(select(func.count()).select_from(Registration)) == 1
+    assert db.get(MajlisSession, opening.id).confirmed_count == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_take_seat_and_an_account_change_do_not_deadlock(app, db, opening, api_token):
+    """An account change holds the user's row and raises the list's counter at its commit (deleting an account
+    cancels its registrations); a registration of that user meanwhile waits for the user's row before it takes the
+    counter row, so both finish."""
+    from sqlalchemy import text
+
+    from majlis.db import get_database
+    from majlis.registration import services
+    from majlis.security import token_digest
+
+    with unit_of_work(db):
+        resident = factories.user(db)
+    digest = token_digest(api_token(resident)["Authorization"].removeprefix("Bearer "))
+    engine = get_database(app).engine
+    with engine.connect() as account:
+        transaction = account.begin()
+        account.execute(text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": resident.id})
+
+        def register():
+            with engine.connect() as connection, connection.begin():
+                return services.take_seat(connection, opening.id, digest, now=datetime.now(UTC),
+                                          notice=_plain_notice)
+
+        thread, result = _in_thread(register)
+        _waiting_for_a_lock(db)
+        account.execute(text("UPDATE users SET email = :email WHERE id = :id"),
+                        {"email": f"changed-{resident.id}@example.com", "id": resident.id})
+        cache.raise_now(account, (cache.SESSIONS,))  # what the ORM does just before this commit
+        transaction.commit()
+        thread.join(timeout=30)
+    assert "error" not in result, result.get("error")
+    assert result["value"] is not None and result["value"].status.value == "confirmed"
+
+
+def test_a_registration_sent_with_a_body_is_judged_by_flask(app, client, db, opening, api_token, flask_runs):
+    """The fast path takes no body: a request carrying one (here with a NUL, which Flask refuses) goes to Flask."""
+    with unit_of_work(db):
+        primer, resident = factories.user(db), factories.user(db)
+    assert _through_flask(app, client, opening.id, api_token(primer)).status_code == 201
+    runs = len(flask_runs)
+    response = client.post(f"/api/v1/sessions/{opening.id}/registrations", headers=api_token(resident),
+                           data={"note": "a\x00b"})
+    assert len(flask_runs) == runs + 1
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(MajlisSession, opening.id).waitlist_count == 0

@@ -206,8 +206,9 @@ def take_seat(connection, session_id: int, token_hash: str, *, now: datetime, no
     }
     try:
         if connection.dialect.name == "postgresql":
-            # One round trip for the four writes (data-modifying CTEs), the back of the line read in it; the counter
-            # row is still the last lock taken.
+            # One round trip for the four writes (data-modifying CTEs), the back of the line read in it. The rows
+            # they depend on (the session, the user) are locked by the first statement; the only lock the writes
+            # add is the list's counter row, so it is still the last one taken, as in the ORM's transactions.
             registration_id = connection.execute(statements.all_writes, values).scalar_one()
         else:  # SQLite runs in process: a statement costs no round trip
             # The back of the line is read after the lock was granted, by a statement of its own (on PostgreSQL a
@@ -274,7 +275,11 @@ def _core() -> _CoreStatements:
         ).select_from(tokens.join(users, users.c.id == tokens.c.user_id).join(sessions, c.id == bindparam("b_session"))
                       .outerjoin(registrations, and_(registrations.c.session_id == c.id,
                                                      registrations.c.user_id == users.c.id)))
-        .where(tokens.c.token_hash == bindparam("b_hash")).with_for_update(of=sessions),
+        .where(tokens.c.token_hash == bindparam("b_hash")).with_for_update(of=sessions)
+        # PostgreSQL: the user's row too, as the writes' foreign keys would take it (key share), but now, before the
+        # list's counter row: a data-modifying CTE's parts and its key checks run in no set order, so without this
+        # an account change holding the user's row while waiting for the counter would deadlock with it.
+        .suffix_with(f"FOR KEY SHARE OF {users.name}", dialect="postgresql"),
         back_of_line=select(func.max(registrations.c.queued_at)).where(
             registrations.c.session_id == bindparam("b_session")),
         insert_registration=insert_registration, count_seat=count_seat, insert_message=insert_message,

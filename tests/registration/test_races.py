@@ -89,6 +89,9 @@ def test_forty_residents_race_for_ten_seats(server, database):
     lines = active_registrations(db, row)
     assert (row.confirmed_count, row.waitlist_count) == (10, 30)
     assert [position for _, position in lines if position] == list(range(1, 31))
+    # Each answer told its resident the place they hold in the line (the order the lock served them in).
+    held = {registration.user_id: position for registration, position in lines}
+    assert [held[user.id] for user in residents] == [body["position"] for body in bodies]
     first_two_in_line = {registration.user_id for registration, position in lines if position in (1, 2)}
     confirmed_tokens = [t for t, body in zip(tokens, bodies, strict=True) if body["status"] == "confirmed"][:2]
     db.rollback()
