@@ -94,9 +94,9 @@ def raise_versions(db_session: Session, scopes) -> None:
 
 def _raise_pending(db_session: Session) -> None:
     done = db_session.info.setdefault(_DONE, set())
-    todo = sorted(db_session.info.pop(_PENDING, set()) - done)
+    todo = db_session.info.pop(_PENDING, set()) - done
     if todo:
-        db_session.connection().execute(_RAISE, [{"scope": scope} for scope in todo])
+        raise_now(db_session.connection(), todo)
         done.update(todo)
 
 

@@ -248,20 +248,13 @@ class FastPath:
         start_response(status, headers)
         return [body]
 
-    def _reader(self):
-        """SQLite's own engine; on PostgreSQL, per process, one in autocommit without pings (one round trip)."""
-        if self._engine.dialect.name == "sqlite":
-            return self._engine
-        from majlis.db import read_engine
-
-        return read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"])
-
     def _record_attendance(self, registration_id: int, now: datetime) -> bool:
+        from majlis.db import read_engine
         from majlis.registration.services import mark_attended
 
         if self._database().dialect.name != "sqlite":
-            # PostgreSQL: one guarded UPDATE, committed by itself (the reader is in autocommit): one round trip.
-            with self._reader().connect() as connection:
+            # PostgreSQL: one guarded UPDATE, committed by itself (an autocommit pool without pings): one round trip.
+            with read_engine(self.app.config["SQLALCHEMY_DATABASE_URI"]).connect() as connection:
                 return mark_attended(connection, registration_id, now=now)
         return bool(self._write(lambda connection: mark_attended(connection, registration_id, now=now) or None))
 

@@ -188,9 +188,12 @@ def take_seat(connection, session_id: int, token_hash: str, *, now: datetime, no
     if row is None or not token_accepted(revoked_at=row.revoked_at, expires_at=row.expires_at,
                                          user_disabled=row.is_disabled, now=now):
         return None
-    if row.role != Role.RESIDENT or row.registration_id is not None or row.visibility != Visibility.PUBLIC or \
-            row.status == SessionStatus.CANCELLED or not row.registration_opens_at <= now < row.registration_closes_at:
-        return None  # refused, or registered before (even if cancelled): `register` answers
+    if row.role != Role.RESIDENT or row.registration_id is not None or row.visibility != Visibility.PUBLIC:
+        return None  # refused, invited only, or registered before (even if cancelled): `register` answers
+    try:
+        _check_open(row, now)  # the row has the session's status and registration window
+    except Conflict:
+        return None  # cancelled or closed: `register` says which, in the reader's language
     confirmed = row.confirmed_count < row.capacity
     status = CONFIRMED if confirmed else WAITLISTED
     # At the back of the line everyone else waiting is ahead: the place is the counter about to be raised.
