@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
 
 from majlis import config as config_module
-from majlis import db, fastpath
+from majlis import db
 from majlis.errors import register_error_handlers
 from majlis.extensions import babel, csrf, limiter, login_manager, select_locale
 
@@ -107,6 +108,12 @@ def _refuse_nul(app: Flask) -> None:
                     raise InvalidInput(field=key)
 
 
+def request_id(environ) -> str:
+    """The caller's X-Request-ID when it looks like one (8–64 letters and digits), else a new one."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    return incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex[:16]
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the Majlis app (configuration is read from the environment once, here)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
@@ -169,7 +176,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def _assign_request_id():
-        g.request_id = fastpath.request_id(request.environ)
+        g.request_id = request_id(request.environ)
 
     @app.after_request
     def _security_headers(response):
@@ -181,6 +188,4 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis import cli
 
     cli.register(app)
-    # Outermost middleware: the hot plain reads are answered from responses Flask built (majlis/fastpath.py).
-    fastpath.install(app)
     return app

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, String, event, inspect, select, text
@@ -224,49 +223,3 @@ def memo(name: str, key, build, *, limit: int = 256):
                 store.pop(next(iter(store)), None)
             store[key] = value
     return value
-
-
-
-def memo_peek(name: str, key):
-    """The value `memo` holds for `key` in this app, or None (nothing is built)."""
-    from flask import current_app
-
-    return current_app.extensions.get(name, {}).get(key)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A built 200 response as it left the app, for one version of its scope."""
-
-    version: int
-    status: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    etag: str | None
-
-
-class ResponseStore:
-    """Built responses by key (route and viewer class); one version per key, the newest stored."""
-
-    MAX_KEYS = 256
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple, Stored] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, version: int) -> Stored | None:
-        stored = self._entries.get(key)
-        return stored if stored is not None and stored.version == version else None
-
-    def put(self, key: tuple, stored: Stored) -> None:
-        with self._lock:
-            current = self._entries.get(key)
-            if current is not None and current.version > stored.version:
-                return  # a slower request built an older version: keep the newer one
-            if current is None and len(self._entries) >= self.MAX_KEYS:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = stored
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -183,28 +183,3 @@ def test_postgresql_and_memory_databases_have_no_gate():
 
     assert write_gate(make_engine("sqlite://")) is None
     assert write_gate(make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/none")) is None
-
-
-
-def test_lean_engines_are_for_postgresql_only(tmp_path):
-    """A plain SQLite engine beside the configured one would write without BEGIN IMMEDIATE and the writers' gate."""
-    from majlis.db import read_engine, write_engine
-
-    for make in (read_engine, write_engine):
-        with pytest.raises(ValueError):
-            make(f"sqlite:///{tmp_path / 'majlis.db'}")
-
-
-def test_raw_reads_recover_from_a_connection_the_server_ended(pg_engine, pg_url):
-    """The fast path's PostgreSQL reads: a connection killed under them fails one read, and the next one works."""
-    from majlis.db import raw_reads
-
-    reads = raw_reads(pg_url)
-    backend = reads.one("SELECT pg_backend_pid()", ())[0]
-    assert reads.one("SELECT pg_backend_pid()", ())[0] == backend  # the same connection, kept
-    with pg_engine.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-    with pytest.raises(Exception):  # noqa: B017 - psycopg's OperationalError, whatever its subclass
-        reads.one("SELECT 1", ())
-    assert reads.one("SELECT 41 + 1", ()) == (42,)
-    assert reads.one("SELECT pg_backend_pid()", ())[0] != backend

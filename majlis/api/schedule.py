@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 
-from majlis import cache, fastpath
 from majlis.api import api_user, bp, conditional, json_body, require_role
 from majlis.api.serializers import series_to_dict, session_to_dict
 from majlis.db import get_db, unit_of_work
@@ -55,9 +54,7 @@ def get_series(series_id: int):
 def list_sessions():
     viewer = api_user()
     query = services.session_query(request.args, local_zone())
-    version = cache.read_version(get_db(), cache.SESSIONS)  # before the rows: see majlis.cache
     rows = services.list_sessions(get_db(), query, viewer=viewer)
-    fastpath.offer(version, services.list_class(viewer.role))
     return conditional(jsonify({"sessions": [session_to_dict(row) for row in rows]}))
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from majlis import cache, fastpath
+from majlis import cache
 from majlis.auth.forms import EmptyForm
 from majlis.calendar import services
 from majlis.db import get_db, unit_of_work
@@ -49,7 +49,6 @@ def _built_feed(version: int, series_id: int | None, ctx: services.FeedContext) 
     """
     body = cache.memo("majlis_built_feeds", (series_id, ctx.lang, version),
                       lambda: services.public_feed(get_db(), ctx, series_id=series_id), limit=32)
-    fastpath.offer(version, ctx.lang)
     return body
 
 

@@ -111,15 +111,6 @@ def registered(db_session: Session, majlis_session: MajlisSession, user: User, p
         majlis_session, locale, place.status, place.position, ics=_ics(majlis_session, locale)))
 
 
-def registered_message_if_built(majlis_session, locale: str | None, status: RegistrationStatus,
-                                position: int | None) -> dict | None:
-    """`registered_message` in the user's language when this worker has built this version of the session's .ics
-    (the fast path has no ORM object to build it from; None leaves the registration to Flask, which builds it)."""
-    language = language_of(locale)
-    ics = cache.memo_peek(_ICS_MEMO, _ics_key(majlis_session, language))
-    return None if ics is None else registered_message(majlis_session, language, status, position, ics=ics)
-
-
 def promoted(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> None:
     with force_locale(_locale(user)):
         _send(db_session, majlis_session, user, kind="registration_promoted", now=now,

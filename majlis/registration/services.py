@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Interval, and_, bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from majlis import cache
 from majlis.audit import services as audit
-from majlis.auth.models import ApiToken, User
-from majlis.enums import InvitationResponse, OutboxStatus, RegistrationStatus, Role, SessionStatus, Visibility
+from majlis.auth.models import User
+from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus, Visibility
 from majlis.errors import Conflict, Forbidden, NotFound
 from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession
@@ -158,136 +156,6 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
 
     notices.registered(db_session, majlis_session, resident, place, now=now)
     return place
-
-
-@dataclass(frozen=True)
-class Seat:
-    """A registration written by `take_seat`."""
-
-    id: int
-    session_id: int
-    status: RegistrationStatus
-    position: int | None
-
-
-def take_seat(connection, session_id: int, token_hash: str, *, now: datetime, notice) -> Seat | None:
-    """`register` for the plain case, for the holder of an API token, in Core statements on a connection in a write
-    transaction (on SQLite the caller holds the writers' gate): a resident's first registration for a public session
-    open for registration (majlis/fastpath.py, thousands a minute when registration opens).
-
-    One statement locks the session row and reads it with the token's user and any registration of theirs; then the
-    seat or the back of the line, the counters, the notice and the list's version are written in the same
-    transaction. `notice(session, language, status, position)` gives the outbox message, or None when it cannot be
-    built here. None when the case is not plain (anything `register` refuses, or answers in other words): the caller
-    rolls back, nothing is written, and `register` answers through Flask.
-    """
-    from majlis.auth.services import token_accepted
-
-    statements = _core()
-    row = connection.execute(statements.locked_session, {"b_session": session_id, "b_hash": token_hash}).one_or_none()
-    if row is None or not token_accepted(revoked_at=row.revoked_at, expires_at=row.expires_at,
-                                         user_disabled=row.is_disabled, now=now):
-        return None
-    if row.role != Role.RESIDENT or row.registration_id is not None or row.visibility != Visibility.PUBLIC:
-        return None  # refused, invited only, or registered before (even if cancelled): `register` answers
-    try:
-        _check_open(row, now)  # the row has the session's status and registration window
-    except Conflict:
-        return None  # cancelled or closed: `register` says which, in the reader's language
-    confirmed = row.confirmed_count < row.capacity
-    status = CONFIRMED if confirmed else WAITLISTED
-    # At the back of the line everyone else waiting is ahead: the place is the counter about to be raised.
-    position = None if confirmed else row.waitlist_count + 1
-    message = notice(row, row.locale, status, position)
-    if message is None:
-        return None
-    values = {
-        "b_session": session_id, "b_user": row.user_id, "b_status": status,
-        "b_confirmed_at": now if confirmed else None, "b_now": now,
-        "b_confirmed": int(confirmed), "b_waiting": int(not confirmed), "b_to_address": row.email,
-        **{f"b_{name}": value for name, value in message.items()},
-    }
-    try:
-        if connection.dialect.name == "postgresql":
-            # One round trip for the four writes (data-modifying CTEs), the back of the line read in it. The rows
-            # they depend on (the session, the user) are locked by the first statement; the only lock the writes
-            # add is the list's counter row, so it is still the last one taken, as in the ORM's transactions.
-            registration_id = connection.execute(statements.all_writes, values).scalar_one()
-        else:  # SQLite runs in process: a statement costs no round trip
-            # The back of the line is read after the lock was granted, by a statement of its own (on PostgreSQL a
-            # statement that waited for the lock sees the locked row as it is now, other tables as they were).
-            values["b_queued_at"] = _after(connection.execute(statements.back_of_line, values).scalar(), now)
-            registration_id = connection.execute(statements.insert_registration, values).scalar_one()
-            connection.execute(statements.count_seat, values)
-            connection.execute(statements.insert_message, values)
-            cache.raise_now(connection, (cache.SESSIONS,))  # the list shows the seats (the calendars do not)
-    except IntegrityError:
-        return None  # registered at the same moment by another request: `register` says so
-    return Seat(registration_id, session_id, status, position)
-
-
-@dataclass(frozen=True)
-class _CoreStatements:
-    locked_session: object
-    back_of_line: object
-    insert_registration: object
-    count_seat: object
-    insert_message: object
-    all_writes: object
-
-
-@functools.cache
-def _core() -> _CoreStatements:
-    """`take_seat`'s statements, on the tables (no ORM objects), built once."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    from majlis.notifications.models import OutboxMessage
-
-    sessions, registrations, outbox = MajlisSession.__table__, Registration.__table__, OutboxMessage.__table__
-    c = sessions.c
-    insert_registration = insert(registrations).values(
-        session_id=bindparam("b_session"), user_id=bindparam("b_user"), status=bindparam("b_status"),
-        queued_at=bindparam("b_queued_at"), confirmed_at=bindparam("b_confirmed_at"),
-        created_at=bindparam("b_now"), updated_at=bindparam("b_now")).returning(registrations.c.id)
-    count_seat = update(sessions).where(c.id == bindparam("b_session")).values(
-        confirmed_count=c.confirmed_count + bindparam("b_confirmed"),
-        waitlist_count=c.waitlist_count + bindparam("b_waiting"), live_version=c.live_version + 1)
-    insert_message = insert(outbox).values(
-        kind=bindparam("b_kind"), user_id=bindparam("b_user"), to_address=bindparam("b_to_address"),
-        subject=bindparam("b_subject"), body_text=bindparam("b_body_text"), ics=bindparam("b_ics"),
-        status=OutboxStatus.PENDING, attempts=0, created_at=bindparam("b_now"), send_after=bindparam("b_now"))
-    versions = cache.CacheVersion.__table__
-    raise_list = pg_insert(versions).values(scope=cache.SESSIONS, version=1)
-    raise_list = raise_list.on_conflict_do_update(index_elements=[versions.c.scope],
-                                                  set_={"version": versions.c.version + 1})
-    # `_after` in SQL: now, or just after the last arrival (greatest() skips the NULL of an empty line).
-    arrival_sql = func.greatest(bindparam("b_now"), select(
-        func.max(registrations.c.queued_at) + literal(timedelta(microseconds=1), Interval())).where(
-        registrations.c.session_id == bindparam("b_session")).scalar_subquery())
-    registration_cte = insert_registration.values(queued_at=arrival_sql).cte("new_registration")
-    all_writes = select(registration_cte.c.id).add_cte(
-        count_seat.cte("seat"), insert_message.cte("message"), raise_list.cte("list_version"))
-    tokens, users = ApiToken.__table__, User.__table__
-    return _CoreStatements(
-        # The session as its notice shows it (`id` is the session's), its seats, and who is registering.
-        locked_session=select(
-            c.id, c.title_ar, c.title_en, c.starts_at, c.sequence, c.updated_at, c.status, c.visibility,
-            c.registration_opens_at, c.registration_closes_at, c.capacity, c.confirmed_count, c.waitlist_count,
-            users.c.id.label("user_id"), users.c.role, users.c.is_disabled, users.c.email, users.c.locale,
-            tokens.c.revoked_at, tokens.c.expires_at, registrations.c.id.label("registration_id"),
-        ).select_from(tokens.join(users, users.c.id == tokens.c.user_id).join(sessions, c.id == bindparam("b_session"))
-                      .outerjoin(registrations, and_(registrations.c.session_id == c.id,
-                                                     registrations.c.user_id == users.c.id)))
-        .where(tokens.c.token_hash == bindparam("b_hash")).with_for_update(of=sessions)
-        # PostgreSQL: the user's row too, as the writes' foreign keys would take it (key share), but now, before the
-        # list's counter row: a data-modifying CTE's parts and its key checks run in no set order, so without this
-        # an account change holding the user's row while waiting for the counter would deadlock with it.
-        .suffix_with(f"FOR KEY SHARE OF {users.name}", dialect="postgresql"),
-        back_of_line=select(func.max(registrations.c.queued_at)).where(
-            registrations.c.session_id == bindparam("b_session")),
-        insert_registration=insert_registration, count_seat=count_seat, insert_message=insert_message,
-        all_writes=all_writes,
-    )
 
 
 def cancel(db_session: Session, session_id: int, resident: User, *, now: datetime) -> list[Registration]:
