@@ -5,15 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask
 
 from majlis import config as config_module
-from majlis import db
+from majlis import db, hooks
 from majlis.errors import register_error_handlers
-from majlis.extensions import babel, csrf, limiter, login_manager, select_locale
+from majlis.extensions import babel, login_manager, select_locale
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("majlis")
@@ -25,7 +24,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from flask import has_request_context
 
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = hooks.current_request_id() if has_request_context() else "-"
         return True
 
 
@@ -96,24 +95,6 @@ def _bound_int_converter(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
 
 
-def _refuse_nul(app: Flask) -> None:
-    """Text with a NUL character is never valid input (PostgreSQL cannot store it): 400, nothing written."""
-    from majlis.errors import InvalidInput
-
-    @app.before_request
-    def _no_nul():
-        for values in (request.args, request.form):
-            for key, value in values.items(multi=True):
-                if "\x00" in value or "\x00" in key:
-                    raise InvalidInput(field=key)
-
-
-def request_id(environ) -> str:
-    """The caller's X-Request-ID when it looks like one (8–64 letters and digits), else a new one."""
-    incoming = environ.get("HTTP_X_REQUEST_ID", "")
-    return incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else uuid.uuid4().hex[:16]
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the Majlis app (configuration is read from the environment once, here)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
@@ -138,11 +119,12 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["MAJLIS_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
-    csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
-    limiter.init_app(app)
-    login_manager.init_app(app)
+    hooks.install(app, security_headers(app))
+    from majlis.auth.cookies import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()
 
     from majlis.api import bp as api_bp
     _bound_int_converter(app)
@@ -168,22 +150,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
-    _refuse_nul(app)
 
     from majlis import templating
 
     templating.init_app(app)
-
-    @app.before_request
-    def _assign_request_id():
-        g.request_id = request_id(request.environ)
-
-    @app.after_request
-    def _security_headers(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "-")
-        for name, value in security_headers(app):
-            response.headers.setdefault(name, value)
-        return response
 
     from majlis import cli
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -75,8 +75,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get("majlis_write"):
+        options = conn.get_execution_options()
+        if options.get("majlis_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get("majlis_autocommit"):
+            return  # a read: each statement sees the committed data of its moment (see Database.reader)
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -181,17 +184,37 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg2 to SQLAlchemy; Majlis ships psycopg 3.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    # No ping at checkout (a round trip per request): a connection the server has dropped fails its statement, which
+    # invalidates the pool's older connections; the request answers 503 and the next one reconnects.
+    return create_engine(url, pool_pre_ping=False)
+
+
+# PostgreSQL's default, under which Majlis's write rules hold: each statement sees what was committed before it, and
+# the rows a transaction locks (a session's seats) are read again after the lock is granted.
+WRITE_ISOLATION = "READ COMMITTED"
 
 
 class Database:
-    """The engine and session factory of one app."""
+    """The engine of one app and its ORM sessions, which read outside transactions and write in units of work.
+
+    A request that only reads (most of them) costs its statements alone: no BEGIN, no ROLLBACK, no ping. Each
+    statement sees the data committed at its start, as each statement of a READ COMMITTED transaction does on
+    PostgreSQL, so reads are no less consistent than in a transaction there. `unit_of_work` opens the write
+    transaction (BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL).
+    """
 
     def __init__(self, url: str):
         from majlis import cache
 
         self.engine = make_engine(url)
-        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.write_gate = write_gate(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            self.reader = self.engine.execution_options(majlis_autocommit=True)  # see _configure_sqlite
+            self.write_options = {"majlis_write": True}
+        else:
+            self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.write_options = {"majlis_write": True, "isolation_level": WRITE_ISOLATION}
+        self.session_factory = sessionmaker(bind=self.reader, expire_on_commit=False, info={"majlis_database": self})
         cache.install(self.session_factory)  # every writer keeps the cached reads' versions honest
 
     @property
@@ -239,11 +262,12 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         return
     if db_session.in_transaction():
         db_session.rollback()  # expires what was read before: the block reads it again under the write lock
-    gate = write_gate(db_session.get_bind())
+    database = db_session.info["majlis_database"]
+    gate = database.write_gate
     with gate.held() if gate is not None else contextlib.nullcontext():
         db_session.info["majlis_write"] = True
         try:
-            db_session.connection(execution_options={"majlis_write": True})
+            db_session.connection(execution_options=database.write_options)
             yield db_session
             db_session.commit()
         except BaseException as exc:
@@ -257,6 +281,7 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
             db_session.info.pop("majlis_write", None)
 
 
-def ping(db_session: Session) -> None:
-    """Raise if the database does not answer."""
-    db_session.execute(text("SELECT 1"))
+def ping(database: Database) -> None:
+    """Raise if the database does not answer: one statement on a pooled connection, outside any transaction."""
+    with database.reader.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")

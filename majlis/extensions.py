@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from flask import current_app, has_request_context, request, session
+from flask import has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -16,7 +16,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def rate_limit(*args, **kwargs):
-    """`limiter.limit`, marking the view too: requests to views without a limit skip the limiter's work."""
+    """`limiter.limit` for one view, marked so that the limiter's hooks run for it (majlis/hooks.py). Majlis has no
+    default or blueprint limits: a decorated view checks its own limit (Flask-Limiter does it in the decorator)."""
     decorator = limiter.limit(*args, **kwargs)
 
     def mark(view):
@@ -25,13 +26,6 @@ def rate_limit(*args, **kwargs):
         return limited
 
     return mark
-
-
-@limiter.request_filter
-def _no_limit_here() -> bool:
-    # Majlis has no default or blueprint limits, only per-view ones: elsewhere there is nothing to count.
-    view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, "majlis_rate_limited", False)
 
 
 def select_locale() -> str:

@@ -62,7 +62,7 @@ def test_foreign_keys_are_enforced(db):
             db.flush()
 
 
-def test_sqlite_write_transactions_begin_immediate(tmp_path):
+def test_sqlite_reads_open_no_transaction_and_writes_begin_immediate(tmp_path):
     from sqlalchemy import event
 
     from majlis.db import Database
@@ -72,12 +72,32 @@ def test_sqlite_write_transactions_begin_immediate(tmp_path):
     listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
     event.listen(database.engine, "before_cursor_execute", listener)
     db_session = database.session_factory()
-    db_session.execute(text("SELECT 1"))  # a read starts a deferred transaction
+    db_session.execute(text("SELECT 1"))  # a read: no BEGIN, the statement sees what is committed at its start
     with unit_of_work(db_session):
         db_session.execute(text("SELECT 2"))
     db_session.close()
     database.engine.dispose()
-    assert statements.index("BEGIN") < statements.index("BEGIN IMMEDIATE")
+    assert statements == ["SELECT 1", "BEGIN IMMEDIATE", "SELECT 2"]
+
+
+def test_postgresql_reads_leave_no_transaction_open(pg_url):
+    """A read costs its statement: the connection is not left 'idle in transaction' (no BEGIN, no ROLLBACK)."""
+    from majlis.db import Database
+
+    database = Database(pg_url)
+    db_session = database.session_factory()
+    try:
+        pid = db_session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with database.engine.connect() as observer:
+            state = observer.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+            assert state.scalar() == "idle"
+        with unit_of_work(db_session):
+            level = db_session.execute(text("SHOW transaction_isolation")).scalar()
+            in_transaction = db_session.execute(text("SELECT now() = statement_timestamp()")).scalar()
+        assert level == "read committed" and in_transaction is False  # a write runs in a real transaction
+    finally:
+        db_session.close()
+        database.engine.dispose()
 
 
 def test_migrations_build_exactly_the_models_schema(database_url, tmp_path):

@@ -13,7 +13,7 @@ from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.calendar import links
-from majlis.db import get_db, ping
+from majlis.db import get_database, get_db, ping
 from majlis.enums import Role, Visibility
 from majlis.errors import MajlisError
 from majlis.registration import services as registration_services
@@ -105,7 +105,7 @@ def staff_home():
 @bp.route("/healthz")
 def healthz():
     try:
-        ping(get_db())
+        ping(get_database())
     except SQLAlchemyError as exc:
         log.error("health check: database unavailable (%s)", type(exc).__name__)
         return jsonify({"status": "unavailable", "database": "down"}), 503, {"Retry-After": "5"}
