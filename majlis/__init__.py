@@ -9,8 +9,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from majlis import cache, db, hooks, live
 from majlis import config as config_module
-from majlis import db, hooks
 from majlis.errors import register_error_handlers
 from majlis.extensions import babel, login_manager, select_locale
 
@@ -118,10 +118,12 @@ def create_app(config: dict | None = None) -> Flask:
 
         hops = app.config["MAJLIS_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    db.init_app(app)
+    database = db.init_app(app)
+    cache.init_app(app, database)  # every writer keeps the cached reads' versions honest
+    live.install(database.session_factory, app.config.get("REDIS_URL"))
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
-    hooks.install(app, security_headers(app))
+    hooks.install(app, lambda: security_headers(app))
     from majlis.auth.cookies import CookieSessionInterface
 
     app.session_interface = CookieSessionInterface()
@@ -147,6 +149,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(minutes_views.bp)
     app.register_blueprint(question_views.bp)
     app.register_blueprint(planning_views.bp)
+    app.register_blueprint(planning_views.public)
     app.register_blueprint(registration_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)

@@ -1,13 +1,14 @@
-"""Versions of what the hot public reads show, and each worker's store of their built responses.
+"""Versions of what the hot reads show, conditional answers from them, and built bodies kept by version.
 
 A cached read is only as good as its invalidation. Here every transaction that changes what a cached read shows
 raises that read's version (one row of `cache_versions` per scope) *in the same transaction*, so the new version
 and the new data commit together, on SQLite and PostgreSQL, for every worker on every host. Nobody has to remember
 to invalidate: a flush hook looks at which columns of which models changed and raises the scopes that show them.
 
-A reader takes the version first and the data after it. Built from data at least as new as its version, a stored
-response can be served for that version; a change moves the version, and the next reader rebuilds. Responses are
-kept per worker (a dict; they are small), so there is no cache server to run and nothing to go stale across hosts.
+A reader takes the version first and the data after it (`conditional_read`): a client that holds the version's
+ETag gets a 304 before any row is read; otherwise the body built for that version is taken from Flask-Caching
+(a simple in-process cache embedded, Redis in production), or built from data at least as new as the version and
+kept under it. A change moves the version, and the next reader rebuilds; nothing is ever invalidated by hand.
 
 Scopes:
 - ``calendar``: the public feeds (`/calendar/majlis.ics`, `/calendar/series/<id>.ics`);
@@ -17,14 +18,21 @@ Scopes:
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from flask import Response
+from flask_caching import Cache
 from sqlalchemy import BigInteger, String, event, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from majlis.db import Base
 
+T = TypeVar("T")
 CALENDAR = "calendar"
 SESSIONS = "sessions"
 SCOPES = (CALENDAR, SESSIONS)
@@ -203,7 +211,70 @@ def raise_past(connection, before: dict[str, int]) -> None:
         connection.execute(CacheVersion.__table__.insert().values(scope=scope, version=target))
 
 
-# --- each worker's store of built responses -----------------------------------------------------------------------
+# --- built bodies, kept under the versions they show ---------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+bodies = Cache()
+BODY_SECONDS = 600  # a body unused this long goes; anything a version does not cover (an author's new name) too
+
+
+def init_app(app, database) -> None:
+    """Keep the versions honest for every writer of the app's database, and set up the store of built bodies."""
+    install(database.session_factory)
+    redis_url = app.config.get("REDIS_URL")
+    prefix = f"{app.config.get('RATELIMIT_KEY_PREFIX', 'majlis')}:built:"
+    config = {"CACHE_DEFAULT_TIMEOUT": BODY_SECONDS, "CACHE_KEY_PREFIX": prefix}
+    if redis_url:
+        config |= {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
+                   "CACHE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
+    else:
+        config |= {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+    bodies.init_app(app, config=config)
+
+
+def built(key: str, build: Callable[[], T]) -> T:
+    """The value built for `key` (a key that names the versions the value shows), kept or built now.
+
+    The store is an optimisation only: when it fails (Redis unreachable), the value is built as if it were absent.
+    """
+    try:
+        value = bodies.get(key)
+    except Exception as exc:  # noqa: BLE001 - any store failure: build, as on a miss
+        log.warning("built-body store unavailable (%s); building", type(exc).__name__)
+        return build()
+    if value is None:
+        value = build()
+        try:
+            bodies.set(key, value)
+        except Exception as exc:  # noqa: BLE001 - the answer stands without the store
+            log.warning("built-body store unavailable (%s); not kept", type(exc).__name__)
+    return value
+
+
+def conditional_read(scope: str, variant: tuple, build: Callable[[], bytes], *, mimetype: str,
+                     cache_control: str, db_session: Session) -> Response:
+    """Answer a GET of a cached read: 304 from the scope's version when the client holds it, else the body built
+    for that version and `variant` (everything else the body depends on: route, filters, viewer class,
+    language)."""
+    from flask import current_app, request
+
+    version = read_version(db_session, scope)  # before any data: see the module's docstring
+    etag = f"{scope}-{version}-{_digest(variant)}"
+    response = current_app.response_class(mimetype=mimetype)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
+    if etag in request.if_none_match and request.method in ("GET", "HEAD"):
+        response.status_code = 304
+        return response
+    response.set_data(built(f"{etag}", build))
+    return response.make_conditional(request)
+
+
+def _digest(variant: tuple) -> str:
+    return hashlib.blake2s(repr(variant).encode(), digest_size=8).hexdigest()
+
+
+# --- each worker's store of built values ----------------------------------------------------------------------------
 
 
 _MEMO_LOCK = threading.Lock()

@@ -204,8 +204,6 @@ class Database:
     """
 
     def __init__(self, url: str):
-        from majlis import cache
-
         self.engine = make_engine(url)
         self.write_gate = write_gate(self.engine)
         if self.engine.dialect.name == "sqlite":
@@ -215,25 +213,23 @@ class Database:
             self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self.write_options = {"majlis_write": True, "isolation_level": WRITE_ISOLATION}
         self.session_factory = sessionmaker(bind=self.reader, expire_on_commit=False, info={"majlis_database": self})
-        cache.install(self.session_factory)  # every writer keeps the cached reads' versions honest
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask) -> Database:
     database = Database(app.config["SQLALCHEMY_DATABASE_URI"])
     app.extensions["majlis_db"] = database
-    from majlis import live
-
-    live.install(database.session_factory, app.config.get("REDIS_URL"))
 
     @app.teardown_appcontext
     def _close_db_session(_exc):
         db_session = g.pop("db_session", None)
         if db_session is not None:
             db_session.close()
+
+    return database
 
 
 def get_database(app: Flask | None = None) -> Database:

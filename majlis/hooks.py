@@ -56,8 +56,9 @@ def _refuse_nul() -> None:
                 raise InvalidInput(field=key)
 
 
-def install(app: Flask, security_headers: tuple[tuple[str, str], ...]) -> None:
-    """Set up CSRF, rate limits and sign-in with one hook before and one after each request."""
+def install(app: Flask, security_headers) -> None:
+    """Set up CSRF, rate limits and sign-in with one hook before and one after each request; `security_headers()`
+    gives the headers every response carries (a cached function of the configuration)."""
     csrf_hooks = _taken(app, csrf.init_app)
     limiter_hooks = _taken(app, limiter.init_app)
     login_hooks = _taken(app, login_manager.init_app)
@@ -89,6 +90,6 @@ def install(app: Flask, security_headers: tuple[tuple[str, str], ...]) -> None:
                 response = hook(response)
         headers = response.headers
         present = {name.lower() for name, _ in headers}  # a route may set its own Referrer-Policy or CSP
-        headers.extend([header for header in security_headers if header[0].lower() not in present])
+        headers.extend([header for header in security_headers() if header[0].lower() not in present])
         headers.add("X-Request-ID", current_request_id())
         return response

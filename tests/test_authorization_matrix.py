@@ -194,9 +194,10 @@ ROUTES: list[Route] = [
     # Only residents register (403 residents_only for everyone else); the resident's second try is 409.
     Route("POST", "/api/v1/sessions/<int:session_id>/registrations",
           cells(403, anonymous=401, resident=ALLOWED, other_resident=ALLOWED), PUBLIC, label="public"),
-    # 403 invited_only (as the contract documents) rather than 404: it tells a resident that the session exists.
-    Route("POST", "/api/v1/sessions/<int:session_id>/registrations", cells(403, anonymous=401), INVITED,
-          label="invitation-only"),
+    # A resident not invited gets the 404 of a missing session (nothing tells an outsider it exists); the others
+    # see it listed and are told only residents register.
+    Route("POST", "/api/v1/sessions/<int:session_id>/registrations",
+          cells(403, anonymous=401, resident=404, other_resident=404), INVITED, label="invitation-only"),
     Route("GET", "/api/v1/sessions/<int:session_id>/registrations/me", cells(404, anonymous=401, resident=200),
           PUBLIC),
     # Acts on the caller's own registration only: nobody else has one to cancel (404 not_registered).
@@ -209,10 +210,9 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/sessions/<int:session_id>/join",
           cells(ALLOWED, anonymous=401, other_resident=403, official=403, other_official=403), PUBLIC,
           label="public"),
-    # NOTE: residents get 403 not_registered here, where the join page and the API reads answer 404: the same
-    # "this session exists" signal the contract already gives on registration (403 invited_only).
+    # Residents not invited get 404, as from the join page and the API reads: the session does not exist for them.
     Route("POST", "/api/v1/sessions/<int:session_id>/join",
-          cells(ALLOWED, anonymous=401, resident=403, other_resident=403, other_official=403), INVITED,
+          cells(ALLOWED, anonymous=401, resident=404, other_resident=404, other_official=403), INVITED,
           label="invitation-only"),
     # --- API: questions -------------------------------------------------------------------------------------------
     Route("GET", "/api/v1/sessions/<int:session_id>/questions", api_any(), PUBLIC, label="public"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from majlis.auth import permissions
 from majlis.auth import services as auth_services
 from majlis.db import get_db
 from majlis.enums import Role
@@ -49,7 +50,7 @@ def api_user():
 def require_role(*roles: Role):
     """The authenticated caller if they hold one of the roles (admins always do); else 401/403."""
     user = api_user()
-    if user.role not in roles and user.role != Role.ADMIN:
+    if not permissions.has_role(user, *roles):
         raise Forbidden()
     return user
 
@@ -59,6 +60,11 @@ def conditional(response):
     response.add_etag()
     response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)
+
+
+def json_bytes(data) -> bytes:
+    """A JSON body as `jsonify` writes it, as bytes (for answers built once and kept)."""
+    return (current_app.json.dumps(data) + "\n").encode()
 
 
 def json_body() -> dict:

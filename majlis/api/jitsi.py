@@ -6,9 +6,8 @@ from flask import current_app, jsonify
 
 from majlis.api import api_user, bp
 from majlis.db import get_db
-from majlis.errors import NotFound
 from majlis.jitsi import services
-from majlis.sessions.models import MajlisSession
+from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
 
@@ -16,9 +15,7 @@ from majlis.timeutil import utcnow
 def join(session_id: int):
     user = api_user()
     db_session = get_db()
-    majlis_session = db_session.get(MajlisSession, session_id)
-    if majlis_session is None:
-        raise NotFound()
+    majlis_session = get_visible_session(db_session, session_id, user)  # an outsider learns nothing of an invited one
     token = services.join_and_record(db_session, majlis_session, user,
                                      settings=services.settings_from_config(current_app.config), now=utcnow())
     return jsonify({"jwt": token.jwt, "domain": token.domain, "room": token.room, "url": token.url,

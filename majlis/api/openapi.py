@@ -434,7 +434,7 @@ def _operations() -> list[tuple]:
 
         # --- registrations and the video room
         operation("post", "/sessions/{session_id}/registrations", "register", N_("Register for a session"),
-                  who=RESIDENT, tag="registrations", forbidden=["residents_only", "invited_only"],
+                  who=RESIDENT, tag="registrations", forbidden=["residents_only"],
                   responses=ok(ref("Registration"), "A seat, or a place in the waiting line", status=201),
                   errors={409: ["already_registered", "registration_closed", "session_cancelled"]}),
         operation("get", "/sessions/{session_id}/registrations/me", "my_registration",

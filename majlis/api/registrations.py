@@ -14,9 +14,7 @@ from majlis.timeutil import utcnow
 
 
 def place_to_dict(place: services.Place) -> dict:
-    registration = place.registration
-    return {"id": registration.id, "session_id": registration.session_id, "status": registration.status.value,
-            "position": place.position}
+    return {"id": place.id, "session_id": place.session_id, "status": place.status.value, "position": place.position}
 
 
 @bp.post("/sessions/<int:session_id>/registrations")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 
-from majlis.api import api_user, bp, conditional, json_body, require_role
+from majlis import cache
+from majlis.api import api_user, bp, json_body, json_bytes, require_role
 from majlis.api.serializers import series_to_dict, session_to_dict
+from majlis.auth import permissions
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
 from majlis.errors import NotFound
@@ -25,7 +27,7 @@ def _horizon():
 def list_series():
     viewer = api_user()
     statement = select(Series).order_by(Series.id)
-    if not (viewer.is_moderator or viewer.role == Role.OFFICIAL):
+    if not permissions.sees_all_sessions(viewer.role):
         statement = statement.where(Series.visibility == "public")
     return jsonify({"series": [series_to_dict(s) for s in get_db().scalars(statement)]})
 
@@ -44,8 +46,7 @@ def create_series():
 def get_series(series_id: int):
     viewer = api_user()
     series = get_db().get(Series, series_id)
-    if series is None or (series.visibility.value != "public"
-                          and not (viewer.is_moderator or viewer.role == Role.OFFICIAL)):
+    if series is None or (series.visibility.value != "public" and not permissions.sees_all_sessions(viewer.role)):
         raise NotFound()
     return jsonify(series_to_dict(series))
 
@@ -54,8 +55,15 @@ def get_series(series_id: int):
 def list_sessions():
     viewer = api_user()
     query = services.session_query(request.args, local_zone())
-    rows = services.list_sessions(get_db(), query, viewer=viewer)
-    return conditional(jsonify({"sessions": [session_to_dict(row) for row in rows]}))
+    viewer_class = services.list_class(viewer.role)
+
+    def build() -> bytes:
+        rows = services.list_sessions(get_db(), query, viewer_class=viewer_class)
+        return json_bytes({"sessions": [session_to_dict(row) for row in rows]})
+
+    # The same for every viewer of a class; private all the same (it sits behind a token).
+    return cache.conditional_read(cache.SESSIONS, ("list", viewer_class, query), build, mimetype="application/json",
+                                  cache_control="private, no-cache", db_session=get_db())
 
 
 @bp.post("/sessions")

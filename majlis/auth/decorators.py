@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask_login import current_user
 
+from majlis.auth import permissions
 from majlis.enums import Role
 from majlis.errors import Forbidden, Unauthorized
 
@@ -18,7 +19,7 @@ def roles_required(*roles: Role):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 raise Unauthorized()
-            if current_user.role not in roles and current_user.role != Role.ADMIN:
+            if not permissions.has_role(current_user, *roles):
                 raise Forbidden()
             return view(*args, **kwargs)
 

@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from majlis.auth import permissions
 from majlis.core.models import Area, GovernmentBody
 from majlis.db import Base
 from majlis.enums import Role
@@ -47,16 +48,14 @@ class User(UserMixin, Timestamps, Base):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.is_disabled
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.STAFF, Role.ADMIN)
+        return permissions.is_staff(self)
 
     @property
     def is_moderator(self) -> bool:
-        return self.role in (Role.MODERATOR, Role.STAFF, Role.ADMIN)
+        """A member of the governor's office (the templates' name for it)."""
+        return permissions.is_office(self)
 
 
 class ApiToken(Base):

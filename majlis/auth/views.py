@@ -97,7 +97,7 @@ def _start_session(user: User, remember: bool) -> None:
 @rate_limit(SIGNUP_LIMIT, methods=["POST"])
 def signup():
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(url_for("sessions.home"))
     form = SignupForm()
     form.area.choices = _area_choices()
     if form.validate_on_submit():
@@ -115,7 +115,7 @@ def signup():
                 return redirect(url_for("auth.verify", email=user.email))
             _start_session(user, remember=False)
             flash(_("Welcome to the Majlis, %(name)s.", name=user.name), "success")
-            return redirect(url_for("core.home"))
+            return redirect(url_for("sessions.home"))
     status = 400 if form.errors else 200
     return render_template("auth/signup.html", form=form), status
 
@@ -145,7 +145,7 @@ def verify():
 @rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def login():
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+        return redirect(safe_next(request.args.get("next")) or url_for("sessions.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -157,7 +157,7 @@ def login():
             flash(str(exc.message), "error")
             return render_template("auth/login.html", form=form), exc.status
         _start_session(user, remember=bool(form.remember.data))
-        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+        return redirect(safe_next(request.args.get("next")) or url_for("sessions.home"))
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
@@ -171,7 +171,7 @@ def logout():
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("core.home"))
+    return redirect(url_for("sessions.home"))
 
 
 @bp.route("/account")
@@ -250,7 +250,7 @@ def delete_account():
         logout_user()
         session.clear()
         flash(_("Your account and personal data were deleted."), "info")
-    return redirect(url_for("core.home"))
+    return redirect(url_for("sessions.home"))
 
 
 @bp.get("/admin/audit")

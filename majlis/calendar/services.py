@@ -12,10 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.calendar import ical
 from majlis.calendar.models import CalendarFeed
-from majlis.enums import InvitationResponse, RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.enums import InvitationResponse, RegistrationStatus, SeriesKind, SessionStatus, Visibility
 from majlis.errors import NotFound
 from majlis.registration.models import Registration
 from majlis.security import new_token
@@ -164,7 +165,7 @@ def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list
             Invitation.body_id == user.body_id if user.body_id is not None else false()),
         Invitation.response != InvitationResponse.DECLINED)
     condition = or_(MajlisSession.id.in_(registered), MajlisSession.id.in_(invited))
-    if user.role in (Role.STAFF, Role.ADMIN, Role.MODERATOR, Role.OFFICIAL):
+    if permissions.sees_all_sessions(user.role):
         condition = or_(condition, MajlisSession.kind == SeriesKind.COORDINATING)
     return list(db_session.scalars(
         select(MajlisSession).where(condition, MajlisSession.ends_at > now - PERSONAL_PAST)

@@ -40,31 +40,31 @@ def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str
     return response.make_conditional(request)
 
 
-def _built_feed(version: int, series_id: int | None, ctx: services.FeedContext) -> bytes:
-    """The public feed's bytes, built once per calendar version, language and series in this worker.
+PUBLIC_FEED_CACHE = "public, max-age=300"  # a proxy or CDN may carry a public feed for five minutes
 
-    The caller reads the version before any data (a row loaded earlier would stay in the session as it was), and
-    every change a feed shows raises it in its own transaction (majlis.cache), so a stored feed is never older than
-    the version it is stored under.
-    """
-    body = cache.memo("majlis_built_feeds", (series_id, ctx.lang, version),
-                      lambda: services.public_feed(get_db(), ctx, series_id=series_id), limit=32)
-    return body
+
+def _public_feed_response(series_id: int | None, filename: str) -> Response:
+    """A public feed, answered from the calendar's version (304, or the body built once for it)."""
+    ctx = feed_context()
+    response = cache.conditional_read(
+        cache.CALENDAR, ("feed", series_id, ctx.lang, ctx.base_url),
+        lambda: services.public_feed(get_db(), ctx, series_id=series_id),
+        mimetype="text/calendar", cache_control=PUBLIC_FEED_CACHE, db_session=get_db())
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
 
 
 @bp.get("/majlis.ics")
 def public_feed():
-    version = cache.read_version(get_db(), cache.CALENDAR)
-    return ics_response(_built_feed(version, None, feed_context()), filename="majlis.ics")
+    return _public_feed_response(None, "majlis.ics")
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
-    version = cache.read_version(get_db(), cache.CALENDAR)  # before the series is read
     series = get_db().get(Series, series_id)
     if series is None or series.visibility != Visibility.PUBLIC:
         raise NotFound()
-    return ics_response(_built_feed(version, series_id, feed_context()), filename=f"majlis-series-{series_id}.ics")
+    return _public_feed_response(series_id, f"majlis-series-{series_id}.ics")
 
 
 @bp.get("/sessions/<int:session_id>.ics")

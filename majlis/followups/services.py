@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from majlis.audit import services as audit
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
-from majlis.enums import CaseStatus, QuestionStatus, Role
+from majlis.enums import CaseStatus, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseUpdate
 from majlis.questions.models import Question
@@ -22,7 +23,6 @@ from majlis.questions.models import Question
 OPEN_STATES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
 CLOSED_STATES = (CaseStatus.RESOLVED, CaseStatus.DECLINED, CaseStatus.CONFIRMED)
 REOPEN_WINDOW = timedelta(days=14)
-OFFICE_ROLES = (Role.MODERATOR, Role.STAFF, Role.ADMIN)
 MAX_TEXT = 2000
 C = CaseStatus
 
@@ -52,7 +52,7 @@ def _body(db_session: Session, value, field: str = "body_id") -> GovernmentBody:
 def open_case(db_session: Session, question: Question, moderator: User, *, body_id, now: datetime, zone: ZoneInfo,
               due_on=None, reference=None) -> Case:
     """Turn a question into a case for a body, due by the body's SLA unless a date is given."""
-    if moderator.role not in OFFICE_ROLES:
+    if not permissions.is_office(moderator):
         raise Forbidden(_l("Only the Governor's office opens cases."))
     if question.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
         raise Conflict(_l("A rejected or withdrawn question cannot become a case."), code="illegal_transition")
@@ -90,8 +90,8 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
 def can_view(user: User | None, case: Case) -> bool:
     if user is None:
         return False
-    return (user.role in OFFICE_ROLES or case.resident_id == user.id
-            or (user.role == Role.OFFICIAL and user.body_id == case.body_id))
+    return (permissions.is_office(user) or case.resident_id == user.id
+            or (permissions.is_official(user) and user.body_id == case.body_id))
 
 
 def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:
@@ -115,7 +115,7 @@ def add_update(db_session: Session, case: Case, author: User, *, now: datetime, 
             raise InvalidInput(_l("Choose a status from the list."), field="status") from None
     old = case.status
     update = CaseUpdate(case_id=case.id, author_id=author.id, created_at=now, old_status=old)
-    if author.id == case.resident_id and author.role not in OFFICE_ROLES:
+    if author.id == case.resident_id and not permissions.is_office(author):
         update.text = _text(text, required=False)
         _resident_step(case, requested, now)
     else:
@@ -186,9 +186,9 @@ def is_overdue(case: Case, today: date) -> bool:
 
 def visible_cases(db_session: Session, viewer: User, *, status: str | None = None) -> list[Case]:
     statement = select(Case)
-    if viewer.role == Role.OFFICIAL:
+    if permissions.is_official(viewer):
         statement = statement.where(Case.body_id == viewer.body_id)
-    elif viewer.role not in OFFICE_ROLES:
+    elif not permissions.is_office(viewer):
         statement = statement.where(Case.resident_id == viewer.id)
     if status == "open":
         statement = statement.where(Case.status.in_(OPEN_STATES))

@@ -10,15 +10,14 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus
-from majlis.errors import Conflict, Forbidden, MajlisError
+from majlis.errors import Conflict, Forbidden, MajlisError, Unauthorized
 from majlis.jitsi.tokens import JitsiSettings, Participant, RoomToken, issue
 from majlis.registration import services as registration
 from majlis.registration.invitations import invitation_state
 from majlis.sessions.models import MajlisSession
-
-MODERATOR_ROLES = (Role.MODERATOR, Role.STAFF, Role.ADMIN)
 
 
 class NotConfigured(MajlisError):
@@ -75,7 +74,7 @@ def script_origin(url: str) -> str:
 def standing(role: Role, registration_status: RegistrationStatus | None) -> bool | None:
     """What role and registration alone decide: True (moderator), False (a confirmed registrant), or None (they do
     not let the user in; an invitation still may)."""
-    if role in MODERATOR_ROLES:
+    if role in permissions.OFFICE_ROLES:
         return True
     if registration_status == RegistrationStatus.CONFIRMED:
         return False
@@ -84,7 +83,7 @@ def standing(role: Role, registration_status: RegistrationStatus | None) -> bool
 
 def entitlement(db_session: Session, majlis_session: MajlisSession, user: User) -> bool | None:
     """None when the user may not enter; otherwise whether they enter as a moderator."""
-    own = registration.own_registration(db_session, majlis_session.id, user.id) if user.role not in MODERATOR_ROLES \
+    own = registration.own_registration(db_session, majlis_session.id, user.id) if not permissions.is_office(user) \
         else None
     decided = standing(user.role, own.status if own is not None else None)
     if decided is not None:
@@ -105,14 +104,34 @@ def check_window(majlis_session, settings: JitsiSettings, now: datetime) -> None
         raise Conflict(_l("This session has ended."), code="session_ended")
 
 
+def _entry(db_session: Session, majlis_session: MajlisSession, user: User | None, settings: JitsiSettings,
+           now: datetime) -> tuple[bool | None, MajlisError | None]:
+    """(whether the user enters as a moderator, why they may not enter now): the rule of `join` and `offer`."""
+    if user is None:
+        return None, Unauthorized(_l("Sign in to enter the video room."), code="sign_in")
+    moderator = entitlement(db_session, majlis_session, user)
+    if moderator is None:
+        return None, Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
+                               code="not_registered")
+    try:
+        check_window(majlis_session, settings, now)
+    except Conflict as exc:
+        return moderator, exc
+    return moderator, None
+
+
+def join_refusal(db_session: Session, majlis_session: MajlisSession, user: User | None, *,
+                 settings: JitsiSettings, now: datetime) -> MajlisError | None:
+    """Why the user may not enter the session's room now, or None (the server's Jitsi settings aside)."""
+    return _entry(db_session, majlis_session, user, settings, now)[1]
+
+
 def join(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
          now: datetime) -> RoomToken:
     """Sign a room token for an entitled user during the join window (reads only; see `attendance_due`)."""
-    moderator = entitlement(db_session, majlis_session, user)
-    if moderator is None:
-        raise Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
-                        code="not_registered")
-    check_window(majlis_session, settings, now)
+    moderator, refusal = _entry(db_session, majlis_session, user, settings, now)
+    if refusal is not None:
+        raise refusal
     if settings.profile is None:
         raise NotConfigured()
     return issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=moderator),

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from majlis.audit import services as audit
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
 from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
@@ -249,7 +250,7 @@ class View:
 def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, revision=None) -> View:
     """What a viewer may read: the public the published revisions; staff also the draft."""
     minutes = minutes_of(db_session, majlis_session)
-    staff = viewer is not None and viewer.is_staff
+    staff = permissions.is_staff(viewer)
     if minutes is None or (minutes.status != MinutesStatus.PUBLISHED and not staff):
         raise NotFound(_l("These minutes are not published."), code="no_minutes")
     if revision not in (None, ""):

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from majlis import live
 from majlis.audit import services as audit
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus, Role, SessionStatus
-from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
+from majlis.errors import Conflict, Forbidden, InvalidInput, MajlisError, NotFound, as_id
 from majlis.questions.models import Question, Vote
 from majlis.questions.normalize import normalize, similarity
 from majlis.registration.models import Registration
@@ -35,8 +36,7 @@ TRANSITIONS = {
 CATEGORIES = ("roads", "housing", "health", "education", "utilities", "environment", "social", "security", "other")
 
 
-def is_moderator(user: User | None) -> bool:
-    return user is not None and user.role in (Role.MODERATOR, Role.STAFF, Role.ADMIN)
+is_moderator = permissions.is_office
 
 
 def _clean_body(body) -> str:
@@ -61,6 +61,19 @@ def may_ask(db_session: Session, majlis_session: MajlisSession, user: User) -> b
     return state is not None and state != InvitationResponse.DECLINED
 
 
+def ask_refusal(db_session: Session, majlis_session: MajlisSession, author: User, *,
+                now: datetime) -> MajlisError | None:
+    """Why the user may not send a question to the session now, or None (the rule of `ask` and the session page)."""
+    if majlis_session.status == SessionStatus.CANCELLED:
+        return Conflict(_l("This session is cancelled."), code="session_cancelled")
+    if not majlis_session.registration_opens_at <= now < majlis_session.ends_at:
+        return Conflict(_l("Questions are taken from the opening of registration until the session ends."),
+                        code="questions_closed")
+    if not may_ask(db_session, majlis_session, author):
+        return Forbidden(_l("Register for the session to send a question."), code="not_registered")
+    return None
+
+
 def ask(db_session: Session, majlis_session: MajlisSession, author: User, *, body, anonymous: bool = False,
         category: str | None = None, now: datetime) -> Question:
     """A registrant's question, pending moderation; accepted from registration opening until the end."""
@@ -69,13 +82,9 @@ def ask(db_session: Session, majlis_session: MajlisSession, author: User, *, bod
         raise InvalidInput(_l("Choose a category from the list."), field="category")
     if not isinstance(anonymous, bool):
         raise InvalidInput(_l("Say yes or no."), field="anonymous")
-    if majlis_session.status == SessionStatus.CANCELLED:
-        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
-    if not majlis_session.registration_opens_at <= now < majlis_session.ends_at:
-        raise Conflict(_l("Questions are taken from the opening of registration until the session ends."),
-                       code="questions_closed")
-    if not may_ask(db_session, majlis_session, author):
-        raise Forbidden(_l("Register for the session to send a question."), code="not_registered")
+    refusal = ask_refusal(db_session, majlis_session, author, now=now)
+    if refusal is not None:
+        raise refusal
     question = Question(session_id=majlis_session.id, author_id=author.id, body=text, normalized_body=normalize(text),
                         is_anonymous=anonymous, category=category, status=S.PENDING, created_at=now, updated_at=now)
     db_session.add(question)

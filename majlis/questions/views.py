@@ -15,9 +15,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
-from majlis import live
+from majlis import cache, live
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.core.models import GovernmentBody
@@ -28,6 +29,7 @@ from majlis.extensions import rate_limit
 from majlis.followups.models import Case
 from majlis.questions import services
 from majlis.sessions.services import get_visible_session
+from majlis.templating import current_lang
 from majlis.timeutil import utcnow
 
 bp = Blueprint("questions", __name__)
@@ -44,15 +46,26 @@ def question_list_context(majlis_session, viewer) -> dict:
         "questions": services.visible_questions(db_session, majlis_session, viewer),
         "voted": services.my_votes(db_session, majlis_session, viewer),
         "viewer": viewer,
-        "form": EmptyForm(),
     }
+
+
+def rendered_list(majlis_session, viewer) -> Markup:
+    """The session's question list as the viewer sees it. The public's, the same for every anonymous reader, is
+    built once per live version and language (every change to a question raises the live version)."""
+    def render() -> Markup:
+        html = render_template("questions/_list.html", **question_list_context(majlis_session, viewer))
+        return Markup(html)  # noqa: S704 - the output of an autoescaping template
+
+    if viewer is not None:
+        return render()
+    return cache.built(f"questions:{majlis_session.id}:{majlis_session.live_version}:{current_lang()}", render)
 
 
 @bp.get("/sessions/<int:session_id>/questions")
 def question_list(session_id: int):
-    """The question list alone, for the page's live refresh."""
+    """Send the question list alone, for the page's live refresh."""
     majlis_session = get_visible_session(get_db(), session_id, _viewer())
-    return render_template("questions/_list.html", **question_list_context(majlis_session, _viewer()))
+    return rendered_list(majlis_session, _viewer())
 
 
 @bp.get("/sessions/<int:session_id>/events")
@@ -89,10 +102,10 @@ def ask(session_id: int):
                              anonymous=request.form.get("anonymous") == "y", now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
-            session_page = url_for("core.session_page", session_id=session_id)
+            session_page = url_for("sessions.session_page", session_id=session_id)
             return redirect(f"{session_page}#ask-heading")
         flash(_("Thank you. Your question is waiting for the Governor's office to review it."), "success")
-    return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
+    return redirect(url_for("sessions.session_page", session_id=session_id) + "#questions-heading")
 
 
 @bp.post("/questions/<int:question_id>/vote")
@@ -114,7 +127,7 @@ def vote(question_id: int):
             flash(str(exc.message), "error")
     if session_id is None:
         session_id = services.get_question(get_db(), question_id, current_user).session_id
-    return redirect(url_for("core.session_page", session_id=session_id) + f"#question-{question_id}")
+    return redirect(url_for("sessions.session_page", session_id=session_id) + f"#question-{question_id}")
 
 
 @bp.post("/questions/<int:question_id>/withdraw")
@@ -128,7 +141,7 @@ def withdraw(question_id: int):
                 services.withdraw(db_session, question, current_user, now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
-    return redirect(url_for("core.session_page", session_id=session_id) + "#questions-heading")
+    return redirect(url_for("sessions.session_page", session_id=session_id) + "#questions-heading")
 
 
 # --- the moderators' console ----------------------------------------------------------------------------------------

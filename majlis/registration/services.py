@@ -12,15 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from majlis import cache
 from majlis.audit import services as audit
+from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.enums import InvitationResponse, RegistrationStatus, Role, SessionStatus, Visibility
-from majlis.errors import Conflict, Forbidden, NotFound
+from majlis.enums import InvitationResponse, RegistrationStatus, SessionStatus, Visibility
+from majlis.errors import Conflict, Forbidden, MajlisError, NotFound, Unauthorized
 from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession
+from majlis.sessions.services import lock_session
 
 CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED,
                                     RegistrationStatus.CANCELLED)
@@ -30,43 +34,13 @@ CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.CONFIRMED, RegistrationSt
 class Place:
     """A resident's registration as they see it: confirmed, or waiting at a place in line (1 = next)."""
 
-    registration: Registration
+    id: int
+    session_id: int
+    status: RegistrationStatus
     position: int | None
 
-    @property
-    def status(self) -> RegistrationStatus:
-        return self.registration.status
 
-
-def lock_session(db_session: Session, session_id: int) -> MajlisSession:
-    """Load the session row for a change, locked against concurrent changes to its seats."""
-    row = db_session.scalar(_statements().locked_session, {"b_session": session_id})
-    if row is None:
-        raise NotFound()
-    return row
-
-
-@dataclass(frozen=True)
-class _Statements:
-    locked_session: object
-    registration: object
-    back_of_line: object
-
-
-@functools.cache
-def _statements() -> _Statements:
-    """The registration path's statements, built once (building one costs more than SQLite takes to run it)."""
-    return _Statements(
-        locked_session=select(MajlisSession).where(MajlisSession.id == bindparam("b_session")).with_for_update()
-        .execution_options(populate_existing=True),
-        registration=select(Registration).where(Registration.session_id == bindparam("b_session"),
-                                                Registration.user_id == bindparam("b_user")),
-        back_of_line=select(func.max(Registration.queued_at)).where(
-            Registration.session_id == bindparam("b_session")),
-    )
-
-
-def is_invited(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+def is_invited(db_session: Session, majlis_session, user: User) -> bool:
     """Invited by name, or through the government body the user belongs to (and not declined)."""
     conditions = [Invitation.user_id == user.id]
     if user.body_id is not None:
@@ -76,11 +50,47 @@ def is_invited(db_session: Session, majlis_session: MajlisSession, user: User) -
         Invitation.response != InvitationResponse.DECLINED)) > 0
 
 
-def _check_open(majlis_session: MajlisSession, now: datetime) -> None:
+class NotOpenYet(Conflict):
+    """Registration opens later (the contract's code for any time outside the window)."""
+
+    code = "registration_closed"
+    default_message = _l("Registration for this session has not opened yet.")
+
+    def __init__(self, opens_at: datetime):
+        super().__init__()
+        self.opens_at = opens_at
+
+
+def _check_open(majlis_session, now: datetime) -> None:
     if majlis_session.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
-    if not majlis_session.registration_opens_at <= now < majlis_session.registration_closes_at:
+    if now < majlis_session.registration_opens_at:
+        raise NotOpenYet(majlis_session.registration_opens_at)
+    if now >= majlis_session.registration_closes_at:
         raise Conflict(_l("Registration for this session is not open now."), code="registration_closed")
+
+
+def _registration_refusal(db_session: Session, majlis_session, user: User | None, registered: bool,
+                          now: datetime) -> MajlisError | None:
+    """Why the user may not register for the session now, or None: the one rule for `register` and `offer`.
+
+    `majlis_session` is anything with the session's visibility, status and registration window (the ORM row, or
+    the row `register` reads under its lock).
+    """
+    if user is None:
+        return Unauthorized(_l("Sign in to register."), code="sign_in")
+    if not permissions.is_resident(user):
+        return Forbidden(_l("Only residents register for sessions; staff and officials are invited."),
+                         code="residents_only")
+    if majlis_session.visibility == Visibility.INVITED and not is_invited(db_session, majlis_session, user):
+        return NotFound()  # as for a session that does not exist: nothing tells an outsider it does
+    try:
+        _check_open(majlis_session, now)
+    except Conflict as exc:
+        return exc
+    if registered:
+        return Conflict(_l("You are already registered for this session."), code="already_registered")
+    return None
 
 
 def position_in_line(db_session: Session, registration: Registration) -> int | None:
@@ -105,57 +115,164 @@ def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> 
     registration = own_registration(db_session, majlis_session.id, user.id)
     if registration is None:
         return None
-    return Place(registration, position_in_line(db_session, registration))
-
-
-def _back_of_line(db_session: Session, session_id: int, now: datetime) -> datetime:
-    """An arrival time after everyone already in line (also after an earlier cancellation).
-
-    `now` was read before the lock was granted, so a request that waited could carry an earlier time than
-    one that was served first; the line follows the order in which the lock served them.
-    """
-    return _after(db_session.scalar(_statements().back_of_line, {"b_session": session_id}), now)
+    return Place(registration.id, registration.session_id, registration.status,
+                 position_in_line(db_session, registration))
 
 
 def _after(last: datetime | None, now: datetime) -> datetime:
+    """An arrival time after everyone already in line (also after an earlier cancellation).
+
+    `now` was read before the lock was granted, so a request that waited could carry an earlier time than one that
+    was served first; the line follows the order in which the lock served them.
+    """
     return now if last is None or last < now else last + timedelta(microseconds=1)
 
 
 def register(db_session: Session, session_id: int, resident: User, *, now: datetime) -> Place:
-    """Give the resident a seat, or a place at the back of the line when the seats are gone."""
-    if resident.role != Role.RESIDENT:
-        raise Forbidden(_l("Only residents register for sessions; staff and officials are invited."),
-                        code="residents_only")
-    majlis_session = lock_session(db_session, session_id)
-    if majlis_session.visibility == Visibility.INVITED and not is_invited(db_session, majlis_session, resident):
-        raise Forbidden(_l("This session is by invitation only."), code="invited_only")
-    _check_open(majlis_session, now)
-    registration = db_session.scalar(_statements().registration, {"b_session": session_id, "b_user": resident.id})
-    if registration is not None and registration.status != CANCELLED:
-        raise Conflict(_l("You are already registered for this session."), code="already_registered")
-    queued_at = _back_of_line(db_session, session_id, now)
-    if registration is None:
-        registration = Registration(session_id=session_id, user_id=resident.id, created_at=now)
-        db_session.add(registration)
-    registration.queued_at = queued_at
-    registration.cancelled_at = None
-    registration.updated_at = now
-    if majlis_session.confirmed_count < majlis_session.capacity:
-        registration.status = CONFIRMED
-        registration.confirmed_at = now
-        majlis_session.confirmed_count += 1
-    else:
-        registration.status = WAITLISTED
-        registration.confirmed_at = None
-        majlis_session.waitlist_count += 1
-    majlis_session.live_version += 1
-    # No flush here: the commit writes the registration, the counters and the notice in one flush.
+    """Give the resident a seat, or a place at the back of the line when the seats are gone.
+
+    The hottest write of the product (thousands a minute when registration opens), so it runs as statements built
+    once on the unit of work's connection: the session row locked with the resident's registration read in the same
+    statement, the back of the line read after the lock, then the row, the counters and the notice.
+    """
+    statements = _statements()
+    connection = db_session.connection()
+    row = connection.execute(statements.lock_for_registration,
+                             {"b_session": session_id, "b_user": resident.id}).one_or_none()
+    if row is None:
+        raise NotFound()
+    registered = row.registration_id is not None and row.registration_status != CANCELLED
+    refusal = _registration_refusal(db_session, row, resident, registered, now)
+    if refusal is not None:
+        raise refusal
+    last = connection.execute(statements.back_of_line, {"b_session": session_id}).scalar()
+    confirmed = row.confirmed_count < row.capacity
+    values = {"b_session": session_id, "b_user": resident.id, "b_status": CONFIRMED if confirmed else WAITLISTED,
+              "b_queued_at": _after(last, now), "b_confirmed_at": now if confirmed else None, "b_now": now}
+    try:
+        if row.registration_id is None:  # a first registration
+            registration_id = connection.execute(statements.insert_registration, values).scalar_one()
+        else:  # back after a cancellation: the same row, at the back of the line
+            registration_id = row.registration_id
+            connection.execute(statements.requeue_registration, {**values, "b_id": registration_id})
+    except IntegrityError:
+        # The same resident registered at the same moment in another request (its row was committed after this
+        # request's lock statement read the registrations): as a second click would be answered.
+        raise Conflict(_l("You are already registered for this session."), code="already_registered") from None
+    connection.execute(statements.count_seat, {"b_session": session_id, "b_confirmed": int(confirmed),
+                                               "b_waiting": int(not confirmed)})
+    cache.raise_versions(db_session, (cache.SESSIONS,))  # the list shows the seats; no calendar does
     # At the back of the line everyone else waiting is ahead: the place is the counter just raised (no count).
-    place = Place(registration, majlis_session.waitlist_count if registration.status == WAITLISTED else None)
+    place = Place(registration_id, session_id, CONFIRMED if confirmed else WAITLISTED,
+                  None if confirmed else row.waitlist_count + 1)
     from majlis.registration import notices
 
-    notices.registered(db_session, majlis_session, resident, place, now=now)
+    notices.registered(db_session, db_session.get(MajlisSession, session_id), resident, place, now=now)  # TEMP
     return place
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One thing a viewer may or may not do now; when not, why (the refusal the action itself would give)."""
+
+    refusal: MajlisError | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def code(self) -> str | None:
+        return None if self.refusal is None else self.refusal.code
+
+    @property
+    def message(self) -> str | None:
+        return None if self.refusal is None else str(self.refusal.message)
+
+    @property
+    def opens_at(self) -> datetime | None:
+        """When the refusal is only "not yet": the moment it opens."""
+        return getattr(self.refusal, "opens_at", None)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a viewer may do with a session now: register (for a seat or a place in line), cancel, enter the room."""
+
+    place: Place | None
+    invitation: InvitationResponse | None
+    register: Choice
+    seat_free: bool  # registering now gives a seat (else a place in line)
+    cancel: Choice
+    join: Choice
+
+
+def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, now: datetime,
+          room_settings) -> Offer:
+    """Tell what the viewer may do with the session now, each refusal with its reason (the same rules as the
+    actions: `register`, `cancel`, `jitsi.services.join`)."""
+    from majlis.jitsi import services as jitsi
+    from majlis.registration.invitations import invitation_state
+
+    place = place_of(db_session, majlis_session, viewer) if viewer is not None else None
+    invitation = invitation_state(db_session, majlis_session, viewer) \
+        if viewer is not None and majlis_session.visibility == Visibility.INVITED else None
+    register_refusal = _registration_refusal(db_session, majlis_session, viewer, place is not None, now)
+    if place is None:
+        cancel_refusal = NotFound(_l("You are not registered for this session."), code="not_registered")
+    else:
+        cancel_refusal = _cancel_refusal(majlis_session, now)
+    join_refusal = jitsi.join_refusal(db_session, majlis_session, viewer, settings=room_settings, now=now)
+    return Offer(place=place, invitation=invitation, register=Choice(register_refusal),
+                 seat_free=majlis_session.confirmed_count < majlis_session.capacity,
+                 cancel=Choice(cancel_refusal), join=Choice(join_refusal))
+
+
+def _cancel_refusal(majlis_session, now: datetime) -> MajlisError | None:
+    if majlis_session.starts_at <= now:
+        return Conflict(_l("The session has already started."), code="session_started")
+    return None
+
+
+@dataclass(frozen=True)
+class _Statements:
+    registration: object
+    lock_for_registration: object
+    back_of_line: object
+    insert_registration: object
+    requeue_registration: object
+    count_seat: object
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """The registration path's statements, built once (building one costs more than SQLite takes to run it)."""
+    sessions, registrations = MajlisSession.__table__, Registration.__table__
+    c, r = sessions.c, registrations.c
+    return _Statements(
+        registration=select(Registration).where(Registration.session_id == bindparam("b_session"),
+                                                Registration.user_id == bindparam("b_user")),
+        # The session as the rules and the notice need it, locked against other changes to its seats, with the
+        # resident's own registration. (PostgreSQL: a statement that waited for the lock reads the session as it is
+        # now; the registration as it was when the statement began, which the unique key backs up.)
+        lock_for_registration=select(
+            c.id, c.title_ar, c.title_en, c.starts_at, c.status, c.visibility, c.registration_opens_at,
+            c.registration_closes_at, c.capacity, c.confirmed_count, c.waitlist_count,
+            r.id.label("registration_id"), r.status.label("registration_status"),
+        ).select_from(sessions.outerjoin(registrations, and_(r.session_id == c.id, r.user_id == bindparam("b_user"))))
+        .where(c.id == bindparam("b_session")).with_for_update(of=sessions),
+        back_of_line=select(func.max(r.queued_at)).where(r.session_id == bindparam("b_session")),
+        insert_registration=insert(registrations).values(
+            session_id=bindparam("b_session"), user_id=bindparam("b_user"), status=bindparam("b_status"),
+            queued_at=bindparam("b_queued_at"), confirmed_at=bindparam("b_confirmed_at"),
+            created_at=bindparam("b_now"), updated_at=bindparam("b_now")).returning(r.id),
+        requeue_registration=update(registrations).where(r.id == bindparam("b_id")).values(
+            status=bindparam("b_status"), queued_at=bindparam("b_queued_at"),
+            confirmed_at=bindparam("b_confirmed_at"), cancelled_at=None, updated_at=bindparam("b_now")),
+        count_seat=update(sessions).where(c.id == bindparam("b_session")).values(
+            confirmed_count=c.confirmed_count + bindparam("b_confirmed"),
+            waitlist_count=c.waitlist_count + bindparam("b_waiting")),
+    )
 
 
 def cancel(db_session: Session, session_id: int, resident: User, *, now: datetime) -> list[Registration]:
@@ -165,8 +282,9 @@ def cancel(db_session: Session, session_id: int, resident: User, *, now: datetim
         Registration.session_id == session_id, Registration.user_id == resident.id, Registration.status != CANCELLED))
     if registration is None:
         raise NotFound(_l("You are not registered for this session."), code="not_registered")
-    if majlis_session.starts_at <= now:
-        raise Conflict(_l("The session has already started."), code="session_started")
+    refusal = _cancel_refusal(majlis_session, now)
+    if refusal is not None:
+        raise refusal
     if registration.status == CONFIRMED:
         majlis_session.confirmed_count -= 1
     else:

@@ -41,7 +41,7 @@ def register(session_id: int):
                 flash(_("Your seat is confirmed. We sent the details to your e-mail."), "success")
             else:
                 flash(_("All seats are taken: you are number %(position)s in line.", position=place.position), "info")
-    return redirect(url_for("core.session_page", session_id=session_id))
+    return redirect(url_for("sessions.session_page", session_id=session_id))
 
 
 @bp.post("/sessions/<int:session_id>/unregister")
@@ -55,7 +55,7 @@ def unregister(session_id: int):
             flash(str(exc.message), "error")
         else:
             flash(_("Your registration is cancelled."), "success")
-    return redirect(url_for("core.session_page", session_id=session_id))
+    return redirect(url_for("sessions.session_page", session_id=session_id))
 
 
 @bp.get("/staff/sessions/<int:session_id>/registrants")
@@ -143,4 +143,4 @@ def answer_invitation(session_id: int):
         else:
             flash(_("Thank you: you accepted the invitation.") if accept else _("You declined the invitation."),
                   "success")
-    return redirect(url_for("core.session_page", session_id=session_id))
+    return redirect(url_for("sessions.session_page", session_id=session_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 from dataclasses import dataclass
@@ -9,17 +10,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select, true
+from sqlalchemy import bindparam, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from majlis.audit import services as audit
+from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
 from majlis.questions.models import Question
 from majlis.registration import notices
 from majlis.registration.models import Registration
-from majlis.registration.services import lock_session, promote_from_line
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
 
@@ -474,6 +475,8 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         row.updated_at = now
     db_session.flush()
     if "capacity" in data:
+        from majlis.registration.services import promote_from_line
+
         promote_from_line(db_session, row, now=now)  # more seats: the line moves up at once
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.update", object_type="session",
                  object_id=row.id, now=now, data={key: str(value) for key, value in data.items()})
@@ -508,9 +511,23 @@ def cancel_session(db_session: Session, row: MajlisSession, *, reason, actor: Us
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
+def lock_session(db_session: Session, session_id: int) -> MajlisSession:
+    """Load the session row for a change, locked against concurrent changes to its seats (on SQLite the unit of
+    work's BEGIN IMMEDIATE already keeps other writers out)."""
+    row = db_session.scalar(_locked_session(), {"b_session": session_id})
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@functools.cache
+def _locked_session():
+    return (select(MajlisSession).where(MajlisSession.id == bindparam("b_session")).with_for_update()
+            .execution_options(populate_existing=True))
+
+
 def can_see(viewer: User | None, row: MajlisSession) -> bool:
-    return row.visibility == Visibility.PUBLIC or (viewer is not None and (viewer.is_moderator
-                                                                           or viewer.role == Role.OFFICIAL))
+    return row.visibility == Visibility.PUBLIC or (viewer is not None and permissions.sees_all_sessions(viewer.role))
 
 
 LIST_ALL = "all"
@@ -519,14 +536,14 @@ LIST_PUBLIC = "public"
 
 def list_class(role: Role | str | None) -> str:
     """Which sessions a role sees listed: all of them (the governor's office and officials), or the public ones."""
-    if role is not None and Role(role) in (Role.MODERATOR, Role.STAFF, Role.ADMIN, Role.OFFICIAL):
+    if permissions.sees_all_sessions(role):
         return LIST_ALL
     return LIST_PUBLIC
 
 
-def visible_filter(viewer: User | None):
-    """SQL condition for the sessions a viewer may see listed."""
-    if list_class(viewer.role if viewer is not None else None) == LIST_ALL:
+def visible_filter(viewer: User | None = None, *, viewer_class: str | None = None):
+    """SQL condition for the sessions a viewer (or a viewer class, see `list_class`) may see listed."""
+    if (viewer_class or list_class(viewer.role if viewer is not None else None)) == LIST_ALL:
         return true()
     return MajlisSession.visibility == Visibility.PUBLIC
 
@@ -576,8 +593,10 @@ def session_query(args, zone: ZoneInfo) -> SessionQuery:
     return SessionQuery(start, end, series_id)
 
 
-def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | None, limit: int = 500):
-    statement = select(MajlisSession).where(visible_filter(viewer))
+def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | None = None,
+                  viewer_class: str | None = None, limit: int = 500):
+    """The sessions a viewer (or viewer class) sees listed for the query, soonest first."""
+    statement = select(MajlisSession).where(visible_filter(viewer, viewer_class=viewer_class))
     if query.start is not None:
         statement = statement.where(MajlisSession.ends_at > query.start)
     if query.end is not None:

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from majlis.auth.decorators import roles_required
+from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Role, SessionStatus
+from majlis.enums import Role, SessionStatus, Visibility
 from majlis.errors import InvalidInput, MajlisError, NotFound
 from majlis.sessions import services
 from majlis.sessions.forms import (
@@ -35,6 +36,61 @@ from majlis.templating import current_lang
 from majlis.timeutil import format_hijri, local_zone, to_local, utcnow
 
 bp = Blueprint("planning", __name__, url_prefix="/staff")
+public = Blueprint("sessions", __name__)  # what residents see: the upcoming sessions and each session's page
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+@public.route("/")
+def home():
+    """List the upcoming sessions the viewer may see."""
+    sessions = services.upcoming_sessions(get_db(), viewer=_viewer(), now=utcnow(), limit=12)
+    return render_template("sessions/home.html", sessions=sessions)
+
+
+@public.route("/sessions/<int:session_id>")
+def session_page(session_id: int):
+    """Show one session: its time, seats, what the viewer may do (register, cancel, enter), questions, calendars."""
+    from majlis.jitsi.services import settings_from_config
+    from majlis.minutes.services import minutes_of
+    from majlis.questions import views as question_views
+    from majlis.questions.services import ask_refusal
+    from majlis.registration.services import offer
+
+    db_session = get_db()
+    viewer = _viewer()
+    majlis_session = services.get_visible_session(db_session, session_id, viewer)
+    now = utcnow()
+    minutes = minutes_of(db_session, majlis_session)
+    return render_template(
+        "sessions/session.html", majlis_session=majlis_session, now=now,
+        offer=offer(db_session, majlis_session, viewer, now=now,
+                    room_settings=settings_from_config(current_app.config)),
+        may_ask=viewer is not None and ask_refusal(db_session, majlis_session, viewer, now=now) is None,
+        questions=question_views.rendered_list(majlis_session, viewer),
+        minutes_status=minutes.status.value if minutes else None,
+        calendar=_calendar_links(majlis_session), form=EmptyForm() if viewer is not None else None,
+    )
+
+
+def _calendar_links(row: MajlisSession) -> dict:
+    from majlis.calendar import links
+
+    base = current_app.config["MAJLIS_BASE_URL"]
+    title = row.title_en if current_lang() == "en" else row.title_ar
+    page = f"{base}/sessions/{row.id}"
+    feed = base + (url_for("calendar.series_feed", series_id=row.series_id)
+                   if row.series_id and row.visibility == Visibility.PUBLIC else url_for("calendar.public_feed"))
+    return {
+        "ics": base + url_for("calendar.session_feed", session_id=row.id),
+        "subscribe": links.webcal(feed),
+        "subscribe_google": links.google_subscribe(feed),
+        "google": links.google_add(title=title, starts_at=row.starts_at, ends_at=row.ends_at, details=page,
+                                   timezone=current_app.config["MAJLIS_TIMEZONE"]),
+        "outlook": links.outlook_add(title=title, starts_at=row.starts_at, ends_at=row.ends_at, details=page),
+    }
 
 WALL = "%Y-%m-%dT%H:%M"
 UPCOMING_LIMIT = 12  # on a series page; the month calendar shows the rest

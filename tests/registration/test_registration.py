@@ -107,7 +107,7 @@ def test_registering_twice_is_409_and_changes_nothing(client, db, open_session, 
     ({"registration_opens_at": "future"}, 409, "registration_closed"),
     ({"registration_closes_at": "past"}, 409, "registration_closed"),
     ({"status": SessionStatus.CANCELLED}, 409, "session_cancelled"),
-    ({"visibility": Visibility.INVITED}, 403, "invited_only"),
+    ({"visibility": Visibility.INVITED}, 404, "not_found"),  # to an outsider, an invited session does not exist
 ])
 def test_refusals_change_nothing(client, db, open_session, residents, changes, status, code):
     now = datetime.now(UTC)
@@ -145,7 +145,7 @@ def test_invited_residents_may_register_for_an_invited_session(client, db, open_
     with unit_of_work(db):
         db.scalar(select(Invitation)).response = InvitationResponse.DECLINED
     other = make_user()
-    assert register(client, open_session.id, api_token(other)).status_code == 403
+    assert register(client, open_session.id, api_token(other)).status_code == 404  # not invited: no such session
 
 
 def test_raising_capacity_promotes_and_lowering_keeps_everyone(client, db, open_session, residents, make_user,
