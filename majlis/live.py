@@ -9,11 +9,12 @@ Without Redis, streams poll the version column (a database-backed fallback that 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from majlis.sessions.models import MajlisSession
@@ -26,10 +27,16 @@ _listeners: dict[str, object] = {}
 
 def bump(db_session: Session, session_id: int) -> None:
     """Raise the session's live version in the caller's transaction; publish it after the commit."""
-    db_session.execute(update(MajlisSession).where(MajlisSession.id == session_id)
-                       .values(live_version=MajlisSession.live_version + 1),
-                       execution_options={"majlis_cache_scopes": ()})  # no cached read shows it
+    # On the table, not the model: no cached read (majlis.cache) shows the live version.
+    db_session.connection().execute(_bump_statement(), {"b_session": session_id})
     db_session.info.setdefault("live_sessions", set()).add(session_id)
+
+
+@functools.cache
+def _bump_statement():
+    sessions = MajlisSession.__table__
+    return update(sessions).where(sessions.c.id == bindparam("b_session")).values(
+        live_version=sessions.c.live_version + 1)
 
 
 def current_version(db_session: Session, session_id: int) -> int | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -126,14 +128,21 @@ def _move(db_session: Session, question: Question, to_state: QuestionStatus, *, 
 
 
 def get_question(db_session: Session, question_id: int, viewer: User | None) -> Question:
-    """The question if its session is one the viewer may see; 404 otherwise."""
-    from majlis.sessions.services import get_visible_session
+    """The question if its session is one the viewer may see; 404 otherwise (one statement for both)."""
+    from majlis.sessions.services import check_visible
 
-    question = db_session.get(Question, question_id)
-    if question is None:
+    found = db_session.execute(_question_with_session(), {"b_id": question_id}).first()
+    if found is None:
         raise NotFound()
-    get_visible_session(db_session, question.session_id, viewer)
+    question, majlis_session = found
+    check_visible(db_session, majlis_session, viewer)
     return question
+
+
+@functools.cache
+def _question_with_session():
+    return select(Question, MajlisSession).join(MajlisSession, MajlisSession.id == Question.session_id).where(
+        Question.id == bindparam("b_id"))
 
 
 def lock_question(db_session: Session, question_id: int) -> Question:
@@ -203,26 +212,45 @@ def _merge(db_session: Session, question: Question, into, *, now: datetime) -> N
     question.merged_into_id = target.id
 
 
-def _insert_vote(dialect: str):
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Vote)
-
-
 def vote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
-    """One vote per resident: a second click changes nothing. Returns the question's votes."""
+    """One vote per resident: a second click changes nothing. Returns the question's votes.
+
+    The live session's hottest write: statements built once, on the unit of work's connection; the vote, the
+    count and the live version, and the count read back by the statement that raises it.
+    """
     _check_voter(voter)
     if question.status not in VOTABLE_STATES:
         raise Conflict(_l("Votes are taken on approved questions only."), code="not_votable")
-    statement = _insert_vote(db_session.get_bind().dialect.name).values(
-        question_id=question.id, user_id=voter.id, created_at=now).on_conflict_do_nothing(
-        index_elements=["question_id", "user_id"]).returning(Vote.id)
-    # RETURNING says whether this call inserted the row (rowcount is not reliable for ORM inserts on every driver).
-    if db_session.execute(statement).first() is not None:
-        db_session.execute(update(Question).where(Question.id == question.id)
-                           .values(votes_count=Question.votes_count + 1))
-        live.bump(db_session, question.session_id)
-    db_session.flush()
-    return db_session.scalar(select(Question.votes_count).where(Question.id == question.id))
+    connection = db_session.connection()
+    statements = _vote_statements(connection.dialect.name)
+    values = {"b_question": question.id, "b_user": voter.id, "b_now": now}
+    if connection.execute(statements.insert, values).first() is None:  # voted before: nothing changes
+        return connection.execute(statements.count, values).scalar_one()
+    votes = connection.execute(statements.count_up, values).scalar_one()
+    live.bump(db_session, question.session_id)
+    return votes
+
+
+@dataclass(frozen=True)
+class _VoteStatements:
+    insert: object
+    count_up: object
+    count: object
+
+
+@functools.cache
+def _vote_statements(dialect: str) -> _VoteStatements:
+    module = postgresql if dialect == "postgresql" else sqlite
+    votes, questions = Vote.__table__, Question.__table__
+    return _VoteStatements(
+        # RETURNING says whether this call inserted the row (rowcount is not reliable on every driver).
+        insert=module.insert(votes).values(question_id=bindparam("b_question"), user_id=bindparam("b_user"),
+                                           created_at=bindparam("b_now"))
+        .on_conflict_do_nothing(index_elements=["question_id", "user_id"]).returning(votes.c.id),
+        count_up=update(questions).where(questions.c.id == bindparam("b_question"))
+        .values(votes_count=questions.c.votes_count + 1).returning(questions.c.votes_count),
+        count=select(questions.c.votes_count).where(questions.c.id == bindparam("b_question")),
+    )
 
 
 def _check_voter(voter: User) -> None:

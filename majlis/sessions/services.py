@@ -549,15 +549,20 @@ def visible_filter(viewer: User | None = None, *, viewer_class: str | None = Non
 
 
 def get_visible_session(db_session: Session, session_id: int, viewer: User | None) -> MajlisSession:
-    """The session if the viewer may see it: public, or staff/officials, or invited by name."""
-    from majlis.registration.invitations import invitation_state
-
+    """The session if the viewer may see it: public, or staff/officials, or invited by name; else 404."""
     row = db_session.get(MajlisSession, session_id)
     if row is None:
         raise NotFound()
+    check_visible(db_session, row, viewer)
+    return row
+
+
+def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) -> None:
+    """404 unless the viewer may see the session (as if it did not exist: nothing tells an outsider it does)."""
+    from majlis.registration.invitations import invitation_state
+
     if not can_see(viewer, row) and (viewer is None or invitation_state(db_session, row, viewer) is None):
         raise NotFound()
-    return row
 
 
 def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime, limit: int = 20):

@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, get_day_names
 from babel.lists import format_list
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from majlis import cache
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
@@ -39,6 +41,11 @@ bp = Blueprint("planning", __name__, url_prefix="/staff")
 public = Blueprint("sessions", __name__)  # what residents see: the upcoming sessions and each session's page
 
 
+# What an anonymous reader's cookie may hold without changing the page: the language (in the key) and the CSRF
+# secret of a form seen elsewhere (the anonymous page has no form). Anything else (a flash message) is rendered.
+ANONYMOUS_KEYS = frozenset({"lang", "csrf_token"})
+
+
 def _viewer():
     return current_user if current_user.is_authenticated else None
 
@@ -53,24 +60,39 @@ def home():
 @public.route("/sessions/<int:session_id>")
 def session_page(session_id: int):
     """Show one session: its time, seats, what the viewer may do (register, cancel, enter), questions, calendars."""
-    from majlis.jitsi.services import settings_from_config
     from majlis.minutes.services import minutes_of
+
+    db_session = get_db()
+    viewer = _viewer()
+    majlis_session = services.get_visible_session(db_session, session_id, viewer)
+    minutes = minutes_of(db_session, majlis_session)
+    minutes_status = minutes.status.value if minutes else None
+    if viewer is not None or cookie_session.keys() - ANONYMOUS_KEYS or request.args.keys() - {"lang"}:
+        return _session_page(majlis_session, viewer, minutes_status)
+    # Every anonymous reader sees the same page in their language: built once per state of what it shows.
+    key = (f"page:{majlis_session.id}:{majlis_session.updated_at.timestamp()}:{majlis_session.status.value}:"
+           f"{majlis_session.confirmed_count}:{majlis_session.waitlist_count}:{majlis_session.live_version}:"
+           f"{minutes_status}:{current_lang()}")
+    response = current_app.response_class(cache.built(key, lambda: _session_page(majlis_session, None, minutes_status)),
+                                          mimetype="text/html")
+    response.vary.add("Cookie")  # a signed-in reader gets another page at the same address
+    return response
+
+
+def _session_page(majlis_session: MajlisSession, viewer, minutes_status: str | None) -> str:
+    from majlis.jitsi.services import settings_from_config
     from majlis.questions import views as question_views
     from majlis.questions.services import ask_refusal
     from majlis.registration.services import offer
 
     db_session = get_db()
-    viewer = _viewer()
-    majlis_session = services.get_visible_session(db_session, session_id, viewer)
     now = utcnow()
-    minutes = minutes_of(db_session, majlis_session)
     return render_template(
         "sessions/session.html", majlis_session=majlis_session, now=now,
         offer=offer(db_session, majlis_session, viewer, now=now,
                     room_settings=settings_from_config(current_app.config)),
         may_ask=viewer is not None and ask_refusal(db_session, majlis_session, viewer, now=now) is None,
-        questions=question_views.rendered_list(majlis_session, viewer),
-        minutes_status=minutes.status.value if minutes else None,
+        questions=question_views.rendered_list(majlis_session, viewer), minutes_status=minutes_status,
         calendar=_calendar_links(majlis_session), form=EmptyForm() if viewer is not None else None,
     )
 
