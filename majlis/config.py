@@ -97,6 +97,10 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "MAJLIS_API_TOKEN_DAYS": int(env.get("MAJLIS_API_TOKEN_DAYS", "90")),
         # How long one live-update stream stays open before the browser reconnects (seconds).
         "MAJLIS_LIVE_STREAM_SECONDS": int(env.get("MAJLIS_LIVE_STREAM_SECONDS", "25")),
+        # Live streams one worker process serves at once (in all, and per client address): a stream holds a thread
+        # for its lifetime, so keep the first at most half the worker's threads (docs/production.md).
+        "MAJLIS_LIVE_STREAMS_PER_WORKER": int(env.get("MAJLIS_LIVE_STREAMS_PER_WORKER", "16")),
+        "MAJLIS_LIVE_STREAMS_PER_CLIENT": int(env.get("MAJLIS_LIVE_STREAMS_PER_CLIENT", "4")),
         # How many reverse proxies in front of Majlis set X-Forwarded-For/-Proto; 0 trusts no such header.
         "MAJLIS_TRUSTED_PROXIES": int(env.get("MAJLIS_TRUSTED_PROXIES", "0")),
     }

@@ -21,6 +21,8 @@ class MajlisError(Exception):
 
     # Set on refusals whose bookkeeping must be kept (e.g. counting a wrong code); see db.unit_of_work.
     commit_anyway = False
+    # Headers the answer carries (a Retry-After, say).
+    headers: dict[str, str] = {}
 
     def __init__(self, message=None, *, code: str | None = None, field: str | None = None, status=None,
                  commit_anyway: bool = False):
@@ -114,7 +116,7 @@ _HTTP_CODES = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MajlisError)
     def _domain_error(exc: MajlisError):
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers=exc.headers)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -22,7 +24,6 @@ from majlis.sessions.models import MajlisSession
 log = logging.getLogger(__name__)
 CHANNEL = "majlis:live:{session_id}"
 _publishers: dict[str, object] = {}
-_listeners: dict[str, object] = {}
 
 
 def bump(db_session: Session, session_id: int) -> None:
@@ -54,16 +55,126 @@ def _redis(url: str):
     return client
 
 
-def _redis_for_streams(url: str):
-    """The client whose connections the streams hold while they listen: one per open stream, so no small cap
-    (redis-py's default pool would refuse the 101st watcher of a worker, and starve publishing with it)."""
-    client = _listeners.get(url)
-    if client is None:
+class Hub:
+    """One Redis subscriber per worker process, fanning each session's changes out to the streams watching it.
+
+    A stream registers an event for its session and sleeps on it; the hub's thread holds the process's only
+    subscription (a pattern over every session's channel) and sets the events of the session a message names.
+    While Redis is unreachable the hub reconnects in the background, and streams poll the database instead.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.connected = threading.Event()
+        self._watchers: dict[int, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="majlis-live-hub", daemon=True)
+        self._thread.start()
+
+    def watch(self, session_id: int) -> threading.Event:
+        woken = threading.Event()
+        with self._lock:
+            self._watchers.setdefault(session_id, set()).add(woken)
+        return woken
+
+    def unwatch(self, session_id: int, woken: threading.Event) -> None:
+        with self._lock:
+            watchers = self._watchers.get(session_id)
+            if watchers is not None:
+                watchers.discard(woken)
+                if not watchers:
+                    del self._watchers[session_id]
+
+    def _wake(self, session_id: int | None) -> None:
+        with self._lock:
+            if session_id is None:
+                woken = [each for watchers in self._watchers.values() for each in watchers]
+            else:
+                woken = list(self._watchers.get(session_id, ()))
+        for each in woken:
+            each.set()
+
+    def _run(self) -> None:
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, max_connections=100_000)
-        _listeners[url] = client
-    return client
+        delay = 0.5
+        while True:
+            pubsub = None
+            try:
+                pubsub = redis.Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=15,
+                                              client_name=f"majlis-live-{os.getpid()}").pubsub(
+                    ignore_subscribe_messages=True)
+                pubsub.psubscribe(CHANNEL.format(session_id="*"))
+                self.connected.set()
+                self._wake(None)  # a change may have been published while nobody listened: everyone re-reads
+                delay = 0.5
+                for message in pubsub.listen():
+                    channel = message.get("channel") or b""
+                    _, _, number = channel.decode().rpartition(":")
+                    if number.isdecimal():
+                        self._wake(int(number))
+            except Exception as exc:  # noqa: BLE001 - Redis gone: streams poll until it is back
+                if self.connected.is_set():
+                    log.warning("live updates: Redis unreachable (%s); streams poll the database",
+                                type(exc).__name__)
+                self.connected.clear()
+                self._wake(None)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: BLE001, S110 - closing a dead connection
+                        pass
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+_hubs: dict[tuple[str, int], Hub] = {}
+_hubs_lock = threading.Lock()
+
+
+def hub(url: str) -> Hub:
+    """This process's hub for a Redis URL (made on first use; a forked worker makes its own)."""
+    key = (url, os.getpid())
+    found = _hubs.get(key)
+    if found is None:
+        with _hubs_lock:
+            found = _hubs.get(key) or _hubs.setdefault(key, Hub(url))
+    return found
+
+
+class StreamSlots:
+    """How many live streams this worker process serves, in all and per client address.
+
+    A stream holds a worker thread for its whole lifetime: a worker must never give all its threads to streams, or
+    every other request (the health check included) would wait. Beyond the caps a stream is refused with 503 and
+    Retry-After, and the page falls back to polling the question list.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0
+        self._by_client: dict[str, int] = {}
+
+    def take(self, client: str, *, per_worker: int, per_client: int) -> bool:
+        with self._lock:
+            if self._total >= per_worker or self._by_client.get(client, 0) >= per_client:
+                return False
+            self._total += 1
+            self._by_client[client] = self._by_client.get(client, 0) + 1
+            return True
+
+    def give_back(self, client: str) -> None:
+        with self._lock:
+            self._total -= 1
+            left = self._by_client.get(client, 1) - 1
+            if left:
+                self._by_client[client] = left
+            else:
+                self._by_client.pop(client, None)
+
+
+slots = StreamSlots()  # per process: gunicorn forks its workers before any stream is open
 
 
 def install(session_factory, redis_url: str | None) -> None:
@@ -90,21 +201,19 @@ def stream(read_version, session_id: int, since: int, *, redis_url: str | None, 
            poll: float = 0.5, heartbeat: float = 10.0) -> Iterator[str]:
     """Yield Server-Sent Events: `version` whenever the session's version passes `since`.
 
-    The stream ends after `lifetime` seconds; the browser reconnects by itself with the last id it saw.
+    The stream ends after `lifetime` seconds; the browser reconnects by itself with the last id it saw. With Redis
+    it sleeps until the process's hub hears the session change (re-reading every few seconds anyway); without it,
+    or while Redis is down, it polls the version.
     """
     yield "retry: 1000\n\n"
     deadline = time.monotonic() + lifetime
     last_beat = time.monotonic()
-    pubsub = None
-    if redis_url:
-        try:
-            pubsub = _redis_for_streams(redis_url).pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL.format(session_id=session_id))
-        except Exception as exc:  # noqa: BLE001 - fall back to polling the database
-            log.warning("live stream without Redis (%s): polling", type(exc).__name__)
-            pubsub = None
+    fan_out = hub(redis_url) if redis_url else None
+    woken = fan_out.watch(session_id) if fan_out is not None else None
     try:
         while time.monotonic() < deadline:
+            if woken is not None:
+                woken.clear()  # before the read: a change published after it wakes the wait below at once
             version = read_version()
             if version is None:
                 return
@@ -112,17 +221,14 @@ def stream(read_version, session_id: int, since: int, *, redis_url: str | None, 
                 since = version
                 yield f"id: {version}\nevent: version\ndata: {version}\n\n"
                 last_beat = time.monotonic()
-            if pubsub is not None:
-                # Wake at once on a message; re-read the version at least every few seconds anyway.
-                pubsub.get_message(timeout=min(5.0, max(0.0, deadline - time.monotonic())))
+            remaining = max(0.0, deadline - time.monotonic())
+            if fan_out is not None and fan_out.connected.is_set():
+                woken.wait(min(5.0, remaining, heartbeat))
             else:
-                time.sleep(poll)
+                time.sleep(min(poll, remaining))
             if time.monotonic() - last_beat >= heartbeat:
                 yield ": keep-alive\n\n"
                 last_beat = time.monotonic()
     finally:
-        if pubsub is not None:
-            try:
-                pubsub.close()
-            except Exception:  # noqa: BLE001, S110 - closing a dead connection
-                pass
+        if woken is not None:
+            fan_out.unwatch(session_id, woken)

@@ -10,10 +10,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -68,21 +68,39 @@ def question_list(session_id: int):
     return rendered_list(majlis_session, _viewer())
 
 
+class StreamsBusy(MajlisError):
+    status = 503
+    code = "streams_busy"
+    default_message = _l("Too many live connections right now: the page refreshes by itself instead.")
+    headers = {"Retry-After": "30"}
+
+
 @bp.get("/sessions/<int:session_id>/events")
 def events(session_id: int):
-    """Server-Sent Events: the session's live version, whenever it changes."""
+    """Stream the session's live version (Server-Sent Events), whenever it changes."""
     get_visible_session(get_db(), session_id, _viewer())
     since = request.headers.get("Last-Event-ID") or request.args.get("since") or "0"
     since = int(since) if since.isascii() and since.isdecimal() and len(since) < 12 else 0
+    config = current_app.config
+    client = request.remote_addr or "-"
+    if not live.slots.take(client, per_worker=config["MAJLIS_LIVE_STREAMS_PER_WORKER"],
+                           per_client=config["MAJLIS_LIVE_STREAMS_PER_CLIENT"]):
+        raise StreamsBusy()
+    get_db().close()  # the stream holds no pooled connection while it waits: each read takes one briefly
     database = get_database()
 
     def read_version():
         with database.session_factory() as db_session:
             return live.current_version(db_session, session_id)
 
-    stream = live.stream(read_version, session_id, since, redis_url=current_app.config.get("REDIS_URL"),
-                         lifetime=current_app.config.get("MAJLIS_LIVE_STREAM_SECONDS", 25))
-    return Response(stream_with_context(stream), mimetype="text/event-stream",
+    def served():
+        try:
+            yield from live.stream(read_version, session_id, since, redis_url=config.get("REDIS_URL"),
+                                   lifetime=config.get("MAJLIS_LIVE_STREAM_SECONDS", 25))
+        finally:
+            live.slots.give_back(client)
+
+    return Response(served(), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -118,3 +118,51 @@ def test_a_committed_change_is_published_on_redis_and_a_rolled_back_one_is_not(r
     assert message is not None and message["channel"] == live.CHANNEL.format(session_id=majlis_session.id).encode()
     subscriber.close()
     db.close()
+
+
+def test_one_redis_subscriber_serves_every_stream_of_a_worker(redis_app, majlis_session):
+    """Streams share the process's hub: a thousand watchers do not open a thousand Redis connections."""
+    import os
+
+    import redis
+
+    from majlis.db import get_database
+
+    database = get_database(redis_app)
+    found: list[list[int]] = [[] for _ in range(6)]
+    watchers = [threading.Thread(target=_watch, args=(database, majlis_session.id, 0, REDIS_URL, found[i]))
+                for i in range(6)]
+    for watcher in watchers:
+        watcher.start()
+    hub = live.hub(REDIS_URL)
+    assert hub.connected.wait(5)
+    with database.session_factory() as db_session, unit_of_work(db_session):
+        live.bump(db_session, majlis_session.id)
+    for watcher in watchers:
+        watcher.join(timeout=20)
+    assert found == [[1]] * 6
+    mine = [c for c in redis.Redis.from_url(REDIS_URL).client_list() if c["name"] == f"majlis-live-{os.getpid()}"]
+    assert len(mine) == 1
+
+
+def test_streams_beyond_the_caps_are_refused_and_the_site_keeps_answering(app, client, majlis_session):
+    app.config.update(MAJLIS_LIVE_STREAMS_PER_WORKER=20, MAJLIS_LIVE_STREAMS_PER_CLIENT=18,
+                      MAJLIS_LIVE_STREAM_SECONDS=30)
+    held = [client.get(f"/sessions/{majlis_session.id}/events", buffered=False) for _ in range(18)]
+    assert all(response.status_code == 200 for response in held)
+    # More streams than the pool has connections are open, and none holds one: the site still answers.
+    assert client.get("/healthz").status_code == 200
+    refused = client.get(f"/sessions/{majlis_session.id}/events", buffered=False)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
+    other = client.get(f"/sessions/{majlis_session.id}/events", buffered=False,
+                       environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200  # another client still gets one ...
+    app.config["MAJLIS_LIVE_STREAMS_PER_WORKER"] = 19
+    third = client.get(f"/sessions/{majlis_session.id}/events", buffered=False,
+                       environ_base={"REMOTE_ADDR": "192.0.2.8"})
+    assert third.status_code == 503  # ... until the worker's cap is reached
+    for response in [*held, other]:
+        response.close()  # a stream that ends gives its slot back
+    again = client.get(f"/sessions/{majlis_session.id}/events", buffered=False)
+    assert again.status_code == 200
+    again.close()
