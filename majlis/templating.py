@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from babel.dates import format_date, format_time
-from flask import Flask, current_app, request, url_for
-from flask_babel import get_locale
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 from majlis.enums import Role
@@ -17,17 +18,43 @@ def current_lang() -> str:
     return str(get_locale() or "ar")
 
 
+# Dates in words are formatted once per instant, format, language and zone: a page shows the same few instants
+# (a session's start and end) to everyone, and Babel's formatting costs more than the rest of the page's parts.
+@functools.lru_cache(maxsize=4096)
+def _date(instant: datetime, fmt: str, lang: str, zone) -> str:
+    return format_date(instant.astimezone(zone).date(), format=fmt, locale=lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time(instant: datetime, lang: str, zone) -> str:
+    return format_time(instant.astimezone(zone), format="short", locale=lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hijri(instant: datetime, lang: str, zone, adjust_days: int) -> str:
+    return format_hijri(instant.astimezone(zone).date(), lang, adjust_days)
+
+
 def local_date(instant: datetime, fmt: str = "full") -> str:
-    return format_date(instant.astimezone(local_zone()).date(), format=fmt, locale=current_lang())
+    return _date(instant, fmt, current_lang(), local_zone())
 
 
 def local_time(instant: datetime) -> str:
-    return format_time(instant.astimezone(local_zone()), format="short", locale=current_lang())
+    return _time(instant, current_lang(), local_zone())
 
 
 def hijri(instant: datetime) -> str:
-    day = instant.astimezone(local_zone()).date()
-    return format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+    return _hijri(instant, current_lang(), local_zone(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+
+
+def _translations():
+    """This request's catalog for its current locale, looked up once per locale (Flask-Babel's own lookup runs in
+    full for every string of a template; `force_locale` changes the locale, and so the catalog)."""
+    locale = get_locale()
+    found = g.get("majlis_translations")
+    if found is None or found[0] is not locale:
+        found = g.majlis_translations = (locale, get_translations())
+    return found[1]
 
 
 def title_of(obj) -> str:
@@ -60,6 +87,13 @@ def role_label(role: Role) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
     @app.context_processor
     def _inject():
