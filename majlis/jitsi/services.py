@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -81,17 +82,16 @@ def standing(role: Role, registration_status: RegistrationStatus | None) -> bool
     return None
 
 
-def entitlement(db_session: Session, majlis_session: MajlisSession, user: User) -> bool | None:
-    """None when the user may not enter; otherwise whether they enter as a moderator."""
-    own = registration.own_registration(db_session, majlis_session.id, user.id) if not permissions.is_office(user) \
-        else None
+def entitlement(db_session: Session, majlis_session: MajlisSession, user: User):
+    """(None when the user may not enter, else whether they enter as a moderator; their registration, if any)."""
+    own = registration.own_registration(db_session, majlis_session.id, user.id)
     decided = standing(user.role, own.status if own is not None else None)
     if decided is not None:
-        return decided
+        return decided, own
     state = invitation_state(db_session, majlis_session, user)
     if state is not None and state != InvitationResponse.DECLINED:
-        return False
-    return None
+        return False, own
+    return None, own
 
 
 def check_window(majlis_session, settings: JitsiSettings, now: datetime) -> None:
@@ -104,58 +104,52 @@ def check_window(majlis_session, settings: JitsiSettings, now: datetime) -> None
         raise Conflict(_l("This session has ended."), code="session_ended")
 
 
+@dataclass(frozen=True)
+class _Entry:
+    moderator: bool | None
+    refusal: MajlisError | None
+    registration: object = None  # the user's own registration, if any
+
+
 def _entry(db_session: Session, majlis_session: MajlisSession, user: User | None, settings: JitsiSettings,
-           now: datetime) -> tuple[bool | None, MajlisError | None]:
-    """(whether the user enters as a moderator, why they may not enter now): the rule of `join` and `offer`."""
+           now: datetime) -> _Entry:
+    """Whether the user enters as a moderator, and why they may not enter now: the rule of `join` and `offer`."""
     if user is None:
-        return None, Unauthorized(_l("Sign in to enter the video room."), code="sign_in")
-    moderator = entitlement(db_session, majlis_session, user)
+        return _Entry(None, Unauthorized(_l("Sign in to enter the video room."), code="sign_in"))
+    moderator, own = entitlement(db_session, majlis_session, user)
     if moderator is None:
-        return None, Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
-                               code="not_registered")
+        return _Entry(None, Forbidden(_l("Only confirmed registrants and invitees can enter this session's room."),
+                                      code="not_registered"), own)
     try:
         check_window(majlis_session, settings, now)
     except Conflict as exc:
-        return moderator, exc
-    return moderator, None
+        return _Entry(moderator, exc, own)
+    return _Entry(moderator, None, own)
 
 
 def join_refusal(db_session: Session, majlis_session: MajlisSession, user: User | None, *,
                  settings: JitsiSettings, now: datetime) -> MajlisError | None:
     """Why the user may not enter the session's room now, or None (the server's Jitsi settings aside)."""
-    return _entry(db_session, majlis_session, user, settings, now)[1]
+    return _entry(db_session, majlis_session, user, settings, now).refusal
 
 
 def join(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
          now: datetime) -> RoomToken:
-    """Sign a room token for an entitled user during the join window (reads only; see `attendance_due`)."""
-    moderator, refusal = _entry(db_session, majlis_session, user, settings, now)
-    if refusal is not None:
-        raise refusal
-    if settings.profile is None:
-        raise NotConfigured()
-    return issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=moderator),
-                 room=majlis_session.room_name, starts_at=majlis_session.starts_at, ends_at=majlis_session.ends_at,
-                 now=now)
-
-
-def attendance_due(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
-    """Whether this join is a confirmed registrant's first: only then is there something to write."""
-    own = registration.own_registration(db_session, majlis_session.id, user.id)
-    return own is not None and own.status == RegistrationStatus.CONFIRMED and own.attended_at is None
-
-
-def join_and_record(db_session: Session, majlis_session: MajlisSession, user: User, *, settings: JitsiSettings,
-                    now: datetime) -> RoomToken:
-    """Sign the token, then record attendance at a first join only, in a short write of its own.
-
-    Re-joins (a dropped connection, a second device) never take the database's write lock.
-    """
+    """Sign a room token for an entitled user during the join window, and record a confirmed registrant's first
+    join (the one write, short and by itself; joins again never take the write lock)."""
     from majlis.db import unit_of_work
 
-    token = join(db_session, majlis_session, user, settings=settings, now=now)
-    if attendance_due(db_session, majlis_session, user):
-        session_id = majlis_session.id
+    entry = _entry(db_session, majlis_session, user, settings, now)
+    if entry.refusal is not None:
+        raise entry.refusal
+    if settings.profile is None:
+        raise NotConfigured()
+    token = issue(settings, Participant(id=user.id, name=user.name, email=user.email, moderator=entry.moderator),
+                  room=majlis_session.room_name, starts_at=majlis_session.starts_at, ends_at=majlis_session.ends_at,
+                  now=now)
+    own = entry.registration
+    if own is not None and own.status == RegistrationStatus.CONFIRMED and own.attended_at is None:
+        registration_id = own.id  # read now: the unit of work expires what was read before it
         with unit_of_work(db_session):
-            registration.record_attendance(db_session, db_session.get(MajlisSession, session_id), user, now=now)
+            registration.mark_attended(db_session, registration_id, now=now)
     return token

@@ -24,7 +24,7 @@ def join_page(session_id: int):
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     try:
-        token = services.join_and_record(db_session, majlis_session, current_user, settings=settings, now=utcnow())
+        token = services.join(db_session, majlis_session, current_user, settings=settings, now=utcnow())
     except MajlisError as exc:
         if exc.status == 404:
             raise
