@@ -72,4 +72,5 @@ class MinutesStatus(StrEnum):
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # attempts exhausted, or no renderer for its kind
+    SKIPPED = "skipped"  # what it speaks of, or its recipient, is gone: nothing to send

@@ -37,7 +37,7 @@ def run_due_command():
 @scheduler_command.command("status")
 @with_appcontext
 def status_command():
-    """Print the heartbeats, the next planned transitions and the minutes compile lag."""
+    """Print the heartbeats, the next planned transitions, the outbox backlog and the minutes compile lag."""
     from scheduler.runner import status
 
     report = status(current_app._get_current_object())
@@ -52,9 +52,24 @@ def status_command():
         click.echo("  none in the next 24 hours")
     for job in report["upcoming"]:
         click.echo(f"  {job.run_at.isoformat()}  {job.id}")
+    click.echo("Outbox by channel:")
+    for channel in report["outbox"]:
+        line = f"  {channel.channel}: {channel.pending} pending"
+        if channel.pending:
+            age = (report["now"] - channel.oldest_pending_at).total_seconds()
+            line += f" ({channel.retrying} waiting to retry), oldest {_age(age)} old"
+        click.echo(f"{line}, {channel.failed} failed")
     lag = report["lag"]
     if lag:
         click.echo(f"Minutes compile lag over {lag['count']} sessions: p50 {lag['p50']:.1f} s, "
                    f"p95 {lag['p95']:.1f} s, max {lag['max']:.1f} s")
     else:
         click.echo("Minutes compile lag: no minutes compiled yet")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

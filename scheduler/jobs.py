@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from majlis.db import get_db, unit_of_work
 from majlis.minutes.services import compile_minutes, due_to_compile
-from majlis.notifications.services import MailSettings, deliver_pending
+from majlis.notifications.services import deliver_pending
 from majlis.sessions import lifecycle
 from majlis.sessions.models import Series
 from majlis.sessions.services import materialize_series
@@ -74,8 +74,8 @@ def sweep(now: datetime) -> int:
 
 
 def deliver_outbox(now: datetime) -> int:
-    """Send due outbox messages."""
-    return deliver_pending(get_db(), MailSettings.from_config(current_app.config), now=now)
+    """Render and send the due outbox rows, by each one's channel."""
+    return deliver_pending(get_db(), config=current_app.config, now=now)
 
 
 def materialize_occurrences(now: datetime) -> int:

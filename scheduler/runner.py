@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from majlis.core.models import SchedulerHeartbeat
 from majlis.db import get_database, get_db, unit_of_work
 from majlis.minutes.models import Minutes
+from majlis.notifications.services import backlog
 from scheduler.jobs import JOBS, SESSION_JOBS, Job
 from scheduler.lock import LeaderLock
 from scheduler.plan import planned_jobs
@@ -118,16 +119,17 @@ def run_forever(app: Flask) -> None:
 
 
 def status(app: Flask) -> dict:
-    """Heartbeats, the next planned transitions and the compile lag (p50/p95/max, seconds)."""
+    """Heartbeats, next transitions, the outbox backlog per channel and the compile lag (p50/p95/max, seconds)."""
     now = datetime.now(UTC)
     with app.app_context():
         db_session = get_db()
         beats = db_session.scalars(select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())).all()
         lags = sorted(lag for lag in db_session.scalars(select(Minutes.compile_lag_seconds)) if lag is not None)
         upcoming = planned_jobs(db_session, now=now)
+        outbox = backlog(db_session)
     figures = None
     if lags:
         p95 = lags[min(len(lags) - 1, int(round(0.95 * (len(lags) - 1))))]
         figures = {"count": len(lags), "p50": statistics.median(lags), "p95": p95, "max": lags[-1]}
     return {"now": now, "heartbeats": [(b.node, b.is_leader, (now - b.beat_at).total_seconds()) for b in beats],
-            "upcoming": upcoming[:10], "lag": figures}
+            "upcoming": upcoming[:10], "lag": figures, "outbox": outbox}

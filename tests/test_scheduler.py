@@ -15,33 +15,35 @@ from scheduler.runner import run_due
 
 def test_run_due_delivers_each_outbox_message_once(app, db, make_user, capsys):
     app.config["MAIL_BACKEND"] = "console"
-    user = make_user()
+    user = make_user(is_verified=False)
     now = datetime.now(UTC)
     with unit_of_work(db):
-        notifications.enqueue(db, kind="test", user=user, subject="Hello", body_text="Your code is 123456",
-                              now=now)
-        notifications.enqueue(db, kind="test", user=user, subject="Later", body_text="not yet", now=now,
-                              send_after=now + timedelta(hours=1))
+        [due] = notifications.enqueue(db, kind="email_verification", user=user, params={"code": "123456"},
+                                      now=now)
+        [later] = notifications.enqueue(db, kind="email_verification", user=user, params={"code": "654321"},
+                                        now=now, send_after=now + timedelta(hours=1))
     results = run_due(app, now=now)
     assert results["deliver_outbox"] == 1
-    assert "Your code is 123456" in capsys.readouterr().out
+    assert "123456" in capsys.readouterr().out
     assert run_due(app, now=now)["deliver_outbox"] == 0  # nothing sent twice
     db.rollback()
-    statuses = {m.subject: m.status for m in db.scalars(select(OutboxMessage))}
-    assert statuses == {"Hello": OutboxStatus.SENT, "Later": OutboxStatus.PENDING}
+    db.expire_all()
+    statuses = {m.id: m.status for m in db.scalars(select(OutboxMessage))}
+    assert statuses == {due.id: OutboxStatus.SENT, later.id: OutboxStatus.PENDING}
 
 
 def test_failed_delivery_is_retried_later_not_lost(app, db, make_user):
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=1)  # nothing listens on port 1
-    user = make_user()
+    user = make_user(is_verified=False)
     now = datetime.now(UTC)
     with unit_of_work(db):
-        notifications.enqueue(db, kind="test", user=user, subject="Hello", body_text="body", now=now)
+        notifications.enqueue(db, kind="email_verification", user=user, params={"code": "123456"}, now=now)
     assert run_due(app, now=now)["deliver_outbox"] == 0
     db.rollback()
+    db.expire_all()
     message = db.scalar(select(OutboxMessage))
     assert message.status == OutboxStatus.PENDING and message.attempts == 1 and message.last_error
-    assert message.send_after > now
+    assert message.send_after == now + notifications.retry_delay(1)
 
 
 def test_only_one_scheduler_is_leader(app):

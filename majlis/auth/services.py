@@ -175,14 +175,12 @@ def send_verification_code(db_session: Session, user: User, *, policy: AccountPo
             expires_at=now + VERIFICATION_TTL,
         )
     )
-    notifications.enqueue(
-        db_session,
-        kind="email_verification",
-        user=user,
-        subject=str(_l("Your Majlis verification code")),
-        body_text=str(_l("Your verification code is %(code)s. It is valid for 30 minutes.", code=code)),
-        now=now,
-    )
+    from flask_babel import get_locale
+
+    # Rendered at delivery (majlis/auth/notices.py); a new account has no language of its own yet, so the message
+    # keeps the one of the page or request that asked for the code.
+    notifications.enqueue(db_session, kind="email_verification", user=user, now=now,
+                          params={"code": code, "lang": str(get_locale() or "ar")})
 
 
 def verify_email(db_session: Session, *, email: str, code: str, policy: AccountPolicy, now: datetime) -> User:

@@ -1,21 +1,25 @@
-"""Messages to registrants, written to the outbox in the same transaction as the change they report."""
+"""Notices to registrants: written to the outbox in the same transaction as the change they report (kind and ids
+only, so a registration under the session's lock pays for one insert), rendered when the scheduler delivers them.
+
+Rendering reads the data as it is at delivery: a notice shows the session's current title and time, and a reminder
+whose registration was withdrawn, or whose session was cancelled or moved since it was queued, is skipped.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from majlis import cache
 from majlis.auth.models import User
 from majlis.enums import RegistrationStatus, SessionStatus
 from majlis.notifications import services as outbox
 from majlis.notifications.models import OutboxMessage
+from majlis.notifications.rendering import Message, RenderContext, Skip, renders
 from majlis.registration.models import Registration
 from majlis.sessions.models import MajlisSession
 from majlis.timeutil import format_hijri
@@ -23,117 +27,33 @@ from majlis.timeutil import format_hijri
 REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 
 
-def language_of(locale: str | None) -> str:
-    """The language of a user's messages: their choice when Majlis speaks it, else Arabic."""
-    return locale if locale in ("ar", "en") else "ar"
-
-
-def _locale(user: User) -> str:
-    return language_of(user.locale)
-
-
-def _when(majlis_session: MajlisSession, locale: str) -> str:
-    """The start in words, Gregorian and Hijri (formatted once per start and language: a burst repeats it)."""
-    from zoneinfo import ZoneInfo
-
-    from babel.dates import format_datetime
-
-    config = current_app.config
-    key = (majlis_session.starts_at, locale, config["MAJLIS_TIMEZONE"], config["MAJLIS_HIJRI_ADJUST_DAYS"])
-
-    def formatted():
-        zone = ZoneInfo(config["MAJLIS_TIMEZONE"])
-        local = majlis_session.starts_at.astimezone(zone)
-        hijri = format_hijri(local.date(), locale, config["MAJLIS_HIJRI_ADJUST_DAYS"])
-        return f"{format_datetime(local, 'full', locale=locale, tzinfo=zone)} ({hijri})"
-
-    return cache.memo("majlis_session_when", key, formatted)
-
-
-def _ics_key(majlis_session, locale: str) -> tuple:
-    config = current_app.config
-    return (majlis_session.id, majlis_session.sequence, majlis_session.updated_at, majlis_session.title_ar,
-            majlis_session.title_en, SessionStatus(majlis_session.status).value, locale, config["MAJLIS_BASE_URL"])
-
-
-def _ics(majlis_session: MajlisSession, locale: str) -> str:
-    """The session's .ics for an e-mail, built once per version of the session (a burst of registrations for
-    one session would otherwise build it again for every resident, inside the registration's write lock)."""
-    from majlis.calendar.services import FeedContext, session_feed
-
-    config = current_app.config
-
-    def build() -> str:
-        ctx = FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"], lang=locale,
-                          organizer_email=config["MAIL_DEFAULT_SENDER"])
-        return session_feed(majlis_session, ctx).decode("utf-8")
-
-    return cache.memo(_ICS_MEMO, _ics_key(majlis_session, locale), build)
-
-
-_ICS_MEMO = "majlis_session_ics"
-
-
-def _message(majlis_session, locale: str, *, kind: str, subject: str, body: str, ics: str) -> dict:
-    """An outbox message's text: the subject, the body with the session's title, start and link, the .ics."""
-    title = majlis_session.title_en if locale == "en" else majlis_session.title_ar
-    link = f"{current_app.config['MAJLIS_BASE_URL']}/sessions/{majlis_session.id}"
-    return {"kind": kind, "subject": f"{subject} — {title}",
-            "body_text": f"{body}\n\n{title}\n{_when(majlis_session, locale)}\n{link}\n", "ics": ics}
-
-
-def _send(db_session: Session, majlis_session: MajlisSession, user: User, *, kind: str, subject: str, body: str,
-          now: datetime, dedupe_key: str | None = None) -> None:
-    locale = _locale(user)
-    outbox.enqueue(db_session, user=user, dedupe_key=dedupe_key, now=now,
-                   **_message(majlis_session, locale, kind=kind, subject=subject, body=body,
-                              ics=_ics(majlis_session, locale)))
-
-
-def registered_message(majlis_session, locale: str, status: RegistrationStatus, position: int | None, *,
-                       ics: str) -> dict:
-    """The notice of a registration: a confirmed seat, or a place in line (in the registrant's language)."""
-    with force_locale(locale):
-        if status == RegistrationStatus.CONFIRMED:
-            return _message(majlis_session, locale, kind="registration_confirmed", ics=ics,
-                            subject=_("Your seat is confirmed"),
-                            body=_("Your seat in the majlis is confirmed. The join link opens 15 minutes before "
-                                   "the start."))
-        return _message(majlis_session, locale, kind="registration_waitlisted", ics=ics,
-                        subject=_("You are on the waiting list"),
-                        body=_("All seats are taken. You are number %(position)s in line; we will write as soon "
-                               "as a seat is yours.", position=position))
+def _notify(db_session: Session, majlis_session: MajlisSession, user: User, kind: str, *, now: datetime,
+            dedupe_key: str | None = None, **params) -> None:
+    outbox.enqueue(db_session, kind=kind, user=user, params={"session_id": majlis_session.id, **params}, now=now,
+                   dedupe_key=dedupe_key)
 
 
 def registered(db_session: Session, majlis_session: MajlisSession, user: User, place, *, now: datetime) -> None:
-    locale = _locale(user)
-    outbox.enqueue(db_session, user=user, now=now, **registered_message(
-        majlis_session, locale, place.status, place.position, ics=_ics(majlis_session, locale)))
+    """Queue the notice of a registration: a confirmed seat, or a place in line."""
+    if place.status == RegistrationStatus.CONFIRMED:
+        _notify(db_session, majlis_session, user, "registration_confirmed", now=now)
+    else:
+        _notify(db_session, majlis_session, user, "registration_waitlisted", now=now, position=place.position)
 
 
 def promoted(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> None:
-    with force_locale(_locale(user)):
-        _send(db_session, majlis_session, user, kind="registration_promoted", now=now,
-              subject=_("A seat is now yours"),
-              body=_("A seat became free and it is now yours: your registration is confirmed."))
+    """Queue the notice that a seat freed up and is now the user's."""
+    _notify(db_session, majlis_session, user, "registration_promoted", now=now)
 
 
 def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> int:
     """Tell every registrant that staff moved or cancelled the session."""
     users = db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
         Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED))
+    kind = "session_cancelled" if majlis_session.status == SessionStatus.CANCELLED else "session_moved"
     count = 0
     for user in users:
-        with force_locale(_locale(user)):
-            if majlis_session.status == SessionStatus.CANCELLED:
-                _send(db_session, majlis_session, user, kind="session_cancelled", now=now,
-                      subject=_("The session is cancelled"),
-                      body=_("We are sorry: the session you registered for is cancelled.") + "\n"
-                      + (majlis_session.cancel_reason or ""))
-            else:
-                _send(db_session, majlis_session, user, kind="session_moved", now=now,
-                      subject=_("The session has a new time"),
-                      body=_("The session you registered for has moved to a new time. Your registration stays."))
+        _notify(db_session, majlis_session, user, kind, now=now)
         count += 1
     return count
 
@@ -151,17 +71,105 @@ def send_reminders(db_session: Session, *, now: datetime) -> int:
             )).all()
         for registration, majlis_session in due:
             # Keyed on the start time too: after a move the reminder is due again for the new time.
-            key = f"reminder:{label}:{registration.id}:{int(majlis_session.starts_at.timestamp())}"
+            starts = int(majlis_session.starts_at.timestamp())
+            key = f"reminder:{label}:{registration.id}:{starts}"
             if db_session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
                 continue
-            user = registration.user
             try:
-                with db_session.begin_nested(), force_locale(_locale(user)):
-                    _send(db_session, majlis_session, user, kind=f"reminder_{label}", now=now, dedupe_key=key,
-                          subject=_("Reminder: your majlis session"),
-                          body=_("This is a reminder of the session you registered for."))
+                with db_session.begin_nested():
+                    _notify(db_session, majlis_session, registration.user, f"reminder_{label}", now=now,
+                            dedupe_key=key, registration_id=registration.id, starts_at=starts)
                     db_session.flush()
             except IntegrityError:
                 continue  # another scheduler queued it first
             queued += 1
     return queued
+
+
+# Rendering, at delivery.
+
+def _session(ctx: RenderContext, params: dict) -> MajlisSession:
+    majlis_session = ctx.db_session.get(MajlisSession, params["session_id"])
+    if majlis_session is None:
+        raise Skip("the session no longer exists")
+    return majlis_session
+
+
+def _when(majlis_session: MajlisSession, ctx: RenderContext) -> str:
+    """The start in words, Gregorian and Hijri."""
+    from babel.dates import format_datetime
+
+    zone = ZoneInfo(ctx.config["MAJLIS_TIMEZONE"])
+    local = majlis_session.starts_at.astimezone(zone)
+    hijri = format_hijri(local.date(), ctx.lang, ctx.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+    return f"{format_datetime(local, 'full', locale=ctx.lang, tzinfo=zone)} ({hijri})"
+
+
+def _ics(majlis_session: MajlisSession, ctx: RenderContext) -> str:
+    """The session's .ics, built once per version of the session and language in a delivery run (a burst of
+    registrations for one session repeats it for every resident)."""
+    from majlis.calendar.services import FeedContext, session_feed
+
+    def build() -> str:
+        feed = FeedContext(base_url=ctx.config["MAJLIS_BASE_URL"], timezone=ctx.config["MAJLIS_TIMEZONE"],
+                           lang=ctx.lang, organizer_email=ctx.config["MAIL_DEFAULT_SENDER"])
+        return session_feed(majlis_session, feed).decode("utf-8")
+
+    key = ("session_ics", majlis_session.id, majlis_session.sequence, majlis_session.updated_at,
+           SessionStatus(majlis_session.status).value, majlis_session.title_ar, majlis_session.title_en, ctx.lang)
+    return ctx.remember(key, build)
+
+
+def _message(ctx: RenderContext, majlis_session: MajlisSession, *, subject: str, body: str) -> Message:
+    """A session notice: the subject, the body with the session's title, start and link, the .ics."""
+    title = majlis_session.title_en if ctx.lang == "en" else majlis_session.title_ar
+    link = f"{ctx.config['MAJLIS_BASE_URL']}/sessions/{majlis_session.id}"
+    return Message(subject=f"{subject} — {title}", text=f"{body}\n\n{title}\n{_when(majlis_session, ctx)}\n{link}\n",
+                   ics=_ics(majlis_session, ctx), link=link)
+
+
+@renders("registration_confirmed")
+def _confirmed(ctx: RenderContext, params: dict) -> Message:
+    return _message(ctx, _session(ctx, params), subject=_("Your seat is confirmed"),
+                    body=_("Your seat in the majlis is confirmed. The join link opens 15 minutes before the start."))
+
+
+@renders("registration_waitlisted")
+def _waitlisted(ctx: RenderContext, params: dict) -> Message:
+    return _message(ctx, _session(ctx, params), subject=_("You are on the waiting list"),
+                    body=_("All seats are taken. You are number %(position)s in line; we will write as soon as a "
+                           "seat is yours.", position=params["position"]))
+
+
+@renders("registration_promoted")
+def _promoted(ctx: RenderContext, params: dict) -> Message:
+    return _message(ctx, _session(ctx, params), subject=_("A seat is now yours"),
+                    body=_("A seat became free and it is now yours: your registration is confirmed."))
+
+
+@renders("session_cancelled")
+def _cancelled(ctx: RenderContext, params: dict) -> Message:
+    majlis_session = _session(ctx, params)
+    return _message(ctx, majlis_session, subject=_("The session is cancelled"),
+                    body=_("We are sorry: the session you registered for is cancelled.") + "\n"
+                    + (majlis_session.cancel_reason or ""))
+
+
+@renders("session_moved")
+def _moved(ctx: RenderContext, params: dict) -> Message:
+    return _message(ctx, _session(ctx, params), subject=_("The session has a new time"),
+                    body=_("The session you registered for has moved to a new time. Your registration stays."))
+
+
+@renders("reminder_24h", "reminder_1h")
+def _reminder(ctx: RenderContext, params: dict) -> Message:
+    majlis_session = _session(ctx, params)
+    registration = ctx.db_session.get(Registration, params["registration_id"])
+    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+        raise Skip("the registration was withdrawn")
+    if majlis_session.status == SessionStatus.CANCELLED:
+        raise Skip("the session was cancelled")
+    if int(majlis_session.starts_at.timestamp()) != params["starts_at"]:
+        raise Skip("the session moved: a reminder for the new time follows")
+    return _message(ctx, majlis_session, subject=_("Reminder: your majlis session"),
+                    body=_("This is a reminder of the session you registered for."))

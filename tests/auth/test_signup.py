@@ -124,9 +124,26 @@ def verifying_app(app):
 
 def _mailed_code(db, email: str) -> str:
     db.rollback()
-    message = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == email)
-                         .order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"\b(\d{6})\b", message.body_text).group(1)
+    notice = db.scalars(select(OutboxMessage).join(User, User.id == OutboxMessage.user_id)
+                        .where(User.email == email, OutboxMessage.kind == "email_verification")
+                        .order_by(OutboxMessage.id.desc())).first()
+    assert notice.body_text is None  # written as kind and parameters, rendered at delivery
+    return notice.params["code"]
+
+
+@pytest.mark.parametrize("lang, words", [("ar", "رمز التحقق"), ("en", "Your verification code is")])
+def test_the_code_is_mailed_in_the_language_it_was_asked_in(verifying_app, client, db, lang, words):
+    from datetime import UTC, datetime
+
+    from tests.mailbox import Recorder, deliver
+
+    response = client.post("/api/v1/auth/signup", json=GOOD, headers={"Accept-Language": lang})
+    assert response.status_code == 201
+    code = _mailed_code(db, "fatima.ali@example.com")
+    recorder = Recorder()
+    assert deliver(verifying_app, db, now=datetime.now(UTC), senders={"email": recorder}) == 1
+    [(to, message)] = recorder.sent
+    assert to == "fatima.ali@example.com" and code in message.text and words in message.text
 
 
 def test_verification_by_mailed_code(verifying_app, client, db):

@@ -73,6 +73,44 @@ def test_the_whole_chain(client, db, world):
         == "case_assigned"
 
 
+def test_case_notices_are_written_as_ids_and_rendered_at_delivery(app, client, db, world):
+    from majlis.auth.models import User
+    from tests.mailbox import Recorder, deliver
+
+    people = world["people"]
+    with unit_of_work(db):
+        db.get(User, people["resident"].id).locale = "en"
+    case = open_case(client, world).get_json()
+    cid = case["id"]
+    update(client, world, cid, "official", text="تمت زيارة الموقع", status="in_progress")
+    update(client, world, cid, "official", text="من اختصاص وزارة الصحة", to_body=world["health"].id)
+    db.rollback()
+    written = db.execute(select(OutboxMessage.kind, OutboxMessage.user_id, OutboxMessage.params,
+                                OutboxMessage.body_text).order_by(OutboxMessage.id)).all()
+    updates = client.get(f"/api/v1/cases/{cid}", headers=world["headers"]["moderator"]).get_json()["updates"]
+    first_update, hand_over = (u["id"] for u in updates[1:])
+    assert written == [
+        ("case_opened", people["resident"].id, {"case_id": cid, "body_id": world["works"].id}, None),
+        ("case_assigned", people["official"].id, {"case_id": cid}, None),
+        ("case_update", people["resident"].id, {"case_id": cid, "update_id": first_update}, None),
+        ("case_update", people["resident"].id, {"case_id": cid, "update_id": hand_over}, None),
+        ("case_assigned", people["other_official"].id, {"case_id": cid, "update_id": hand_over}, None),
+    ]
+    recorder = Recorder()
+    assert deliver(app, db, now=datetime.now(UTC), senders={"email": recorder}) == 5
+    link = f"http://127.0.0.1:5000/cases/{cid}"
+    to_resident = [(m.subject, m.text) for to, m in recorder.sent if to == people["resident"].email]
+    assert to_resident == [
+        ("Your request is now a follow-up case",
+         f"Your question became case number {cid} with {world['works'].name_en}, due by {case['due_on']}. "
+         f"Follow it here:\n{link}\n"),
+        (f"News about your case number {cid}", f"تمت زيارة الموقع\n\n{link}\n"),
+        (f"News about your case number {cid}", f"من اختصاص وزارة الصحة\n\n{link}\n"),
+    ]
+    [(_, handed)] = [(to, m) for to, m in recorder.sent if to == people["other_official"].email]
+    assert handed.subject == "أُحيل ملف متابعة إلى جهتكم" and handed.text == f"من اختصاص وزارة الصحة\n\n{link}\n"
+
+
 @pytest.mark.parametrize("who, status", [
     ("resident", 200), ("official", 200), ("moderator", 200), ("staff", 200),
     ("other_resident", 404), ("other_official", 404),

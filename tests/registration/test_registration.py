@@ -12,6 +12,7 @@ from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession
 from tests import factories
 from tests.conftest import form_post
+from tests.mailbox import Recorder, deliver
 
 
 @pytest.fixture
@@ -177,7 +178,7 @@ def test_staff_see_the_list_with_positions(client, open_session, residents, make
     assert client.get(f"/api/v1/sessions/{open_session.id}/registrations", headers=people[0]).status_code == 403
 
 
-def test_moving_or_cancelling_a_session_tells_every_registrant(client, db, open_session, residents, make_user,
+def test_moving_or_cancelling_a_session_tells_every_registrant(app, client, db, open_session, residents, make_user,
                                                                 api_token):
     people = residents(3)
     for headers in people:
@@ -190,7 +191,11 @@ def test_moving_or_cancelling_a_session_tells_every_registrant(client, db, open_
     kinds = db.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("session_moved") == 3 and kinds.count("session_cancelled") == 3
     cancelled = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "session_cancelled")).first()
-    assert "ظرف طارئ" in cancelled.body_text and "BEGIN:VCALENDAR" in cancelled.ics
+    assert cancelled.params == {"session_id": open_session.id} and cancelled.body_text is None
+    recorder = Recorder()
+    deliver(app, db, now=datetime.now(UTC), senders={"email": recorder})
+    texts = [message for _, message in recorder.sent if "ظرف طارئ" in message.text]
+    assert len(texts) == 3 and all("BEGIN:VCALENDAR" in message.ics for message in texts)
 
 
 def test_session_page_register_and_cancel(client, db, open_session, make_user, login_as):

@@ -1,0 +1,125 @@
+"""The channels a notice goes out by: where each one reaches a user, and how it sends a rendered message.
+
+A channel is a name, a factory that builds its sender from the app config, and the sender's two methods:
+`address(user)` (None: the user cannot be reached this way) and `send(message, to)` (raises when it did not
+send). E-mail is the one channel today; Web Push and SMS register theirs the same way:
+
+    @channel("sms")
+    def _sms(config) -> Sender:
+        return SmsGateway(config["MAJLIS_SMS_URL"], ...)
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from majlis.auth.models import User
+from majlis.notifications.models import EMAIL
+from majlis.notifications.rendering import Message
+
+
+class Sender(Protocol):
+    def address(self, user: User) -> str | None: ...
+
+    def send(self, message: Message, to: str) -> None: ...
+
+
+_FACTORIES: dict[str, Callable[[Mapping[str, Any]], Sender]] = {}
+
+
+def channel(name: str):
+    """Register a channel's sender factory under its name."""
+
+    def register(factory: Callable[[Mapping[str, Any]], Sender]):
+        _FACTORIES[name] = factory
+        return factory
+
+    return register
+
+
+def senders(config: Mapping[str, Any]) -> dict[str, Sender]:
+    """Every channel's sender, configured."""
+    return {name: factory(config) for name, factory in _FACTORIES.items()}
+
+
+def channel_names() -> list[str]:
+    """Every registered channel's name."""
+    return sorted(_FACTORIES)
+
+
+def channels_for(user: User, kind: str) -> tuple[str, ...]:
+    """The channels a notice of this kind goes to this user by (e-mail, until residents choose theirs)."""
+    return (EMAIL,)
+
+
+@dataclass
+class MailSettings:
+    backend: str = "console"
+    server: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    sender: str = "majlis@localhost"
+
+    @classmethod
+    def from_config(cls, config) -> MailSettings:
+        return cls(
+            backend=config["MAIL_BACKEND"],
+            server=config["MAIL_SERVER"],
+            port=config["MAIL_PORT"],
+            username=config["MAIL_USERNAME"],
+            password=config["MAIL_PASSWORD"],
+            use_tls=config["MAIL_USE_TLS"],
+            sender=config["MAIL_DEFAULT_SENDER"],
+        )
+
+
+def as_email(message: Message, to: str, sender: str) -> EmailMessage:
+    """The MIME message: the text, and the session's .ics attached when there is one."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = to
+    email["Subject"] = message.subject
+    email.set_content(message.text)
+    if message.ics:
+        email.add_attachment(
+            message.ics.encode("utf-8"), maintype="text", subtype="calendar", filename="majlis.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+    return email
+
+
+class EmailSender:
+    """E-mail by the configured backend: `console` (printed), `smtp`, or `null` (dropped)."""
+
+    def __init__(self, settings: MailSettings):
+        self.settings = settings
+
+    def address(self, user: User) -> str | None:
+        return user.email
+
+    def send(self, message: Message, to: str) -> None:
+        settings = self.settings
+        if settings.backend == "console":
+            # The development backend: the message is printed, code and all, for the developer to read.
+            print(  # noqa: T201
+                f"--- e-mail to {to} ---\nSubject: {message.subject}\n\n{message.text}\n---", flush=True)
+        elif settings.backend == "smtp":
+            with smtplib.SMTP(settings.server or "localhost", settings.port, timeout=20) as smtp:
+                if settings.use_tls:
+                    smtp.starttls()
+                if settings.username:
+                    smtp.login(settings.username, settings.password or "")
+                smtp.send_message(as_email(message, to, settings.sender))
+        elif settings.backend != "null":
+            raise RuntimeError(f"unknown mail backend {settings.backend!r}")
+
+
+@channel(EMAIL)
+def _email(config: Mapping[str, Any]) -> Sender:
+    return EmailSender(MailSettings.from_config(config))
