@@ -167,7 +167,7 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
                   None if confirmed else row.waitlist_count + 1)
     from majlis.registration import notices
 
-    notices.registered(db_session, db_session.get(MajlisSession, session_id), resident, place, now=now)  # TEMP
+    notices.registered(db_session, row, resident, place, now=now)
     return place
 
 
