@@ -263,3 +263,86 @@ def test_reminders_are_queued_once_each(app, db, open_session, client, residents
     db.rollback()
     kinds = db.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("reminder_24h") == 2 and kinds.count("reminder_1h") == 2
+
+
+def test_a_late_served_arrival_goes_behind_the_line(app, db, open_session, make_user):
+    """A request that read the clock before waiting for the session's lock is still served after those ahead."""
+    from majlis.registration import services
+
+    with unit_of_work(db):
+        row = db.get(MajlisSession, open_session.id)
+        row.capacity = 1
+    residents = [make_user() for _ in range(4)]
+    now = datetime.now(UTC)
+    # Served in this order, with clocks read in the opposite order.
+    clocks = (now, now, now - timedelta(seconds=1), now - timedelta(seconds=2))
+    for resident, clock in zip(residents, clocks, strict=True):
+        with unit_of_work(db):
+            services.register(db, open_session.id, resident, now=clock)
+    line = db.execute(select(Registration.user_id, Registration.queued_at).where(
+        Registration.session_id == open_session.id).order_by(Registration.queued_at, Registration.id)).all()
+    assert [user_id for user_id, _ in line] == [resident.id for resident in residents]
+    assert line[2][1] == now + timedelta(microseconds=2) and line[3][1] == now + timedelta(microseconds=3)
+    places = [place for _, place in services.active_registrations(db, db.get(MajlisSession, open_session.id))]
+    assert places == [None, 1, 2, 3]
+
+
+def test_a_resident_back_after_cancelling_goes_to_the_back_of_the_line(client, db, open_session, residents):
+    a, b, c = residents(3)
+    for headers in (a, b, c):
+        assert register(client, open_session.id, headers).status_code == 201
+    assert client.delete(f"/api/v1/sessions/{open_session.id}/registrations/me", headers=a).status_code == 204
+    again = register(client, open_session.id, a)  # c took the freed seat; a queues behind nobody
+    assert again.status_code == 201 and again.get_json()["status"] == "waitlisted"
+    assert again.get_json()["position"] == 1
+    db.expire_all()
+    row = db.get(MajlisSession, open_session.id)
+    assert (row.confirmed_count, row.waitlist_count) == (2, 1)
+    assert db.scalar(select(func.count()).select_from(Registration)) == 3  # the same row, not a second one
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_one_resident_registering_twice_at_once_gets_one_row(app, db, open_session, make_user):
+    """The second request waits for the first's lock, and its read of the registrations predates the first's commit:
+    the unique key refuses its row and it answers already_registered; one seat is taken."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from majlis.db import get_database
+    from majlis.errors import Conflict
+    from majlis.registration import services
+
+    resident = make_user()
+    database = get_database(app)
+    first = database.session_factory()
+    outcome = {}
+    try:
+        with app.app_context():
+            with unit_of_work(first):
+                services.register(first, open_session.id, resident, now=datetime.now(UTC))
+
+                def second():
+                    with app.app_context(), database.session_factory() as db_session:
+                        try:
+                            with unit_of_work(db_session):
+                                services.register(db_session, open_session.id, resident, now=datetime.now(UTC))
+                        except Conflict as exc:
+                            outcome["code"] = exc.code
+
+                thread = threading.Thread(target=second)
+                thread.start()
+                deadline, waiting = time.monotonic() + 10, 0
+                while not waiting and time.monotonic() < deadline:  # until the second waits for the lock
+                    time.sleep(0.02)
+                    waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                              "current_database() AND wait_event_type = 'Lock'")).scalar()
+                    db.rollback()
+                assert waiting, "the second registration never waited for the session's lock"
+            thread.join(timeout=30)
+    finally:
+        first.close()
+    assert outcome == {"code": "already_registered"}
+    assert db.scalar(select(func.count()).select_from(Registration)) == 1
+    assert db.get(MajlisSession, open_session.id).confirmed_count == 1
