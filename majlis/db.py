@@ -243,13 +243,25 @@ def get_db() -> Session:
     return g.db_session
 
 
+def _end_read(db_session: Session) -> None:
+    """End the session's read before a write: what was read is read again under the write lock, except the accounts
+    that carry `majlis_kept_across_writes` (the request's signed-in user: one read of it per request is enough)."""
+    if db_session.new or db_session.dirty or db_session.deleted:
+        db_session.rollback()  # changes made outside a unit of work are never written
+        return
+    db_session.commit()  # reads run outside transactions: nothing to send, and nothing is expired
+    for obj in list(db_session.identity_map.values()):
+        if not getattr(obj, "majlis_kept_across_writes", False):
+            db_session.expire(obj)
+
+
 @contextlib.contextmanager
 def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
     """Run a block as one write transaction: commit at the end, roll back on any error.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE so that its reads and writes
-    are serialised against other writers (seat counts cannot race). A read transaction
-    already open in the session is ended first, so the block sees fresh data. An error
+    are serialised against other writers (seat counts cannot race). A read already made in
+    the session is ended first, so the block sees fresh data (`_end_read`). An error
     with ``commit_anyway`` set (see ``errors.MajlisError``) still commits what was flushed.
     """
     db_session = db_session or get_db()
@@ -257,7 +269,7 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         yield db_session  # nested: the outer unit of work commits
         return
     if db_session.in_transaction():
-        db_session.rollback()  # expires what was read before: the block reads it again under the write lock
+        _end_read(db_session)
     database = db_session.info["majlis_database"]
     gate = database.write_gate
     with gate.held() if gate is not None else contextlib.nullcontext():

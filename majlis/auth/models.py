@@ -41,6 +41,9 @@ class User(UserMixin, Timestamps, Base):
     area: Mapped[Area | None] = relationship()
     body: Mapped[GovernmentBody | None] = relationship()
 
+    # Read once per request (authentication) and not again inside its write (db.unit_of_work).
+    majlis_kept_across_writes = True
+
     def get_id(self) -> str:
         return self.session_token
 
