@@ -386,8 +386,10 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
     duration = _int_in_range(data.get("duration_minutes"), "duration_minutes", maximum=24 * 60)
     opens_at = (parse_instant(data["registration_opens_at"], "registration_opens_at", zone)
                 if data.get("registration_opens_at") else starts_at - timedelta(days=7))
+    # By default registration closes an hour before the start; a session planned at shorter notice takes
+    # registrations until it starts rather than opening already closed.
     closes_at = (parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
-                 if data.get("registration_closes_at") else starts_at - timedelta(hours=1))
+                 if data.get("registration_closes_at") else _default_close(starts_at, now))
     row = MajlisSession(
         series_id=None,
         kind=_enum(SeriesKind, data.get("kind") or "special", "kind"),
@@ -414,13 +416,26 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
     return row
 
 
-def _check_window(row: MajlisSession) -> None:
+def _check_window(row) -> None:
+    """The times' own order: anything with `starts_at`, `ends_at` and the registration window."""
     if row.ends_at <= row.starts_at:
         raise InvalidInput(_l("The end must be after the start."), field="ends_at")
     if row.registration_closes_at <= row.registration_opens_at:
         raise InvalidInput(_l("Registration must close after it opens."), field="registration_closes_at")
     if row.registration_closes_at > row.ends_at:
         raise InvalidInput(_l("Registration must close before the session ends."), field="registration_closes_at")
+
+
+def _default_close(starts_at: datetime, now: datetime) -> datetime:
+    return starts_at - timedelta(hours=1) if starts_at - timedelta(hours=1) > now else starts_at
+
+
+@dataclass(frozen=True)
+class _Times:
+    starts_at: datetime
+    ends_at: datetime
+    registration_opens_at: datetime
+    registration_closes_at: datetime
 
 
 def _bump(row: MajlisSession, now: datetime) -> None:
@@ -438,7 +453,11 @@ _PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "regi
 
 def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor: User | None, zone: ZoneInfo,
                    now: datetime) -> MajlisSession:
-    """Change a session's times, capacity or registration window (past times allowed: recording as it ran)."""
+    """Change a session's times, capacity or registration window; nothing is changed unless all of it is valid.
+
+    A session that has not begun cannot be moved into the past (its real times can be recorded once it is running
+    or has run). A capacity below the seats already confirmed takes nobody's seat: newcomers wait until fewer hold one.
+    """
     unknown = set(data) - set(_PATCHABLE)
     if unknown:
         raise InvalidInput(_l("This field cannot be changed here."), field=sorted(unknown)[0])
@@ -447,27 +466,17 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     lock_session(db_session, row.id)
     if row.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
-    before = (row.starts_at, row.ends_at)
-    if "starts_at" in data:
-        new_start = parse_instant(data["starts_at"], "starts_at", zone)
-        shift = new_start - row.starts_at
-        row.starts_at = new_start
-        if "ends_at" not in data:
-            row.ends_at += shift  # moving keeps the length
-        if "registration_opens_at" not in data:
-            row.registration_opens_at += shift
-        if "registration_closes_at" not in data:
-            row.registration_closes_at += shift
-    if "ends_at" in data:
-        row.ends_at = parse_instant(data["ends_at"], "ends_at", zone)
-    if "registration_opens_at" in data:
-        row.registration_opens_at = parse_instant(data["registration_opens_at"], "registration_opens_at", zone)
-    if "registration_closes_at" in data:
-        row.registration_closes_at = parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
-    if "capacity" in data:
-        row.capacity = _int_in_range(data["capacity"], "capacity")
-    _check_window(row)
-    if (row.starts_at, row.ends_at) != before:
+    times = _new_times(row, data, zone)
+    capacity = _int_in_range(data["capacity"], "capacity") if "capacity" in data else row.capacity
+    _check_window(times)
+    begun = row.status != SessionStatus.SCHEDULED or row.starts_at <= now
+    if not begun and times.starts_at != row.starts_at and times.starts_at < now:
+        raise InvalidInput(_l("A session that has not begun cannot be moved into the past."), field="starts_at")
+    moved = (times.starts_at, times.ends_at) != (row.starts_at, row.ends_at)
+    row.starts_at, row.ends_at = times.starts_at, times.ends_at
+    row.registration_opens_at, row.registration_closes_at = times.registration_opens_at, times.registration_closes_at
+    row.capacity = capacity
+    if moved:
         _bump(row, now)
         notices.session_changed(db_session, row, now=now)
     else:
@@ -481,6 +490,23 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.update", object_type="session",
                  object_id=row.id, now=now, data={key: str(value) for key, value in data.items()})
     return row
+
+
+def _new_times(row: MajlisSession, data: dict, zone: ZoneInfo) -> _Times:
+    """The session's times after the change `data` asks for (a new start moves the rest along unless given)."""
+    starts_at, ends_at = row.starts_at, row.ends_at
+    opens_at, closes_at = row.registration_opens_at, row.registration_closes_at
+    if "starts_at" in data:
+        new_start = parse_instant(data["starts_at"], "starts_at", zone)
+        shift = new_start - starts_at
+        starts_at, ends_at, opens_at, closes_at = new_start, ends_at + shift, opens_at + shift, closes_at + shift
+    if "ends_at" in data:
+        ends_at = parse_instant(data["ends_at"], "ends_at", zone)
+    if "registration_opens_at" in data:
+        opens_at = parse_instant(data["registration_opens_at"], "registration_opens_at", zone)
+    if "registration_closes_at" in data:
+        closes_at = parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
+    return _Times(starts_at, ends_at, opens_at, closes_at)
 
 
 def _cancel(db_session: Session, row: MajlisSession, *, reason: str, actor: User | None, now: datetime) -> None:

@@ -425,6 +425,10 @@ def session_update(session_id: int):
             status = _show_error(form, exc)
         else:
             flash(_("The session was updated."), "success")
+            if row.confirmed_count > row.capacity:
+                flash(_("%(count)s residents already hold a seat, more than the new capacity: nobody loses theirs, "
+                        "and newcomers wait until fewer than %(capacity)s hold one.",
+                        count=row.confirmed_count, capacity=row.capacity), "info")
             return redirect(url_for(".session_manage", session_id=session_id))
     return _render_session(row, update_form=form, status=status)
 

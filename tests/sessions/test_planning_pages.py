@@ -1,7 +1,7 @@
 """The staff planning pages: series, the month calendar, moving, cancelling, splitting and ending, one-offs."""
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -338,6 +338,69 @@ def test_a_move_that_would_end_before_it_starts_is_refused_next_to_the_field(sta
     assert db.get(MajlisSession, row.id).ends_at == row.ends_at
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"ends_at": "start - 1h"}, "The end must be after the start."),
+    ({"registration_closes_at": "end + 1h"}, "Registration must close before the session ends."),
+])
+def test_an_invalid_move_is_a_400_next_to_the_field_and_changes_nothing(staff, db, series_id, changes, message):
+    row = occurrences(db, series_id)[1]
+    values = {"start - 1h": row.starts_at - timedelta(hours=1), "end + 1h": row.ends_at + timedelta(hours=1)}
+    form = update_form(row, **{field: wall(values[when]) for field, when in changes.items()})
+    response = form_post(staff, f"/staff/sessions/{row.id}/update", form, page=f"/staff/sessions/{row.id}")
+    assert response.status_code == 400
+    assert error_next_to(response.get_data(as_text=True), next(iter(changes))) == message
+    fresh(db)
+    kept = db.get(MajlisSession, row.id)
+    assert (kept.starts_at, kept.ends_at, kept.registration_closes_at) == (
+        row.starts_at, row.ends_at, row.registration_closes_at)
+
+
+def test_a_session_that_has_not_begun_cannot_be_moved_into_the_past(staff, db, series_id, api_token, make_user):
+    row = occurrences(db, series_id)[1]
+    past = datetime(2020, 3, 1, 18, 0, tzinfo=BAHRAIN)
+    response = form_post(staff, f"/staff/sessions/{row.id}/update",
+                         update_form(row, starts_at=past.strftime(WALL),
+                                     ends_at=(past + timedelta(hours=1)).strftime(WALL),
+                                     registration_opens_at=(past - timedelta(days=7)).strftime(WALL),
+                                     registration_closes_at=(past - timedelta(hours=1)).strftime(WALL)),
+                         page=f"/staff/sessions/{row.id}")
+    assert response.status_code == 400
+    assert error_next_to(response.get_data(as_text=True), "starts_at") == \
+        "A session that has not begun cannot be moved into the past."
+    api = staff.application.test_client().patch(f"/api/v1/sessions/{row.id}", json={"starts_at": past.isoformat()},
+                                                headers=api_token(make_user(role=Role.STAFF)))
+    assert api.status_code == 400 and api.get_json()["error"]["field"] == "starts_at"
+    fresh(db)
+    assert db.get(MajlisSession, row.id).starts_at == row.starts_at
+
+
+def test_the_real_times_of_a_session_that_ran_can_be_recorded(staff, db, api_token, make_user):
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        held = factories.majlis_session(db, starts_at=now - timedelta(hours=3),
+                                        registration_opens_at=now - timedelta(days=8),
+                                        registration_closes_at=now - timedelta(hours=4))
+    real_start = held.starts_at + timedelta(minutes=20)
+    response = staff.application.test_client().patch(
+        f"/api/v1/sessions/{held.id}", json={"starts_at": real_start.isoformat()},
+        headers=api_token(make_user(role=Role.STAFF)))
+    assert response.status_code == 200, response.get_json()
+    fresh(db)
+    assert db.get(MajlisSession, held.id).starts_at == real_start
+
+
+def test_a_one_off_at_short_notice_takes_registrations_until_it_starts(db, api_token, make_user, client):
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=40)
+    response = client.post("/api/v1/sessions", headers=api_token(make_user(role=Role.STAFF)), json={
+        "title_ar": "مجلس عاجل", "title_en": "Urgent majlis", "starts_at": starts.isoformat(),
+        "duration_minutes": 60, "capacity": 20, "visibility": "public"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert datetime.fromisoformat(body["registration_closes_at"]) == starts  # not already closed at creation
+    resident = api_token(make_user())
+    assert client.post(f"/api/v1/sessions/{body['id']}/registrations", headers=resident).status_code == 201
+
+
 def test_changing_only_the_seats_keeps_the_times(staff, db, series_id):
     row = occurrences(db, series_id)[0]
     response = form_post(staff, f"/staff/sessions/{row.id}/update", update_form(row, capacity="140"),
@@ -352,12 +415,14 @@ def test_lowering_the_seats_never_removes_confirmed_residents(staff, db, series_
     row = occurrences(db, series_id)[0]
     with unit_of_work(db):
         db.get(MajlisSession, row.id).confirmed_count = 80
-    form_post(staff, f"/staff/sessions/{row.id}/update", update_form(row, capacity="10"),
-              page=f"/staff/sessions/{row.id}")
+    response = form_post(staff, f"/staff/sessions/{row.id}/update", update_form(row, capacity="10"),
+                         page=f"/staff/sessions/{row.id}", follow_redirects=True)
     fresh(db)
     changed = db.get(MajlisSession, row.id)
-    # The new limit is kept (nobody new gets a seat until fewer than 10 hold one); nobody loses a seat.
+    # The new limit is kept (nobody new gets a seat until fewer than 10 hold one); nobody loses a seat ...
     assert (changed.capacity, changed.confirmed_count) == (10, 80)
+    # ... and staff are told so, not left to find out.
+    assert "80 residents already hold a seat" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("reason", ["", "  ", "ok"])
