@@ -1,4 +1,4 @@
-"""Live-update fan-out: 200 browsers watch a session's Server-Sent Events while a moderator approves questions.
+"""Live-update fan-out: 1,000 browsers watch a session's Server-Sent Events while a moderator approves questions.
 
 Latency is taken per watcher and per approval, from the moment the moderator's approval request has
 returned (the moderator sees "done") to the moment that watcher has read the new version off its stream.
@@ -152,7 +152,7 @@ async def _run(base_url: str, port: int, *, session_id: int, since: int, moderat
 
 
 def run(base_url: str, *, session_id: int, since: int, moderator_token: str, question_ids: list[int],
-        watchers: int = 200, connect_timeout: float = 40.0, wait: float = 10.0) -> FanOut:
+        watchers: int = 1000, connect_timeout: float = 60.0, wait: float = 10.0) -> FanOut:
     port = int(base_url.rsplit(":", 1)[1])
     return asyncio.run(_run(base_url, port, session_id=session_id, since=since, moderator_token=moderator_token,
                             question_ids=question_ids, watchers=watchers, connect_timeout=connect_timeout,
