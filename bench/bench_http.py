@@ -205,6 +205,7 @@ def _run_group(ctx: Context, ceiling_name: str, ceiling: list[Req], benches: lis
                             note="not run: no requests to send"))
             continue
         _warm(ctx, ctx.majlis_url, warm)
+        state = None
         if bench.before:
             # After the warm-up, which may write too, and once the requests it left in flight have been served.
             time.sleep(DRAIN_SECONDS)
