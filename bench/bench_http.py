@@ -25,6 +25,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
@@ -43,7 +44,8 @@ QUESTION_TEXTS = [
     "هل يمكن توفير حافلة مدرسية لمنطقة {n}؟",
 ]
 LIST_RESIDENTS = 200
-SIGNED_IN_RESIDENTS = 100
+SIGNED_IN_RESIDENTS = 50
+CHECK_THREADS = 8  # the checks' own requests go out a few at a time: they are not timed, only waited for
 DRAIN_SECONDS = 1.0  # wrk stops reading at its deadline; the server still serves what was sent
 FIRST_JOIN_SECONDS = 1  # a resident's first join records attendance: a longer run would join some of them twice
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -91,7 +93,8 @@ class Row:
         if self.target is not None:
             text = f"≥ {self.target:.1f}" if self.unit == "req/s" else f"≤ {self.target:.0f} ms"
         if self.extra_checks:  # spelled out under "Details"
-            text = ("" if text == "—" else text + " ") + f"+ {len(self.extra_checks)} checks"
+            n = len(self.extra_checks)
+            text += f" + {n} check{'s' if n > 1 else ''}"
         return text
 
 
@@ -172,6 +175,11 @@ def fetch(base: str, req: Req) -> Answer:
         return Answer(response.status, response.msg, response.read())
     finally:
         connection.close()
+
+
+def fetch_all(base: str, requests: list[Req]) -> list[Answer]:
+    with ThreadPoolExecutor(CHECK_THREADS) as pool:
+        return list(pool.map(lambda req: fetch(base, req), requests))
 
 
 def _check(ctx: Context, checks: dict[str, bool], label: str, ok: bool, detail: str = "") -> None:
@@ -355,8 +363,8 @@ def _session_list(f: Fixture, rng: random.Random) -> Bench:
                     break
         _check(ctx, checks, "pre-check: every range returns its sessions", not problems, "; ".join(problems))
         ctx.log(f"    sessions per range: {', '.join(counts)}")
-        tokens_ok = all(fetch(ctx.majlis_url, Req("GET", "/api/v1/me", headers=bearer(t))).status == 200
-                        for t in residents[::40])
+        tokens_ok = all(a.status == 200 for a in fetch_all(ctx.majlis_url, [
+            Req("GET", "/api/v1/me", headers=bearer(t)) for t in residents[::20]]))
         _check(ctx, checks, "pre-check: residents' tokens accepted (/api/v1/me)", tokens_ok)
         return checks
 
@@ -382,11 +390,10 @@ def _session_pages(ctx: Context, f: Fixture, rng: random.Random) -> Bench:
 
     def precheck(ctx: Context, timed: list[Req], _warm: list[Req]) -> dict[str, bool]:
         checks: dict[str, bool] = {}
-        bad = []
-        for session_id, _ in f.page_sessions:
-            answer = fetch(ctx.majlis_url, Req("GET", f"/sessions/{session_id}", headers=BROWSER))
-            if answer.status != 200 or "<html" not in answer.text or 'action="/logout"' in answer.text:
-                bad.append(f"/sessions/{session_id}: {answer.status}")
+        ids = [session_id for session_id, _ in f.page_sessions]
+        answers = fetch_all(ctx.majlis_url, [Req("GET", f"/sessions/{i}", headers=BROWSER) for i in ids])
+        bad = [f"/sessions/{i}: {a.status}" for i, a in zip(ids, answers, strict=True)
+               if a.status != 200 or "<html" not in a.text or 'action="/logout"' in a.text]
         _check(ctx, checks, f"pre-check: all {len(f.page_sessions)} pages answer 200 with the page", not bad,
                ", ".join(bad[:5]))
         return checks
@@ -403,14 +410,13 @@ def _session_pages(ctx: Context, f: Fixture, rng: random.Random) -> Bench:
 def sign_in(ctx: Context) -> None:
     """Sign residents in through the login form (CSRF token and all), as a browser does; keep their cookies."""
     f = ctx.fixture
-    ctx.cookies = []
-    for index in range(SIGNED_IN_RESIDENTS):  # live registrants: their pages show their seat and their votes
-        cookie = _login(ctx.majlis_url, f.resident_emails[index], f.password)
-        if cookie is None:
-            ctx.log(f"    sign-in of {f.resident_emails[index]} failed: no signed-in page views")
-            ctx.cookies = []
-            return
-        ctx.cookies.append(cookie)
+    emails = f.resident_emails[:SIGNED_IN_RESIDENTS]  # live registrants: their pages show their seat and votes
+    with ThreadPoolExecutor(CHECK_THREADS) as pool:
+        cookies = list(pool.map(lambda email: _login(ctx.majlis_url, email, f.password), emails))
+    failed = [email for email, cookie in zip(emails, cookies, strict=True) if cookie is None]
+    if failed:
+        ctx.log(f"    sign-in of {failed[0]} and {len(failed) - 1} more failed: no signed-in page views")
+    ctx.cookies = [] if failed else cookies
 
 
 def _cookies(message: http.client.HTTPMessage, jar: dict[str, str]) -> dict[str, str]:
@@ -444,10 +450,10 @@ def _signed_in_pages(ctx: Context, f: Fixture, rng: random.Random) -> Bench:
         return [Req("GET", f"/sessions/{page}", headers={**BROWSER, "Cookie": ctx.cookies[k % len(ctx.cookies)]})
                 for k, page in enumerate(pages)] if ctx.cookies else []
 
-    def signed_in(cookie: str) -> bool:
-        answer = fetch(ctx.majlis_url, Req("GET", f"/sessions/{f.live_session_id}", headers={**BROWSER,
-                                                                                         "Cookie": cookie}))
-        return answer.status == 200 and 'action="/logout"' in answer.text
+    def signed_in(cookies: list[str]) -> bool:
+        answers = fetch_all(ctx.majlis_url, [Req("GET", f"/sessions/{f.live_session_id}", headers={
+            **BROWSER, "Cookie": cookie}) for cookie in cookies])
+        return all(a.status == 200 and 'action="/logout"' in a.text for a in answers)
 
     def precheck(ctx: Context, timed: list[Req], _warm: list[Req]) -> dict[str, bool]:
         checks: dict[str, bool] = {}
@@ -455,16 +461,17 @@ def _signed_in_pages(ctx: Context, f: Fixture, rng: random.Random) -> Bench:
             _check(ctx, checks, "residents signed in through the login form", False)
             return checks
         _check(ctx, checks, f"pre-check: {len(ctx.cookies)} residents' pages are signed in (a log-out button)",
-               all(signed_in(cookie) for cookie in ctx.cookies))
+               signed_in(ctx.cookies))
         # And each cookie is its own resident's: their account page shows their e-mail address.
-        own = all(f.resident_emails[i] in fetch(ctx.majlis_url, Req("GET", "/account", headers={
-            **BROWSER, "Cookie": ctx.cookies[i]})).text for i in range(0, len(ctx.cookies), 10))
+        sample = range(0, len(ctx.cookies), 5)
+        answers = fetch_all(ctx.majlis_url, [Req("GET", "/account", headers={**BROWSER, "Cookie": ctx.cookies[i]})
+                                             for i in sample])
+        own = all(f.resident_emails[i] in a.text for i, a in zip(sample, answers, strict=True))
         _check(ctx, checks, "pre-check: a cookie signs in its own resident (/account)", own)
         return checks
 
     def after(ctx: Context, row: Row, _state) -> None:
-        _check(ctx, row.extra_checks, "after the run: the cookies still sign in",
-               all(signed_in(ctx.cookies[i]) for i in range(0, len(ctx.cookies), 10)))
+        _check(ctx, row.extra_checks, "after the run: the cookies still sign in", signed_in(ctx.cookies[::5]))
 
     return Bench(
         "session page, signed in",

@@ -25,7 +25,8 @@ Settings (environment):
   worker could hold every stream, and two could still if the app keeps half its threads free of streams) and as
   many --worker-connections; the run raises its open-files limit for the watchers or says why it cannot;
 - BENCH_SEED_PROCESSES (2): processes that seed PostgreSQL;
-- BENCH_NO_PROFILE=1, BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client).
+- BENCH_PROFILE_SECONDS (3) of load under py-spy for each missed target, BENCH_NO_PROFILE=1 (none);
+- BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Settings:
     sse_threads: int = _env_int("BENCH_SSE_THREADS", 0)  # 0: watchers + 50
     sse_worker_class: str = os.environ.get("BENCH_SSE_WORKER_CLASS") or "gthread"
     profile: bool = not os.environ.get("BENCH_NO_PROFILE")
+    profile_seconds: int = _env_int("BENCH_PROFILE_SECONDS", 3)
     keep: bool = bool(os.environ.get("BENCH_KEEP"))
     # A partial run while working on one endpoint: comma-separated parts of benchmark names ("feed,join");
     # it prints its table but leaves RESULTS.md alone.
@@ -183,11 +185,12 @@ def _profile_hook(server: Gunicorn, settings: Settings, wrk: str | None, work: P
         if binary is None:
             return "_not profiled: py-spy unavailable_\n"
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        log(f"  profiling '{name}' with py-spy ({settings.seconds} s of load)")
+        seconds = settings.profile_seconds
+        log(f"  profiling '{name}' with py-spy ({seconds} s of load)")
         time.sleep(1)  # the previous run's last accepted requests drain first, so they stay out of this profile
-        recorders = hotspots.start(binary, server.worker_pids(), settings.seconds, work, slug)
+        recorders = hotspots.start(binary, server.worker_pids(), seconds, work, slug)
         time.sleep(0.5)  # py-spy attaches before the load begins
-        loadgen.run(server.base_url, requests, seconds=settings.seconds, connections=settings.connections, wrk=wrk)
+        loadgen.run(server.base_url, requests, seconds=seconds, connections=settings.connections, wrk=wrk)
         return hotspots.summarize(hotspots.finish(recorders)).markdown()
 
     return hook
@@ -328,17 +331,24 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
         if result.fanout_lost:
             row.note += (f"; {result.fanout_lost} change(s) were not published to Redis (majlis.live: 'live "
                          "update not published'), so watchers saw them only at their next re-read")
-        if row.met is False and settings.profile and pyspy:
-            log("  profiling the fan-out with py-spy (another round of approvals)")
-            # A lower rate: py-spy walks every thread's stack at each sample, and each worker holds 500+ streams.
-            recorders = hotspots.start(pyspy, server.worker_pids(), 15, work, "fanout", rate=50)
-            time.sleep(0.5)
-            bench_live.run(server.base_url, session_id=f.live_session_id, since=since + len(questions),
-                           moderator_token=f.moderator_token, question_ids=f.pending_question_ids[5:10],
-                           watchers=settings.watchers, connect_timeout=10)
-            row.profile = hotspots.summarize(hotspots.finish(recorders), rate=50).markdown()
         if server.tracebacks():
             result.notes.append(f"{server.tracebacks()} traceback(s) in the fan-out server's log")
+            row.note += f"; {server.tracebacks()} traceback(s) in the server's log (kept with BENCH_KEEP=1)"
+        if row.met is False and settings.profile and pyspy:
+            # On a fresh server: the measured round's streams would otherwise still hold threads and connections
+            # until each notices, at its next write, that its watcher has gone.
+            server.stop()
+            server.start("/healthz")
+            log("  profiling the fan-out with py-spy (a fresh server, the watchers again, 3 approvals)")
+            # A lower rate: py-spy walks every thread's stack at each sample, and each worker holds 500+ streams.
+            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout", rate=50)
+            time.sleep(0.5)
+            with database.session_factory() as db:
+                since = live.current_version(db, f.live_session_id)
+            bench_live.run(server.base_url, session_id=f.live_session_id, since=since,
+                           moderator_token=f.moderator_token, question_ids=f.pending_question_ids[5:8],
+                           watchers=settings.watchers, connect_timeout=10)
+            row.profile = hotspots.summarize(hotspots.finish(recorders), rate=50).markdown()
     finally:
         server.stop()
 
@@ -519,7 +529,7 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
         f"- data, seeded through Majlis's services (`bench/seed.py`, on each engine): {f.sessions_total} sessions "
         f"(four series with a year of history and 26 weeks ahead, one of them invitation-only, and one-offs), "
         f"{len(f.resident_tokens):,} residents with API tokens, {f.registrations_total:,} registrations (the last "
-        f"eight weeks' sessions booked and attended, open ones partly booked), a live session with "
+        f"six weeks' sessions booked and attended, open ones partly booked), a live session with "
         f"{len(f.live_tokens):,} registrants who joined at its start and "
         f"{len(f.vote_question_ids) + len(f.warm_vote_question_ids) + len(f.profile_vote_question_ids)} approved "
         f"questions, a session about to start with {len(f.start_tokens):,} registrants who have not joined, "

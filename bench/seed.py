@@ -10,11 +10,11 @@ paths leave behind.
 
 What it makes (about 160 sessions, 6,000 residents):
 - four series with a year of history and the 26 weeks ahead (weekly, fortnightly, monthly youth: public; a monthly
-  coordinating majlis: invited only); the past ones ended, the last eight weeks' with registrations (some lines
+  coordinating majlis: invited only); the past ones ended, the last six weeks' with registrations (some lines
   waited) and attendance, the ones whose window is open now partly booked;
 - 6,000 residents with an API token each (the mobile app's), all with the same password (for signed-in pages);
 - a live session (started ten minutes ago, 1,500 confirmed registrants who joined at its start, 60 approved questions
-  to vote on, 30 waiting for moderation), a session about to start (3,000 registrants who have not joined yet),
+  to vote on, 30 waiting for moderation), a session about to start (2,000 registrants who have not joined yet),
   four sessions whose registration opened a minute ago (the registration burst), a small warm-up session, four spare
   sessions (the profile of a missed registration target), and an ended session with 500 questions (minutes);
 - the 61 session pages residents open when the majlis starts, weighted: the live one, the one about to start, the next
@@ -62,13 +62,13 @@ HORIZON = timedelta(weeks=26)
 PASSWORD = "Majlis-bench-pass-7"  # noqa: S105 - a scratch database on loopback, dropped after the run
 
 RESIDENTS = 6000
-START_REGISTRANTS = 3000  # hold a seat at the session about to start; a 1 s burst of first joins uses < 2,000
+START_REGISTRANTS = 2000  # hold a seat at the session about to start; a 1 s burst of first joins uses < 2,000
 LIVE_REGISTRANTS = 1500
 VOTE_QUESTIONS, WARM_VOTE_QUESTIONS, PROFILE_VOTE_QUESTIONS = 40, 10, 10  # approved on the live session
 PENDING_QUESTIONS = 30  # approved one by one during the live fan-out
 MINUTES_QUESTIONS = 500
 PAGE_SESSIONS = 61
-HISTORY_WITH_PEOPLE = timedelta(weeks=8)  # past sessions this recent have registrations and attendance
+HISTORY_WITH_PEOPLE = timedelta(weeks=6)  # past sessions this recent have registrations and attendance
 # The sessions whose registration opens at once (title_ar, title_en, capacity): the registration burst.
 BURST_SESSIONS = (
     ("المجلس الأسبوعي — جلسة الإسكان", "Weekly majlis: housing", 100),
