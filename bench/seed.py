@@ -191,14 +191,21 @@ def _registrations(db, session_id: int, user_ids: list[int], when: list[str], at
     """Register each user at their moment (ISO), in order; then record the given attendances. Returns the count."""
     for start in range(0, len(user_ids), 500):
         with unit_of_work(db):
+            users = _users(db, user_ids[start:start + 500])
             for user_id, at in zip(user_ids[start:start + 500], when[start:start + 500], strict=True):
-                registration.register(db, session_id, db.get(User, user_id), now=datetime.fromisoformat(at))
+                registration.register(db, session_id, users[user_id], now=datetime.fromisoformat(at))
     for start in range(0, len(attend), 500):
         with unit_of_work(db):
             row = db.get(MajlisSession, session_id)
+            users = _users(db, [user_id for user_id, _ in attend[start:start + 500]])
             for user_id, at in attend[start:start + 500]:
-                registration.record_attendance(db, row, db.get(User, user_id), now=datetime.fromisoformat(at))
+                registration.record_attendance(db, row, users[user_id], now=datetime.fromisoformat(at))
     return len(user_ids)
+
+
+def _users(db, user_ids: list[int]) -> dict[int, User]:
+    """The users of a batch in one query (the seed's own look-up; the services then get them as the app does)."""
+    return {user.id: user for user in db.scalars(select(User).where(User.id.in_(user_ids)))}
 
 
 def _minutes_session(db, session_id: int, attendee_ids: list[int], moderator_id: int, body_ids: list[int],
@@ -212,7 +219,8 @@ def _minutes_session(db, session_id: int, attendee_ids: list[int], moderator_id:
         moderator = db.get(User, moderator_id)
         starts = row.starts_at
         during = starts + timedelta(minutes=30)
-        attendees = [db.get(User, user_id) for user_id in attendee_ids]
+        users = _users(db, attendee_ids)
+        attendees = [users[user_id] for user_id in attendee_ids]
         for user in attendees:
             registration.register(db, row.id, user, now=starts - timedelta(days=1))
         for user in attendees[:220]:
@@ -398,7 +406,8 @@ def build(database_url: str, instance_path: str, *, residents: int = RESIDENTS, 
             lifecycle.mark_live(db, live_row.id, now=now)
             live_row = db.get(MajlisSession, live_row.id)
             moderator = db.get(User, moderator.id)
-            authors = [db.get(User, user_id) for user_id in user_ids[:LIVE_REGISTRANTS]]
+            users = _users(db, user_ids[:LIVE_REGISTRANTS])
+            authors = [users[user_id] for user_id in user_ids[:LIVE_REGISTRANTS]]
             approved = []
             asked_at = now - timedelta(minutes=8)
             total = VOTE_QUESTIONS + WARM_VOTE_QUESTIONS + PROFILE_VOTE_QUESTIONS
