@@ -259,12 +259,13 @@ def run_suite(ctx: Context) -> list[Row]:
 
     reads = [
         Bench("/healthz", "GET /healthz (one SELECT 1 through the whole Flask stack)", lambda: [Req("GET", "/healthz")],
-              (200,), 0.8, precheck=_precheck_status(200)),
+              (200,), 0.8, precheck=_precheck_status(200), profile=lambda: [Req("GET", "/healthz")]),
         _session_list(f, rng),
         _session_pages(ctx, f, rng),
         _signed_in_pages(ctx, f, rng),
         Bench("ICS feed, full", "GET /calendar/majlis.ics without a validator (a calendar's first fetch)",
-              lambda: [Req("GET", "/calendar/majlis.ics")], (200,), 0.4, precheck=_precheck_feed),
+              lambda: [Req("GET", "/calendar/majlis.ics")], (200,), 0.4, precheck=_precheck_feed,
+              profile=lambda: [Req("GET", "/calendar/majlis.ics")]),
         _feed_304(ctx, f, rng),
     ]
     rows = _run_group(ctx, "bare hello", hello, reads)

@@ -105,6 +105,7 @@ class BackendResult:
     fanout_polling: int = 0  # streams that could not subscribe to Redis and poll the database instead
     fanout_lost: int = 0  # changes whose Redis publish failed: watchers only see them at their next re-read
     notes: list[str] = field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when its HTTP benchmarks began and ended
 
 
 def log(message: str) -> None:
@@ -224,7 +225,9 @@ def run_backend(label: str, database_url: str, fixture: seed.Fixture, work: Path
             connections=settings.connections, log=log, database=database,
             profile_hook=_profile_hook(majlis, settings, wrk, work, pyspy) if settings.profile else None,
             only=settings.only)
+        started_load = os.getloadavg()[0]
         result.rows = bench_http.run_suite(ctx)
+        result.load = (started_load, os.getloadavg()[0])
         for server in (majlis, bare):
             if server.tracebacks():
                 result.notes.append(f"{server.tracebacks()} traceback(s) in the {server.name} server's log")
@@ -340,15 +343,14 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
             server.stop()
             server.start("/healthz")
             log("  profiling the fan-out with py-spy (a fresh server, the watchers again, 3 approvals)")
-            # A lower rate: py-spy walks every thread's stack at each sample, and each worker holds 500+ streams.
-            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout", rate=50)
+            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout")
             time.sleep(0.5)
             with database.session_factory() as db:
                 since = live.current_version(db, f.live_session_id)
             bench_live.run(server.base_url, session_id=f.live_session_id, since=since,
                            moderator_token=f.moderator_token, question_ids=f.pending_question_ids[5:8],
                            watchers=settings.watchers, connect_timeout=10)
-            row.profile = hotspots.summarize(hotspots.finish(recorders), rate=50).markdown()
+            row.profile = hotspots.summarize(hotspots.finish(recorders)).markdown()
     finally:
         server.stop()
 
@@ -518,7 +520,10 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
         f"- Redis server: {redis_version or 'not reachable (fan-out ran on the polling fallback)'}",
         f"- PostgreSQL: {_redact(pg) if pg else 'not run (set MAJLIS_BENCH_DATABASE_URL to add it)'}",
         f"- load average (1/5/15 min) before: {' / '.join(f'{x:.2f}' for x in load_before)}, after: "
-        f"{' / '.join(f'{x:.2f}' for x in load_after)} (other work on the machine weighs on both halves of a pair)",
+        f"{' / '.join(f'{x:.2f}' for x in load_after)}; 1-minute load when the HTTP benchmarks began and ended: "
+        + ", ".join(f"{r.label} {r.load[0]:.1f} and {r.load[1]:.1f}" for r in results)
+        + " (other work on the machine weighs on both halves of a pair; the fan-out's 1,000 stream threads, woken "
+        "at once, raise the load average by themselves)",
         f"- HTTP benchmarks: gunicorn --workers {settings.workers} --worker-class sync, identical for Majlis "
         f"(`bench/majlis_app.py`, i.e. `create_app()`, MAJLIS_ENV=production) and the bare app "
         f"(`bench/bare_app.py`); load `wrk -t1 -c{settings.connections} -d{settings.seconds}s` after a 1 s warm-up, "
