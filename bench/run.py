@@ -343,7 +343,9 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
             server.stop()
             server.start("/healthz")
             log("  profiling the fan-out with py-spy (a fresh server, the watchers again, 3 approvals)")
-            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout")
+            # A lower rate: py-spy walks every thread's stack at each sample and each worker holds 500+ streams; at
+            # 200 Hz it fell behind and was stopped with nothing written.
+            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout", rate=50)
             time.sleep(0.5)
             with database.session_factory() as db:
                 since = live.current_version(db, f.live_session_id)
