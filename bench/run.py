@@ -343,16 +343,15 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
             server.stop()
             server.start("/healthz")
             log("  profiling the fan-out with py-spy (a fresh server, the watchers again, 3 approvals)")
-            # A lower rate: py-spy walks every thread's stack at each sample and each worker holds 500+ streams; at
-            # 200 Hz it fell behind and was stopped with nothing written.
-            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout", rate=50)
+            # Only the GIL holder: each worker holds 500+ stream threads (see hotspots.start).
+            recorders = hotspots.start(pyspy, server.worker_pids(), 12, work, "fanout", gil=True)
             time.sleep(0.5)
             with database.session_factory() as db:
                 since = live.current_version(db, f.live_session_id)
             bench_live.run(server.base_url, session_id=f.live_session_id, since=since,
                            moderator_token=f.moderator_token, question_ids=f.pending_question_ids[5:8],
                            watchers=settings.watchers, connect_timeout=10)
-            row.profile = hotspots.summarize(hotspots.finish(recorders)).markdown()
+            row.profile = hotspots.summarize(hotspots.finish(recorders), gil=True).markdown()
     finally:
         server.stop()
 
