@@ -56,15 +56,16 @@ class FanOut:
         return self.pct(self.latencies_ms, 95)
 
 
-async def _watch(watcher: Watcher, port: int, path: str, stop: asyncio.Event) -> None:
+async def _watch(watcher: Watcher, port: int, path: str, stop: asyncio.Event, address: str) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
         watcher.error = f"connect: {exc}"
         return
     try:
+        # Each watcher is a browser of its own behind the proxy in front of the stream service.
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
-                     "Cache-Control: no-cache\r\n\r\n".encode())
+                     f"Cache-Control: no-cache\r\nX-Forwarded-For: {address}\r\n\r\n".encode())
         await writer.drain()
         status_line = await reader.readline()
         watcher.status = int(status_line.split()[1]) if status_line else None
@@ -110,7 +111,8 @@ async def _run(base_url: str, port: int, *, session_id: int, since: int, moderat
     crowd = [Watcher() for _ in range(watchers)]
     path = f"/sessions/{session_id}/events?since={since}"
     started = time.monotonic()
-    tasks = [asyncio.create_task(_watch(w, port, path, stop)) for w in crowd]
+    tasks = [asyncio.create_task(_watch(w, port, path, stop, f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"))
+             for i, w in enumerate(crowd)]
     while time.monotonic() - started < connect_timeout:
         if all(w.connected_at is not None or w.error for w in crowd):
             break

@@ -20,10 +20,13 @@ Settings (environment):
 - BENCH_ONLY=feed,join: only the benchmarks whose names contain one of these parts (prints, leaves RESULTS.md
   alone); the names: /healthz, session list, session page (anonymous, signed in), ICS feed (full, 304), join
   (first, again), registration, vote, question, fan-out, minutes;
-- BENCH_WATCHERS (1000) live fan-out watchers, on a gunicorn of BENCH_SSE_WORKERS (2) workers of class
-  BENCH_SSE_WORKER_CLASS (gthread) with BENCH_SSE_THREADS threads each (default: watchers + 50, so that one
-  worker could hold every stream, and two could still if the app keeps half its threads free of streams) and as
-  many --worker-connections; the run raises its open-files limit for the watchers or says why it cannot;
+- BENCH_WATCHERS (1000) live fan-out watchers, each with its own address (X-Forwarded-For, MAJLIS_TRUSTED_PROXIES=1:
+  the stream service behind a proxy of docs/production.md), on a gunicorn of BENCH_SSE_WORKERS (2) workers of class
+  BENCH_SSE_WORKER_CLASS (gthread; gevent once installed) with BENCH_SSE_THREADS threads each (default: watchers
+  + 50, so that one worker could hold every stream the accept race gives it and still serve other requests) and as
+  many --worker-connections (watchers + 50 for other classes), and MAJLIS_LIVE_STREAMS_PER_WORKER set to
+  BENCH_SSE_STREAMS_PER_WORKER (default: watchers); the run raises its open-files limit for the watchers or says
+  why it cannot;
 - BENCH_SEED_PROCESSES (2): processes that seed PostgreSQL;
 - BENCH_PROFILE_SECONDS (3) of load under py-spy for each missed target, BENCH_NO_PROFILE=1 (none);
 - BENCH_KEEP=1 (keep the temp dir: logs, raw profiles), BENCH_NO_WRK=1 (Python client).
@@ -82,6 +85,7 @@ class Settings:
     sse_workers: int = _env_int("BENCH_SSE_WORKERS", 2)
     sse_threads: int = _env_int("BENCH_SSE_THREADS", 0)  # 0: watchers + 50
     sse_worker_class: str = os.environ.get("BENCH_SSE_WORKER_CLASS") or "gthread"
+    sse_streams_per_worker: int = _env_int("BENCH_SSE_STREAMS_PER_WORKER", 0)  # 0: watchers
     profile: bool = not os.environ.get("BENCH_NO_PROFILE")
     profile_seconds: int = _env_int("BENCH_PROFILE_SECONDS", 3)
     keep: bool = bool(os.environ.get("BENCH_KEEP"))
@@ -92,6 +96,7 @@ class Settings:
 
     def __post_init__(self):
         self.sse_threads = self.sse_threads or self.watchers + 50
+        self.sse_streams_per_worker = self.sse_streams_per_worker or self.watchers
 
 
 @dataclass
@@ -253,11 +258,16 @@ def fanout_name(settings: Settings) -> str:
     return f"live fan-out p95, {settings.watchers:,} watchers"
 
 
+def _fanout_connections(settings: Settings) -> int:
+    return settings.sse_threads if settings.sse_worker_class == "gthread" else settings.watchers + 50
+
+
 def _fanout_layout(settings: Settings) -> str:
-    if settings.sse_worker_class == "gthread":
-        return (f"--workers {settings.sse_workers} --worker-class gthread --threads {settings.sse_threads} "
-                f"--worker-connections {settings.sse_threads}")
-    return f"--workers {settings.sse_workers} --worker-class {settings.sse_worker_class}"
+    threads = f" --threads {settings.sse_threads}" if settings.sse_worker_class == "gthread" else ""
+    return (f"--workers {settings.sse_workers} --worker-class {settings.sse_worker_class}{threads} "
+            f"--worker-connections {_fanout_connections(settings)} with MAJLIS_LIVE_STREAMS_PER_WORKER="
+            f"{settings.sse_streams_per_worker} and MAJLIS_TRUSTED_PROXIES=1 (each watcher's own address in "
+            "X-Forwarded-For, as the proxy in front of a stream service sends it)")
 
 
 def descriptors_for(watchers: int) -> str | None:
@@ -292,7 +302,10 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
         row.extra_checks = {"enough open files for the watchers": False}
         return
     redis_version = redis_server_version()
-    extra = {"MAJLIS_LIVE_STREAM_SECONDS": "600"}
+    # The stream service of docs/production.md: behind a proxy (so each browser is its own client for the app's
+    # per-client stream cap), with a per-worker cap that lets a worker take what the accept race gives it.
+    extra = {"MAJLIS_LIVE_STREAM_SECONDS": "600", "MAJLIS_TRUSTED_PROXIES": "1",
+             "MAJLIS_LIVE_STREAMS_PER_WORKER": str(settings.sse_streams_per_worker)}
     if redis_version:
         extra["REDIS_URL"] = REDIS_URL
     # A gthread worker accepts connections beyond its threads (worker_connections defaults to 1000) and parks
@@ -303,9 +316,9 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
     server = Gunicorn("majlis-sse", "majlis_app:app", _server_env(database_url, instance, port, **extra), work,
                       port=port, workers=settings.sse_workers, worker_class=settings.sse_worker_class,
                       threads=settings.sse_threads if gthread else 1,
-                      extra=["--worker-connections", str(settings.sse_threads)] if gthread else [])
+                      extra=["--worker-connections", str(_fanout_connections(settings))])
     f = result.fixture
-    log(f"live fan-out: {settings.watchers} SSE watchers, gunicorn {_fanout_layout(settings)}, "
+    log(f"live fan-out: {settings.watchers} SSE watchers, gunicorn {_fanout_layout(settings)}; "
         + (f"REDIS_URL={REDIS_URL} (Redis {redis_version})" if redis_version else "no Redis reachable: polling"))
     try:
         server.start("/healthz")
@@ -529,9 +542,9 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
         f"(`bench/majlis_app.py`, i.e. `create_app()`, MAJLIS_ENV=production) and the bare app "
         f"(`bench/bare_app.py`); load `wrk -t1 -c{settings.connections} -d{settings.seconds}s` after a 1 s warm-up, "
         "on 127.0.0.1; load generator, servers and database share the same cores",
-        f"- live fan-out: gunicorn {_fanout_layout(settings)}, REDIS_URL={REDIS_URL if redis_version else '(none)'}, "
-        f"MAJLIS_LIVE_STREAM_SECONDS=600, {settings.watchers:,} watchers on one asyncio client "
-        "(BENCH_WATCHERS, BENCH_SSE_WORKERS, BENCH_SSE_THREADS, BENCH_SSE_WORKER_CLASS)",
+        f"- live fan-out: gunicorn {_fanout_layout(settings)}; REDIS_URL={REDIS_URL if redis_version else '(none)'}, "
+        f"MAJLIS_LIVE_STREAM_SECONDS=600, {settings.watchers:,} watchers on one asyncio client (BENCH_WATCHERS, "
+        "BENCH_SSE_WORKERS, BENCH_SSE_THREADS, BENCH_SSE_WORKER_CLASS, BENCH_SSE_STREAMS_PER_WORKER)",
         f"- data, seeded through Majlis's services (`bench/seed.py`, on each engine): {f.sessions_total} sessions "
         f"(four series with a year of history and 26 weeks ahead, one of them invitation-only, and one-offs), "
         f"{len(f.resident_tokens):,} residents with API tokens, {f.registrations_total:,} registrations (the last "
