@@ -1,4 +1,4 @@
-"""Live-update fan-out: 200 browsers watch a session's Server-Sent Events while a moderator approves questions.
+"""Live-update fan-out: 1,000 browsers watch a session's Server-Sent Events while a moderator approves questions.
 
 Latency is taken per watcher and per approval, from the moment the moderator's approval request has
 returned (the moderator sees "done") to the moment that watcher has read the new version off its stream.
@@ -56,15 +56,16 @@ class FanOut:
         return self.pct(self.latencies_ms, 95)
 
 
-async def _watch(watcher: Watcher, port: int, path: str, stop: asyncio.Event) -> None:
+async def _watch(watcher: Watcher, port: int, path: str, stop: asyncio.Event, address: str) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
         watcher.error = f"connect: {exc}"
         return
     try:
+        # Each watcher is a browser of its own behind the proxy in front of the stream service.
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
-                     "Cache-Control: no-cache\r\n\r\n".encode())
+                     f"Cache-Control: no-cache\r\nX-Forwarded-For: {address}\r\n\r\n".encode())
         await writer.drain()
         status_line = await reader.readline()
         watcher.status = int(status_line.split()[1]) if status_line else None
@@ -110,7 +111,8 @@ async def _run(base_url: str, port: int, *, session_id: int, since: int, moderat
     crowd = [Watcher() for _ in range(watchers)]
     path = f"/sessions/{session_id}/events?since={since}"
     started = time.monotonic()
-    tasks = [asyncio.create_task(_watch(w, port, path, stop)) for w in crowd]
+    tasks = [asyncio.create_task(_watch(w, port, path, stop, f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"))
+             for i, w in enumerate(crowd)]
     while time.monotonic() - started < connect_timeout:
         if all(w.connected_at is not None or w.error for w in crowd):
             break
@@ -152,7 +154,7 @@ async def _run(base_url: str, port: int, *, session_id: int, since: int, moderat
 
 
 def run(base_url: str, *, session_id: int, since: int, moderator_token: str, question_ids: list[int],
-        watchers: int = 200, connect_timeout: float = 40.0, wait: float = 10.0) -> FanOut:
+        watchers: int = 1000, connect_timeout: float = 60.0, wait: float = 10.0) -> FanOut:
     port = int(base_url.rsplit(":", 1)[1])
     return asyncio.run(_run(base_url, port, session_id=session_id, since=since, moderator_token=moderator_token,
                             question_ids=question_ids, watchers=watchers, connect_timeout=connect_timeout,

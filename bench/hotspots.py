@@ -33,14 +33,19 @@ def py_spy(log=print) -> str | None:
     return str(candidate)
 
 
-def start(binary: str, pids: list[int], seconds: float, out_dir: Path,
-          name: str) -> list[tuple[Path, subprocess.Popen]]:
-    """Start one recorder per worker (in the background); join them with `finish` after the load."""
+def start(binary: str, pids: list[int], seconds: float, out_dir: Path, name: str,
+          gil: bool = False) -> list[tuple[Path, subprocess.Popen]]:
+    """Start one recorder per worker (in the background); join them with `finish` after the load.
+
+    `gil`: sample only the thread holding the GIL. For workers with hundreds of threads (the live streams): walking
+    every thread, py-spy took 50-70 s to record 5 s of a process with 1,050 idle threads (measured), longer than
+    `finish` waits; with --gil, 5 s. The GIL holder is where a Python worker's CPU goes anyway.
+    """
     recorders = []
     for pid in pids:
         raw = out_dir / f"profile-{name}-{pid}.txt"
         command = [binary, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "200",
-                   "--format", "raw", "--output", str(raw), "--nonblocking"]
+                   "--format", "raw", "--output", str(raw), "--nonblocking", *(["--gil"] if gil else [])]
         recorders.append((raw, subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
                                                 stderr=subprocess.PIPE, text=True)))
     return recorders
@@ -65,12 +70,14 @@ class Summary:
     inclusive: list[tuple[str, float]]  # (function, share of samples), majlis code and notable libraries
     self_time: list[tuple[str, float]]
     by_package: list[tuple[str, float]]
+    gil: bool = False
 
     def markdown(self, top: int = 12) -> str:
         if not self.samples:
             return "_no samples (py-spy could not attach, or the workers were idle)_\n"
-        lines = [f"{self.samples} samples over all workers (py-spy at 200 Hz; it samples running or runnable threads "
-                 "only, so a worker asleep, in SQLite's busy handler say, is not counted; shares are of the samples).",
+        which = "running or runnable threads only" + (", and of those the one holding the GIL" if self.gil else "")
+        lines = [f"{self.samples} samples over all workers (py-spy at 200 Hz; it samples {which}, so a worker "
+                 "asleep, in SQLite's busy handler say, is not counted; shares are of the samples).",
                  "", "Where the time goes (inclusive, Majlis code):", ""]
         lines += [f"- {share:5.1%}  `{name}`" for name, share in self.inclusive[:top]]
         lines += ["", "What burns the CPU (self time):", ""]
@@ -100,7 +107,7 @@ def _label(frame: str) -> tuple[str, str]:
     return f"{match.group('func')} ({short})", _package(file)
 
 
-def summarize(raw_files: list[Path]) -> Summary:
+def summarize(raw_files: list[Path], gil: bool = False) -> Summary:
     inclusive: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     packages: Counter[str] = Counter()
@@ -126,4 +133,4 @@ def summarize(raw_files: list[Path]) -> Summary:
         return [(name, n / total) for name, n in counter.most_common()] if total else []
 
     return Summary(samples=total, inclusive=shares(inclusive), self_time=shares(self_time),
-                   by_package=shares(packages))
+                   by_package=shares(packages), gil=gil)
