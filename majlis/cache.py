@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from flask import Response
 from flask_caching import Cache
-from sqlalchemy import BigInteger, String, event, inspect, select, text
+from sqlalchemy import BigInteger, String, bindparam, event, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from majlis.db import Base
@@ -188,9 +188,21 @@ def install(session_factory) -> None:
             db_session.info.setdefault(_PENDING, set()).update(db_session.info.pop(_DONE, set()))
 
 
-def read_version(db_session: Session, scope: str) -> int:
-    """The scope's version, to be read before the data it guards (0 until the first change)."""
-    return db_session.scalar(select(CacheVersion.version).where(CacheVersion.scope == scope)) or 0
+def read_version(database, scope: str) -> int:
+    """The scope's version, to be read before the data it guards (0 until the first change).
+
+    One statement on a pooled connection outside any transaction: a conditional read that ends in a 304 or a kept
+    body needs nothing else from the database, so it does not open the request's ORM session for it.
+    """
+    with database.reader.connect() as connection:
+        return connection.execute(_version_statement(), {"b_scope": scope}).scalar() or 0
+
+
+@functools.cache
+def _version_statement():
+    # Built once: every conditional read runs it, and building it costs more than SQLite takes to answer it.
+    table = CacheVersion.__table__
+    return select(table.c.version).where(table.c.scope == bindparam("b_scope"))
 
 
 def versions_of(connection) -> dict[str, int]:
@@ -252,13 +264,15 @@ def built(key: str, build: Callable[[], T]) -> T:
 
 
 def conditional_read(scope: str, variant: tuple, build: Callable[[], bytes], *, mimetype: str,
-                     cache_control: str, db_session: Session) -> Response:
+                     cache_control: str) -> Response:
     """Answer a GET of a cached read: 304 from the scope's version when the client holds it, else the body built
     for that version and `variant` (everything else the body depends on: route, filters, viewer class,
     language)."""
     from flask import current_app, request
 
-    version = read_version(db_session, scope)  # before any data: see the module's docstring
+    from majlis.db import get_database
+
+    version = read_version(get_database(), scope)  # before any data: see the module's docstring
     etag = f"{scope}-{version}-{_digest(variant)}"
     response = current_app.response_class(mimetype=mimetype)
     response.set_etag(etag)

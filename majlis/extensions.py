@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from flask import has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -38,7 +38,9 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in LOCALES:
         return session["lang"]
-    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+    # Only a request with a session or remember-me cookie can be signed in: no anonymous user is loaded for nothing.
+    maybe_signed_in = session or current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    if maybe_signed_in and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     if request.path.startswith("/api/"):
         return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE

@@ -63,7 +63,7 @@ def list_sessions():
 
     # The same for every viewer of a class; private all the same (it sits behind a token).
     return cache.conditional_read(cache.SESSIONS, ("list", viewer_class, query), build, mimetype="application/json",
-                                  cache_control="private, no-cache", db_session=get_db())
+                                  cache_control="private, no-cache")
 
 
 @bp.post("/sessions")

@@ -49,7 +49,7 @@ def _public_feed_response(series_id: int | None, filename: str) -> Response:
     response = cache.conditional_read(
         cache.CALENDAR, ("feed", series_id, ctx.lang, ctx.base_url),
         lambda: services.public_feed(get_db(), ctx, series_id=series_id),
-        mimetype="text/calendar", cache_control=PUBLIC_FEED_CACHE, db_session=get_db())
+        mimetype="text/calendar", cache_control=PUBLIC_FEED_CACHE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
