@@ -63,6 +63,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "JITSI_DOMAIN": jitsi_domain,
         "JITSI_APP_ID": env.get("JITSI_APP_ID") or None,
         "JITSI_APP_SECRET": env.get("JITSI_APP_SECRET") or None,
+        # The participant's e-mail reaches every other participant (presence) and 8x8: only when asked for.
+        "JITSI_TOKEN_EMAIL": _bool(env.get("JITSI_TOKEN_EMAIL"), False),
         "JITSI_SUB": env.get("JITSI_SUB") or jitsi_domain,
         "JITSI_JAAS_APP_ID": env.get("JITSI_JAAS_APP_ID") or None,
         "JITSI_JAAS_KID": env.get("JITSI_JAAS_KID") or None,
