@@ -183,6 +183,8 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         for name, value in security_headers(app):
             response.headers.setdefault(name, value)
+        if app.config["MAJLIS_HSTS"]:
+            response.headers.setdefault("Strict-Transport-Security", app.config["MAJLIS_HSTS"])
         return response
 
     from majlis import cli

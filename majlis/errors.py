@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def error_response(status: int, code: str, message, field: str | None = None, he
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, "field": field}})
     else:
-        response = render_template("errors/error.html", status=status, code=code, message=message, field=field)
+        # A request for a host Majlis does not serve (TRUSTED_HOSTS) has no URL adapter: a page without links.
+        template = "errors/error.html" if request_ctx.url_adapter is not None else "errors/bare.html"
+        response = render_template(template, status=status, code=code, message=message, field=field)
     return response, status, headers or {}
 
 
@@ -124,6 +127,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, SecurityError):  # a Host header outside TRUSTED_HOSTS (production)
+            return error_response(400, "untrusted_host", gettext("This server does not answer for that host name."))
         status = exc.code or 500
         code, message = _HTTP_CODES.get(status, ("http_error", exc.description))
         headers = {}
