@@ -97,15 +97,15 @@ def _bound_int_converter(app: Flask) -> None:
 
 
 def _refuse_nul(app: Flask) -> None:
-    """Text with a NUL character is never valid input (PostgreSQL cannot store it): 400, nothing written."""
-    from majlis.errors import InvalidInput
+    """Text no database can store (a NUL, a lone UTF-16 surrogate) is never valid input: 400, nothing written."""
+    from majlis.errors import InvalidInput, storable_text
 
     @app.before_request
     def _no_nul():
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
-                if "\x00" in value or "\x00" in key:
-                    raise InvalidInput(field=key)
+                if not (storable_text(value) and storable_text(key)):
+                    raise InvalidInput(field=key if storable_text(key) else None)
 
 
 def request_id(environ) -> str:

@@ -72,6 +72,9 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         # Production answers only requests addressed to its own host names; any other Host header is 400.
         "TRUSTED_HOSTS": trusted_hosts(base_url, env.get("MAJLIS_ALLOWED_HOSTS", "")) if production else None,
         "MAJLIS_HSTS": "max-age=31536000" if production else None,
+        # Request bodies beyond this are refused with 413 before they are read (the largest legitimate body, the
+        # minutes' 200,000 characters, is about 1.2 MB as a form or as escaped JSON).
+        "MAX_CONTENT_LENGTH": int(env.get("MAJLIS_MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
         "JITSI_DOMAIN": jitsi_domain,
         "JITSI_APP_ID": env.get("JITSI_APP_ID") or None,
         "JITSI_APP_SECRET": jitsi_secret,

@@ -81,6 +81,17 @@ def as_id(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+def storable_text(value: str) -> bool:
+    """Whether every database can store the text: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800" from a JSON escape: PostgreSQL and hashing refuse it
+        return False
+    return True
+
+
 def wants_json() -> bool:
     """Answer JSON for the API and for clients that prefer it over HTML."""
     if request.path.startswith("/api/"):

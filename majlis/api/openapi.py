@@ -134,6 +134,7 @@ ERROR_DESCRIPTIONS = {
     403: "The caller's role or relation to the object does not allow this",
     404: "No such object, or one the caller may not see",
     409: "The object's current state does not allow this",
+    413: "The request body is larger than the server accepts (MAJLIS_MAX_CONTENT_LENGTH, 2 MiB by default)",
     429: "Too many requests; see the Retry-After header",
     503: "A required service is not configured or not available",
 }
@@ -195,13 +196,15 @@ def operation(method: str, path: str, operation_id: str, summary: str, *, who: s
 
     - 401 on every route: a bearer header that is malformed or not valid is refused even on public ones.
     - 400 `csrf_failed` on unsafe methods: a browser session without the CSRF token.
-    - 400 `invalid_json` when a JSON body is expected; 404 `not_found` when the path has an id.
+    - 400 `invalid_json` when a JSON body is expected (also: nested too deeply), 413 `too_large` beyond the
+      body limit; 404 `not_found` when the path has an id.
     """
     codes: dict[int, list[str]] = {status: list(found) for status, found in (errors or {}).items()}
     if method in UNSAFE:
         codes.setdefault(400, []).append("csrf_failed")
     if body is not None:
         codes.setdefault(400, []).append("invalid_json")
+        codes.setdefault(413, []).append("too_large")
     codes.setdefault(401, []).extend(["invalid_token"] if public else ["unauthorized", "invalid_token"])
     if forbidden is not None:
         codes.setdefault(403, []).extend(forbidden)
