@@ -89,6 +89,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "JITSI_EARLY_JOIN_MINUTES": int(env.get("JITSI_EARLY_JOIN_MINUTES", "15")),
         "JITSI_GRACE_MINUTES": int(env.get("JITSI_GRACE_MINUTES", "30")),
         "MAJLIS_EMAIL_VERIFICATION": verification,
+        # An account whose e-mail is not confirmed within this many hours stops holding the address.
+        "MAJLIS_UNVERIFIED_HOURS": int(env.get("MAJLIS_UNVERIFIED_HOURS", "24")),
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if env.get("MAIL_SERVER") else "console"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),

@@ -24,9 +24,10 @@ class MajlisError(Exception):
     commit_anyway = False
 
     def __init__(self, message=None, *, code: str | None = None, field: str | None = None, status=None,
-                 commit_anyway: bool = False):
+                 commit_anyway: bool = False, headers: dict | None = None):
         self.message = message if message is not None else self.default_message
         self.commit_anyway = commit_anyway
+        self.headers = dict(headers or {})
         super().__init__(str(self.message))
         if code is not None:
             self.code = code
@@ -63,6 +64,18 @@ class Conflict(MajlisError):
     status = 409
     code = "conflict"
     default_message = lazy_gettext("This conflicts with the current state.")
+
+
+class TooManyAttempts(MajlisError):
+    """Refused before any password or code is checked; `Retry-After` says when to try again."""
+
+    status = 429
+    code = "too_many_attempts"
+    default_message = lazy_gettext("Too many failed attempts for this account. Please wait and try again.")
+
+    def __init__(self, retry_after: int, message=None, **kwargs):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))}, **kwargs)
+        self.retry_after = max(1, int(retry_after))
 
 
 MAX_ID = 2**31 - 1  # the smallest integer range of the supported databases (PostgreSQL's integer)
@@ -128,7 +141,7 @@ _HTTP_CODES = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MajlisError)
     def _domain_error(exc: MajlisError):
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers=exc.headers)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
