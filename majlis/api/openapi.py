@@ -378,7 +378,8 @@ def _operations() -> list[tuple]:
                                status=201, location=True),
                   description="An address held by an account that was never confirmed is not taken: the new "
                               "sign-up replaces that account and a fresh code goes to the address.",
-                  errors={400: ["invalid_input", "weak_password"], 409: ["email_taken"]}),
+                  errors={400: ["invalid_input", "weak_password", "invalid_name", "name_reserved"],
+                          409: ["email_taken"]}),
         operation("post", "/auth/verify", "verify", N_("Confirm an e-mail address with the mailed code"),
                   who=ANYONE, tag="accounts", public=True, rate_limited=True,
                   description="Needed only when MAJLIS_EMAIL_VERIFICATION=required. An unknown address, an "

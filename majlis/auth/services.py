@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from majlis.audit import services as audit
-from majlis.auth import throttle
+from majlis.auth import names, throttle
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
 from majlis.core.models import Area, GovernmentBody
@@ -65,19 +66,38 @@ class AccountPolicy:
 
 
 def normalize_email(raw: str | None) -> str:
-    """Validate an e-mail address's form and return it lower-cased; raise InvalidInput."""
-    raw = (raw or "").strip()
+    """Validate an e-mail address's form and return it NFKC-normalised and case-folded; raise InvalidInput.
+
+    Every look-up and every stored address goes through here, so a full-width or otherwise compatible spelling
+    of an address (ｆａｔｉｍａ＠ｅｘａｍｐｌｅ．ｃｏｍ) is the same address.
+    """
+    raw = unicodedata.normalize("NFKC", raw or "").strip().casefold()
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidInput(_l("Enter a valid e-mail address."), field="email") from exc
-    return result.normalized.lower()
+    return unicodedata.normalize("NFKC", result.normalized).casefold()
 
 
-def _clean_name(raw: str | None) -> str:
+def _clean_name(raw: str | None, db_session: Session | None = None) -> str:
+    """A display name: collapsed white space, 2 to 120 characters, visible, without direction controls.
+
+    With a database session it must also not be the office's or a government body's name (residents' names).
+    """
     name = " ".join((raw or "").split())
     if not 2 <= len(name) <= 120:
         raise InvalidInput(_l("Enter your name (2 to 120 characters)."), field="name")
+    if names.has_bidi_controls(name) or names.has_control_characters(name):
+        raise InvalidInput(_l("The name must not contain text-direction or other control characters."),
+                           field="name", code="invalid_name")
+    if names.visible_length(name) < 2:
+        raise InvalidInput(_l("Enter your name in visible letters."), field="name", code="invalid_name")
+    if db_session is not None:
+        bodies = tuple(n for row in db_session.execute(select(GovernmentBody.name_ar, GovernmentBody.name_en))
+                       for n in row)
+        if names.is_reserved(name, bodies):
+            raise InvalidInput(_l("This name belongs to the Governor's office or a government body. "
+                                  "Enter your own name."), field="name", code="name_reserved")
     return name
 
 
@@ -172,7 +192,7 @@ def sign_up(
     (its name, password and details) and a fresh code goes to the address, whose owner alone can confirm it.
     """
     email = normalize_email(email)
-    name = _clean_name(name)
+    name = _clean_name(name, db_session)
     check_password(password, email=email, name=name)
     phone = _clean_phone(phone)
     area_row = find_area(db_session, area)
@@ -307,7 +327,7 @@ def authenticate(db_session: Session, *, email: str, password: str, policy: Acco
     try:
         email = normalize_email(email)
     except InvalidInput:
-        email = (email or "").strip().lower()  # no account has it; still counted
+        email = unicodedata.normalize("NFKC", email or "").strip().casefold()  # no account has it; still counted
     key = policy.throttle_key(email)
     throttle.check(db_session, key, now=now)
     user = db_session.scalar(select(User).where(User.email == email))
@@ -385,10 +405,10 @@ def create_user(
 ) -> User:
     """Create a verified, active account with any role (the CLI and admins use this).
 
-    An address held by an unconfirmed sign-up is taken over.
+    A resident's name must not be the office's or a body's; an address held by an unconfirmed sign-up is taken over.
     """
     email = normalize_email(email)
-    name = _clean_name(name)
+    name = _clean_name(name, db_session if role == Role.RESIDENT else None)
     check_password(password, email=email, name=name)
     body = None
     if role == Role.OFFICIAL:
