@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
@@ -96,7 +97,9 @@ def invitations_page(session_id: int):
                 body = db_session.get(GovernmentBody, int(form.body.data)) if form.body.data else None
                 person = None
                 if form.email.data:
-                    person = db_session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+                    # The one address rule (NFKC, case-folded): any spelling of an address finds its account.
+                    email = auth_services.normalize_email(form.email.data)
+                    person = db_session.scalar(select(User).where(User.email == email))
                     if person is None:
                         raise InvalidInput(_("No account has this e-mail address."), field="email")
                 created = invitations.invite(db_session, majlis_session, actor=current_user, now=utcnow(),
