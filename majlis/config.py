@@ -132,9 +132,14 @@ def trusted_hosts(base_url: str, allowed: str) -> list[str]:
     """
     from urllib.parse import urlsplit
 
-    host = urlsplit(base_url).hostname
+    parts = urlsplit(base_url)
+    host = parts.hostname
     if not host:
         raise ConfigError(f"MAJLIS_BASE_URL {base_url!r} has no host name (e.g. https://majlis.example.gov)")
+    if parts.scheme != "https" and host not in LOOPBACK_NAMES:
+        # Production cookies are Secure and HSTS is sent: links in feeds and e-mails (personal calendar secrets among
+        # them) must not travel in clear.
+        raise ConfigError(f"MAJLIS_ENV=production needs an https:// MAJLIS_BASE_URL, not {base_url!r}")
     hosts = [host, *(name.strip().lower() for name in allowed.split(",") if name.strip())]
     if host in LOOPBACK_NAMES:
         hosts += [name for name in LOOPBACK_NAMES if name not in hosts]

@@ -47,6 +47,12 @@ def test_production_trusts_only_the_base_url_host_and_the_allowed_hosts(tmp_path
     assert development["TRUSTED_HOSTS"] is None and development["MAJLIS_HSTS"] is None
 
 
+@pytest.mark.parametrize("base_url", ["http://majlis.example.gov", "https://", "majlis.example.gov"])
+def test_production_refuses_a_public_base_url_without_https(tmp_path, base_url):
+    with pytest.raises(ConfigError, match="MAJLIS_BASE_URL"):
+        from_env(str(tmp_path), {**PRODUCTION, "MAJLIS_BASE_URL": base_url})
+
+
 def test_development_defaults(tmp_path):
     config = from_env(str(tmp_path), {})
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/majlis.db"
