@@ -34,7 +34,7 @@ bp = Blueprint("auth", __name__)
 LOGIN_LIMIT = "10 per 5 minutes; 50 per day"
 SIGNUP_LIMIT = "10 per hour"
 # Asking for a new code: per client address, on top of the per-address cap in services.may_send_code.
-RESEND_LIMIT = "5 per hour"
+RESEND_LIMIT = "10 per hour"
 
 
 def account_policy() -> services.AccountPolicy:

@@ -170,8 +170,8 @@ def test_resend_answers_the_same_whatever_the_address(verifying_app, client, db,
 
 def test_resend_is_limited_per_client(verifying_app, client):
     statuses = [client.post("/api/v1/auth/verify/resend", json={"email": f"x{n}@example.com"}).status_code
-                for n in range(6)]
-    assert statuses == [202] * 5 + [429]
+                for n in range(11)]
+    assert statuses == [202] * 10 + [429]
 
 
 def test_the_verify_page_sends_a_new_code(verifying_app, client, db):
