@@ -99,7 +99,7 @@ def test_addresses_are_stored_folded_and_sign_in_works_with_any_spelling(client,
 
 
 def test_the_migration_folds_stored_addresses(database_url, tmp_path):
-    """Addresses stored before (lower-cased only) are folded by 0004, so their owners can still sign in."""
+    """Addresses stored before (lower-cased only) are folded by migration 0005, so their owners can still sign in."""
     from sqlalchemy import text
 
     from majlis import migrations

@@ -1,9 +1,12 @@
 """account throttles: failed sign-ins and verifications per e-mail address, shared by every worker and host;
 stored e-mail addresses NFKC-normalised and case-folded
 
-Revision ID: 0004
+Revision ID: 0005
 Revises: 0003
 Create Date: 2026-12-02 10:00:00
+
+Numbered 0005 because main's 0004 (outbox notices) was written alongside on another branch: when the branches meet,
+set `down_revision` here to '0004' so that the history is one line again (the two touch different tables).
 """
 
 import unicodedata
@@ -13,7 +16,7 @@ from alembic import op
 
 import majlis.db
 
-revision = '0004'
+revision = '0005'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
