@@ -65,13 +65,15 @@ def _jitsi_sources_for(values: tuple) -> dict[str, str]:
 def security_headers(app: Flask) -> tuple[tuple[str, str], ...]:
     """The headers every response carries (a route may set its own Referrer-Policy or CSP first)."""
     keys = ("JITSI_DOMAIN", "JITSI_EXTERNAL_API_URL", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE")
-    return _security_headers_for(tuple(app.config.get(key) for key in keys))
+    return _security_headers_for(tuple(app.config.get(key) for key in keys), app.config.get("MAJLIS_HSTS"))
 
 
 @functools.lru_cache(maxsize=8)
-def _security_headers_for(jitsi_settings: tuple) -> tuple[tuple[str, str], ...]:
+def _security_headers_for(jitsi_settings: tuple, hsts: str | None = None) -> tuple[tuple[str, str], ...]:
     jitsi_sources = _jitsi_sources_for(jitsi_settings)
-    return (
+    # Production only (config.MAJLIS_HSTS): browsers then keep to HTTPS for a year.
+    transport = (("Strict-Transport-Security", hsts),) if hsts else ()
+    return transport + (
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
         ("Content-Security-Policy",
@@ -97,15 +99,15 @@ def _bound_int_converter(app: Flask) -> None:
 
 
 def _refuse_nul(app: Flask) -> None:
-    """Text no database can store (a NUL, a lone UTF-16 surrogate) is never valid input: 400, nothing written."""
-    from majlis.errors import InvalidInput, storable_text
+    """Text with a NUL character is never valid input (PostgreSQL cannot store it): 400, nothing written."""
+    from majlis.errors import InvalidInput
 
     @app.before_request
     def _no_nul():
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
-                if not (storable_text(value) and storable_text(key)):
-                    raise InvalidInput(field=key if storable_text(key) else None)
+                if "\x00" in value or "\x00" in key:
+                    raise InvalidInput(field=key)
 
 
 def request_id(environ) -> str:
@@ -183,8 +185,6 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         for name, value in security_headers(app):
             response.headers.setdefault(name, value)
-        if app.config["MAJLIS_HSTS"]:
-            response.headers.setdefault("Strict-Transport-Security", app.config["MAJLIS_HSTS"])
         return response
 
     from majlis import cli

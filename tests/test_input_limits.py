@@ -96,6 +96,23 @@ def test_surrogates_in_nested_values_and_keys_are_400(client, objects, admin_hea
         assert response.status_code == 400, body
 
 
+def test_surrogates_cannot_arrive_through_forms_or_query_strings(client, db, login_as, make_user):
+    """Only JSON can spell a lone surrogate (an escape): URL-decoding never yields one from the bytes of one, so the
+    form and query-string check needs only NUL. What arrives is stored as it decodes, never a 500."""
+    from sqlalchemy import select
+
+    from majlis.auth.models import User
+
+    csrf = csrf_token_from(client.get("/signup").get_data(as_text=True))
+    body = ("name=Ali%ED%A0%80Hasan&email=ali%40example.com&password=Sanabis-garden-42"
+            "&confirm=Sanabis-garden-42&csrf_token=" + csrf)
+    response = client.post("/signup", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    db.rollback()
+    assert db.scalar(select(User.name)).encode("utf-8")  # no lone surrogate reached the database
+    assert client.get("/archive?q=%ED%A0%80").status_code == 200
+
+
 @pytest.mark.parametrize("body", ['{"email": NaN}', '{"email": Infinity}', '{"email": 1' + "0" * 5000 + "}",
                                   b'{"email": "\xff"}', "[1]", '"text"'])
 def test_what_json_does_not_allow_is_invalid_json(client, body):
