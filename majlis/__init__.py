@@ -64,13 +64,15 @@ def _jitsi_sources_for(values: tuple) -> dict[str, str]:
 def security_headers(app: Flask) -> tuple[tuple[str, str], ...]:
     """The headers every response carries (a route may set its own Referrer-Policy or CSP first)."""
     keys = ("JITSI_DOMAIN", "JITSI_EXTERNAL_API_URL", "JITSI_JAAS_APP_ID", "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE")
-    return _security_headers_for(tuple(app.config.get(key) for key in keys))
+    return _security_headers_for(tuple(app.config.get(key) for key in keys), app.config.get("MAJLIS_HSTS"))
 
 
 @functools.lru_cache(maxsize=8)
-def _security_headers_for(jitsi_settings: tuple) -> tuple[tuple[str, str], ...]:
+def _security_headers_for(jitsi_settings: tuple, hsts: str | None = None) -> tuple[tuple[str, str], ...]:
     jitsi_sources = _jitsi_sources_for(jitsi_settings)
-    return (
+    # Production only (config.MAJLIS_HSTS): browsers then keep to HTTPS for a year.
+    transport = (("Strict-Transport-Security", hsts),) if hsts else ()
+    return transport + (
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
         ("Content-Security-Policy",

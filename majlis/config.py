@@ -46,6 +46,15 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
     if verification not in {"off", "required"}:
         raise ConfigError("MAJLIS_EMAIL_VERIFICATION must be 'off' or 'required'")
 
+    jitsi_secret = env.get("JITSI_APP_SECRET") or None
+    # The secret signs moderator rights in every room: PyJWT and RFC 7518 ask for at least 32 bytes for HS256.
+    if production and jitsi_secret is not None and len(jitsi_secret.encode("utf-8")) < 32:
+        raise ConfigError(
+            "MAJLIS_ENV=production needs JITSI_APP_SECRET of at least 32 bytes (it signs moderator rights; "
+            "for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+
+    base_url = env.get("MAJLIS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     default_db = "sqlite:///" + str(Path(instance_path) / "majlis.db")
     jitsi_domain = env.get("JITSI_DOMAIN", "meet.jit.si")
     redis_url = env.get("REDIS_URL") or None
@@ -59,10 +68,18 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "MAJLIS_HIJRI_ADJUST_DAYS": int(env.get("MAJLIS_HIJRI_ADJUST_DAYS", "0")),
         # Occurrences of a series are stored as rows this far ahead.
         "MAJLIS_HORIZON_WEEKS": int(env.get("MAJLIS_HORIZON_WEEKS", "26")),
-        "MAJLIS_BASE_URL": env.get("MAJLIS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAJLIS_BASE_URL": base_url,
+        # Production answers only requests addressed to its own host names; any other Host header is 400.
+        "TRUSTED_HOSTS": trusted_hosts(base_url, env.get("MAJLIS_ALLOWED_HOSTS", "")) if production else None,
+        "MAJLIS_HSTS": "max-age=31536000" if production else None,
+        # Request bodies beyond this are refused with 413 before they are read (the largest legitimate body, the
+        # minutes' 200,000 characters, is about 1.2 MB as a form or as escaped JSON).
+        "MAX_CONTENT_LENGTH": int(env.get("MAJLIS_MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
         "JITSI_DOMAIN": jitsi_domain,
         "JITSI_APP_ID": env.get("JITSI_APP_ID") or None,
-        "JITSI_APP_SECRET": env.get("JITSI_APP_SECRET") or None,
+        "JITSI_APP_SECRET": jitsi_secret,
+        # The participant's e-mail reaches every other participant (presence) and 8x8: only when asked for.
+        "JITSI_TOKEN_EMAIL": _bool(env.get("JITSI_TOKEN_EMAIL"), False),
         "JITSI_SUB": env.get("JITSI_SUB") or jitsi_domain,
         "JITSI_JAAS_APP_ID": env.get("JITSI_JAAS_APP_ID") or None,
         "JITSI_JAAS_KID": env.get("JITSI_JAAS_KID") or None,
@@ -72,6 +89,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "JITSI_EARLY_JOIN_MINUTES": int(env.get("JITSI_EARLY_JOIN_MINUTES", "15")),
         "JITSI_GRACE_MINUTES": int(env.get("JITSI_GRACE_MINUTES", "30")),
         "MAJLIS_EMAIL_VERIFICATION": verification,
+        # An account whose e-mail is not confirmed within this many hours stops holding the address.
+        "MAJLIS_UNVERIFIED_HOURS": int(env.get("MAJLIS_UNVERIFIED_HOURS", "24")),
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if env.get("MAIL_SERVER") else "console"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
@@ -104,3 +123,28 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         # How many reverse proxies in front of Majlis set X-Forwarded-For/-Proto; 0 trusts no such header.
         "MAJLIS_TRUSTED_PROXIES": int(env.get("MAJLIS_TRUSTED_PROXIES", "0")),
     }
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def trusted_hosts(base_url: str, allowed: str) -> list[str]:
+    """The host names production answers to: MAJLIS_BASE_URL's host and MAJLIS_ALLOWED_HOSTS (comma-separated).
+
+    A loopback base URL (a benchmark or a smoke test on one machine) trusts every loopback name: they all reach
+    the same machine, and no other host can be named through them.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname
+    if not host:
+        raise ConfigError(f"MAJLIS_BASE_URL {base_url!r} has no host name (e.g. https://majlis.example.gov)")
+    if parts.scheme != "https" and host not in LOOPBACK_NAMES:
+        # Production cookies are Secure and HSTS is sent: links in feeds and e-mails (personal calendar secrets among
+        # them) must not travel in clear.
+        raise ConfigError(f"MAJLIS_ENV=production needs an https:// MAJLIS_BASE_URL, not {base_url!r}")
+    hosts = [host, *(name.strip().lower() for name in allowed.split(",") if name.strip())]
+    if host in LOOPBACK_NAMES:
+        hosts += [name for name in LOOPBACK_NAMES if name not in hosts]
+    return list(dict.fromkeys(hosts))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,14 @@ class MajlisError(Exception):
 
     # Set on refusals whose bookkeeping must be kept (e.g. counting a wrong code); see db.unit_of_work.
     commit_anyway = False
-    # Headers the answer carries (a Retry-After, say).
+    # Headers the answer carries (a Retry-After, say): a class's own, and those given to one refusal.
     headers: dict[str, str] = {}
 
     def __init__(self, message=None, *, code: str | None = None, field: str | None = None, status=None,
-                 commit_anyway: bool = False):
+                 commit_anyway: bool = False, headers: dict | None = None):
         self.message = message if message is not None else self.default_message
         self.commit_anyway = commit_anyway
+        self.headers = {**type(self).headers, **(headers or {})}
         super().__init__(str(self.message))
         if code is not None:
             self.code = code
@@ -66,6 +68,18 @@ class Conflict(MajlisError):
     default_message = lazy_gettext("This conflicts with the current state.")
 
 
+class TooManyAttempts(MajlisError):
+    """Refused before any password or code is checked; `Retry-After` says when to try again."""
+
+    status = 429
+    code = "too_many_attempts"
+    default_message = lazy_gettext("Too many failed attempts for this account. Please wait and try again.")
+
+    def __init__(self, retry_after: int, message=None, **kwargs):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))}, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+
+
 MAX_ID = 2**31 - 1  # the smallest integer range of the supported databases (PostgreSQL's integer)
 
 
@@ -82,6 +96,17 @@ def as_id(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+def storable_text(value: str) -> bool:
+    """Whether every database can store the text: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800" from a JSON escape: PostgreSQL and hashing refuse it
+        return False
+    return True
+
+
 def wants_json() -> bool:
     """Answer JSON for the API and for clients that prefer it over HTML."""
     if request.path.startswith("/api/"):
@@ -95,7 +120,9 @@ def error_response(status: int, code: str, message, field: str | None = None, he
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, "field": field}})
     else:
-        response = render_template("errors/error.html", status=status, code=code, message=message, field=field)
+        # A request for a host Majlis does not serve (TRUSTED_HOSTS) has no URL adapter: a page without links.
+        template = "errors/error.html" if request_ctx.url_adapter is not None else "errors/bare.html"
+        response = render_template(template, status=status, code=code, message=message, field=field)
     return response, status, headers or {}
 
 
@@ -126,6 +153,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, SecurityError):  # a Host header outside TRUSTED_HOSTS (production)
+            return error_response(400, "untrusted_host", gettext("This server does not answer for that host name."))
         status = exc.code or 500
         code, message = _HTTP_CODES.get(status, ("http_error", exc.description))
         headers = {}

@@ -1,7 +1,7 @@
 """Import every model so the metadata (and Alembic) sees the whole domain."""
 
 from majlis.audit.models import AuditEntry
-from majlis.auth.models import ApiToken, EmailVerification, User
+from majlis.auth.models import AccountThrottle, ApiToken, EmailVerification, User
 from majlis.cache import CacheVersion
 from majlis.calendar.models import CalendarFeed
 from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
@@ -14,7 +14,8 @@ from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
-    "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
+    "AccountThrottle", "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseUpdate",
+    "EmailVerification",
     "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
     "Question", "Registration", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
 ]

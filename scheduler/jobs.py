@@ -104,10 +104,20 @@ def flag_overdue_cases(now: datetime) -> int:
         return flag_overdue(db_session, now=now, zone=_zone())
 
 
+def purge_expired_signups(now: datetime) -> int:
+    """Delete sign-ups never confirmed in time, and the throttle's forgotten rows."""
+    from majlis.auth.services import purge_expired_signups as purge
+    from majlis.auth.views import account_policy
+
+    with unit_of_work() as db_session:
+        return purge(db_session, policy=account_policy(), now=now)
+
+
 JOBS: tuple[Job, ...] = (
     Job("sweep", sweep, every_seconds=30),
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("deliver_outbox", deliver_outbox, every_seconds=10),
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
     Job("flag_overdue_cases", flag_overdue_cases, every_seconds=3600),
+    Job("purge_expired_signups", purge_expired_signups, every_seconds=3600),
 )

@@ -21,6 +21,38 @@ def test_production_with_real_secret_is_hardened(tmp_path):
     assert config["MAJLIS_EMAIL_VERIFICATION"] == "required"
 
 
+PRODUCTION = {"MAJLIS_ENV": "production", "SECRET_KEY": "x" * 40}
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "é" * 15 + "x"])
+def test_production_refuses_a_jitsi_secret_shorter_than_32_bytes(tmp_path, secret):
+    with pytest.raises(ConfigError, match="JITSI_APP_SECRET"):
+        from_env(str(tmp_path), {**PRODUCTION, "JITSI_APP_SECRET": secret})
+
+
+def test_a_jitsi_secret_of_32_bytes_is_accepted_and_development_is_lenient(tmp_path):
+    assert from_env(str(tmp_path), {**PRODUCTION, "JITSI_APP_SECRET": "é" * 16})["JITSI_APP_SECRET"] == "é" * 16
+    assert from_env(str(tmp_path), {"JITSI_APP_SECRET": "short"})["JITSI_APP_SECRET"] == "short"
+
+
+def test_production_trusts_only_the_base_url_host_and_the_allowed_hosts(tmp_path):
+    config = from_env(str(tmp_path), {**PRODUCTION, "MAJLIS_BASE_URL": "https://majlis.example.gov/",
+                                      "MAJLIS_ALLOWED_HOSTS": " www.majlis.example.gov, Majlis.internal ,"})
+    assert config["TRUSTED_HOSTS"] == ["majlis.example.gov", "www.majlis.example.gov", "majlis.internal"]
+    assert config["MAJLIS_HSTS"] == "max-age=31536000"
+    # a benchmark or smoke test on one machine: every loopback name reaches it
+    loopback = from_env(str(tmp_path), {**PRODUCTION, "MAJLIS_BASE_URL": "http://127.0.0.1:8123"})
+    assert loopback["TRUSTED_HOSTS"] == ["127.0.0.1", "localhost"]
+    development = from_env(str(tmp_path), {"MAJLIS_BASE_URL": "https://majlis.example.gov"})
+    assert development["TRUSTED_HOSTS"] is None and development["MAJLIS_HSTS"] is None
+
+
+@pytest.mark.parametrize("base_url", ["http://majlis.example.gov", "https://", "majlis.example.gov"])
+def test_production_refuses_a_public_base_url_without_https(tmp_path, base_url):
+    with pytest.raises(ConfigError, match="MAJLIS_BASE_URL"):
+        from_env(str(tmp_path), {**PRODUCTION, "MAJLIS_BASE_URL": base_url})
+
+
 def test_development_defaults(tmp_path):
     config = from_env(str(tmp_path), {})
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/majlis.db"

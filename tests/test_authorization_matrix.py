@@ -147,6 +147,11 @@ def _signup(world, role):
     return {"email": f"newcomer-{role}@example.com", "name": "Newcomer", "password": factories.PASSWORD}
 
 
+def _unknown_address(world, role):
+    # One address per role: five failures for one address would lock it (the per-account throttle), not refuse it.
+    return {"email": f"nobody-{role}@example.com", "code": "123456"}
+
+
 def _credentials(world, role):
     user = world["people"]["resident" if role == "anonymous" else role]
     return {"email": user.email, "password": factories.PASSWORD}
@@ -169,10 +174,12 @@ def _open_case(world, role):
 ROUTES: list[Route] = [
     # --- API: accounts --------------------------------------------------------------------------------------------
     Route("POST", "/api/v1/auth/signup", cells(201), body=_signup),
-    Route("POST", "/api/v1/auth/verify", cells(400), body={"email": "nobody@example.com", "code": "123456"}),
+    Route("POST", "/api/v1/auth/verify", cells(400), body=_unknown_address),
+    Route("POST", "/api/v1/auth/verify/resend", cells(202), body=_unknown_address),  # the same for everyone
     Route("POST", "/api/v1/auth/token", cells(201), body=_credentials),  # anonymous: signs in as the resident
     Route("DELETE", "/api/v1/auth/token", api_any(204)),  # revokes the caller's own bearer token
     Route("GET", "/api/v1/me", api_any()),
+    Route("POST", "/api/v1/me/password", api_any(400), body={}),  # the caller's own password; none given: refused
     Route("GET", "/api/v1/bodies", api_any()),
     Route("GET", "/api/v1/openapi.json", cells(200)),
     Route("GET", "/api/v1/docs", cells(200)),
@@ -260,6 +267,7 @@ ROUTES: list[Route] = [
     Route("POST", "/signup", cells(302, anonymous=400), body={}),  # anonymous: the empty form is refused
     Route("GET", "/verify", cells(200)),
     Route("POST", "/verify", cells(400), body={}),
+    Route("POST", "/verify/resend", cells(302), body={"resend-email": "nobody@example.com"}),
     Route("GET", "/login", cells(302, anonymous=200)),
     Route("POST", "/login", cells(302, anonymous=400), body={}),
     Route("POST", "/logout", page_login(302)),

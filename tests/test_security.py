@@ -52,6 +52,61 @@ def test_production_cookies_are_secure_httponly_and_lax(monkeypatch, tmp_path, m
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+@pytest.fixture
+def production_app(monkeypatch, tmp_path, database_url):
+    """The app as production runs it, at https://majlis.example.gov with one more allowed host name."""
+    monkeypatch.setenv("MAJLIS_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("MAJLIS_BASE_URL", "https://majlis.example.gov")
+    monkeypatch.setenv("MAJLIS_ALLOWED_HOSTS", "www.majlis.example.gov")
+    monkeypatch.setenv("MAJLIS_EMAIL_VERIFICATION", "off")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path),
+                      "MAJLIS_FAST_PASSWORD_HASH": True})
+    yield app
+    app.extensions["majlis_db"].engine.dispose()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "majlis.example.gov.evil.example", "localhost", "127.0.0.1:8000"])
+@pytest.mark.parametrize("path", ["/", "/login", "/api/v1/me", "/healthz"])
+def test_production_refuses_any_other_host(production_app, host, path):
+    client = production_app.test_client()
+    page = client.get(path, headers={"Host": host})
+    assert page.status_code == 400
+    as_json = client.get(path, headers={"Host": host, "Accept": "application/json"})
+    assert as_json.status_code == 400 and as_json.get_json()["error"]["code"] == "untrusted_host"
+    if not path.startswith(("/api/", "/healthz")):
+        assert page.mimetype == "text/html" and "evil" not in page.get_data(as_text=True)
+    posted = client.post("/login", headers={"Host": host}, data={"email": "a@example.com", "password": "x"})
+    assert posted.status_code == 400
+
+
+@pytest.mark.parametrize("host", ["majlis.example.gov", "www.majlis.example.gov", "majlis.example.gov:443"])
+def test_production_answers_its_own_hosts_with_hsts(production_app, host):
+    response = production_app.test_client().get("/healthz", headers={"Host": host})
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    refused = production_app.test_client().get("/healthz", headers={"Host": "evil.example"})
+    assert refused.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_development_sends_no_hsts_and_answers_any_host(client):
+    response = client.get("/healthz", headers={"Host": "whatever.example"})
+    assert response.status_code == 200 and "Strict-Transport-Security" not in response.headers
+
+
+def test_production_on_a_loopback_base_url_answers_loopback_names(monkeypatch, tmp_path, database_url):
+    """What the benchmark and the process tests do: production settings on 127.0.0.1."""
+    monkeypatch.setenv("MAJLIS_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("MAJLIS_BASE_URL", "http://127.0.0.1:8123")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path)})
+    client = app.test_client()
+    for host in ("127.0.0.1:8123", "127.0.0.1", "localhost:8123"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "majlis.example.gov"}).status_code == 400
+    app.extensions["majlis_db"].engine.dispose()
+
+
 @pytest.mark.parametrize("path", ["/", "/api/v1/me", "/calendar/majlis.ics", "/no-such-page", "/healthz"])
 def test_security_headers_on_every_kind_of_response(client, path):
     response = client.get(path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from flask import Blueprint, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +13,7 @@ from majlis.auth import permissions
 from majlis.auth import services as auth_services
 from majlis.db import get_db
 from majlis.enums import Role
-from majlis.errors import Forbidden, InvalidInput, Unauthorized
+from majlis.errors import Forbidden, InvalidInput, Unauthorized, storable_text
 from majlis.extensions import csrf
 from majlis.timeutil import utcnow
 
@@ -67,25 +70,77 @@ def json_bytes(data) -> bytes:
     return (current_app.json.dumps(data) + "\n").encode()
 
 
+# No route takes more than three levels; the limit keeps every walk over a body far from Python's recursion limit.
+MAX_JSON_DEPTH = 16
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def json_body() -> dict:
-    """The request's JSON object; 400 for anything else."""
-    data = request.get_json(silent=True)
+    """The request's JSON object; 400 for anything else (malformed, nested too deep, text no database stores)."""
+    not_json = InvalidInput(_l("Send a JSON object with Content-Type: application/json."), code="invalid_json")
+    if not request.is_json:
+        raise not_json
+    raw = request.get_data(cache=True)  # beyond MAX_CONTENT_LENGTH: 413 before anything is read
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise _too_deep(_deep_field(raw)) from None
+    except ValueError:  # malformed, not UTF-8, NaN or Infinity, an integer of thousands of digits
+        raise not_json from None
     if not isinstance(data, dict):
-        raise InvalidInput(_l("Send a JSON object with Content-Type: application/json."), code="invalid_json")
-    _refuse_nul(data)
+        raise not_json
+    _check_values(data)
     return data
 
 
-def _refuse_nul(value, field: str | None = None) -> None:
-    """No text anywhere in the body may hold a NUL character (PostgreSQL cannot store one)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise InvalidInput(field=field)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(item, key if field is None else field)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item, field)
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep(field: str | None) -> InvalidInput:
+    return InvalidInput(_l("The JSON is nested too deeply."), code="invalid_json", field=field)
+
+
+def _check_values(data: dict) -> None:
+    """Walk the body without recursion: every string and key storable, nothing nested beyond MAX_JSON_DEPTH."""
+    pending = [(value, key, 1) for key, value in data.items()]
+    for key in data:
+        if not storable_text(key):
+            raise InvalidInput(field=None)
+    while pending:
+        value, field, depth = pending.pop()
+        if isinstance(value, str):
+            if not storable_text(value):
+                raise InvalidInput(_l("The text holds characters that cannot be stored."), field=field)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise _too_deep(field)
+            items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+            for key, item in items:
+                if key is not None and not storable_text(key):
+                    raise InvalidInput(_l("The text holds characters that cannot be stored."), field=field)
+                pending.append((item, field, depth + 1))
+
+
+def _deep_field(raw: bytes) -> str | None:
+    """The top-level field under which a body too deep to parse goes beyond the limit (None if none)."""
+    text = raw.decode("utf-8", errors="replace")
+    depth, field = 0, None
+    for match in _JSON_TOKENS.finditer(text):
+        piece = match.group()
+        if piece in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return field
+        elif piece in ("]", "}"):
+            depth -= 1
+        elif depth == 1 and piece.endswith(":"):
+            try:
+                field = json.loads(piece[:-1].rstrip())
+            except ValueError:
+                field = None
+            field = field if isinstance(field, str) and storable_text(field) else None
+    return None
 
 
 from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp

@@ -7,7 +7,7 @@ from flask import g, jsonify, url_for
 from majlis.api import api_user, bp, json_body
 from majlis.api.serializers import user_to_dict
 from majlis.auth import services
-from majlis.auth.views import LOGIN_LIMIT, SIGNUP_LIMIT, account_policy
+from majlis.auth.views import LOGIN_LIMIT, RESEND_LIMIT, SIGNUP_LIMIT, account_policy, sign_in_again
 from majlis.db import unit_of_work
 from majlis.errors import InvalidInput, Unauthorized
 from majlis.extensions import rate_limit
@@ -51,6 +51,17 @@ def verify():
     return jsonify(user_to_dict(user))
 
 
+@bp.post("/auth/verify/resend")
+@rate_limit(RESEND_LIMIT)
+def resend_code():
+    data = json_body()
+    with unit_of_work() as db_session:
+        services.resend_verification_code(db_session, email=_string(data, "email"), policy=account_policy(),
+                                          now=utcnow())
+    # Accepted whether or not a code went out: the answer says nothing about the address.
+    return "", 202
+
+
 @bp.post("/auth/token")
 @rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (401, 403))
 def create_token():
@@ -83,3 +94,17 @@ def revoke_token():
 @bp.get("/me")
 def me():
     return jsonify(user_to_dict(api_user()))
+
+
+@bp.post("/me/password")
+@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (400, 429))
+def change_password():
+    user = api_user()
+    data = json_body()
+    with unit_of_work() as db_session:
+        services.change_password(db_session, user, current=_string(data, "current_password"),
+                                 new=_string(data, "new_password"), policy=account_policy(), now=utcnow(),
+                                 keep_token=g.api_token)
+    if g.api_token is None:  # a browser session made the change: it alone continues, under the new session token
+        sign_in_again(user)
+    return "", 204

@@ -134,6 +134,7 @@ ERROR_DESCRIPTIONS = {
     403: "The caller's role or relation to the object does not allow this",
     404: "No such object, or one the caller may not see",
     409: "The object's current state does not allow this",
+    413: "The request body is larger than the server accepts (MAJLIS_MAX_CONTENT_LENGTH, 2 MiB by default)",
     429: "Too many requests; see the Retry-After header",
     503: "A required service is not configured or not available",
 }
@@ -195,13 +196,15 @@ def operation(method: str, path: str, operation_id: str, summary: str, *, who: s
 
     - 401 on every route: a bearer header that is malformed or not valid is refused even on public ones.
     - 400 `csrf_failed` on unsafe methods: a browser session without the CSRF token.
-    - 400 `invalid_json` when a JSON body is expected; 404 `not_found` when the path has an id.
+    - 400 `invalid_json` when a JSON body is expected (also: nested too deeply), 413 `too_large` beyond the
+      body limit; 404 `not_found` when the path has an id.
     """
     codes: dict[int, list[str]] = {status: list(found) for status, found in (errors or {}).items()}
     if method in UNSAFE:
         codes.setdefault(400, []).append("csrf_failed")
     if body is not None:
         codes.setdefault(400, []).append("invalid_json")
+        codes.setdefault(413, []).append("too_large")
     codes.setdefault(401, []).extend(["invalid_token"] if public else ["unauthorized", "invalid_token"])
     if forbidden is not None:
         codes.setdefault(403, []).extend(forbidden)
@@ -373,27 +376,51 @@ def _operations() -> list[tuple]:
                   }, required=["email", "name", "password"]),
                   responses=ok(ref("User"), "The new account (verified unless e-mail verification is required)",
                                status=201, location=True),
-                  errors={400: ["invalid_input", "weak_password"], 409: ["email_taken"]}),
+                  description="An address held by an account that was never confirmed is not taken: the new "
+                              "sign-up replaces that account and a fresh code goes to the address.",
+                  errors={400: ["invalid_input", "weak_password", "invalid_name", "name_reserved"],
+                          409: ["email_taken"]}),
         operation("post", "/auth/verify", "verify", N_("Confirm an e-mail address with the mailed code"),
                   who=ANYONE, tag="accounts", public=True, rate_limited=True,
-                  description="Needed only when MAJLIS_EMAIL_VERIFICATION=required.",
+                  description="Needed only when MAJLIS_EMAIL_VERIFICATION=required. An unknown address, an "
+                              "account already confirmed and a wrong code get the same answer; every failure "
+                              "counts toward the account's throttle, shared with sign-in.",
                   body=obj({"email": string(format="email"), "code": string(N_("The 6-digit code"), max_length=64)},
                            required=["email", "code"]),
                   responses=ok(ref("User"), "The account, now verified"),
-                  errors={400: ["invalid_input", "bad_code"]}),
+                  errors={400: ["invalid_input", "bad_code"], 429: ["too_many_attempts"]}),
+        operation("post", "/auth/verify/resend", "resend_code", N_("Send a new verification code"),
+                  who=ANYONE, tag="accounts", public=True, rate_limited=True,
+                  description="Accepted whatever the address: a code goes out only to an account waiting for "
+                              "confirmation, at most once a minute and five times a day.",
+                  body=obj({"email": string(format="email", max_length=254)}, required=["email"]),
+                  responses=ok(None, "Accepted; a code is sent if an account is waiting for one", status=202),
+                  errors={400: ["invalid_input"]}),
         operation("post", "/auth/token", "create_token", N_("Sign in and get a bearer token"), who=ANYONE,
                   tag="accounts", public=True, rate_limited=True,
                   body=obj({"email": string(), "password": string(),
                             "label": string(N_("At most 100 characters; to recognise the token later"),
                                             max_length=100)},
                            required=["email", "password"]),
+                  description="After repeated failures the account is locked for a growing delay (429 "
+                              "`too_many_attempts` with Retry-After), whatever the client's address.",
                   responses=ok(ref("Token"), "The token", status=201),
                   errors={400: ["invalid_input"], 401: ["bad_credentials"],
-                          403: ["account_disabled", "email_unverified"]}),
+                          403: ["account_disabled", "email_unverified"], 429: ["too_many_attempts"]}),
         operation("delete", "/auth/token", "revoke_token", N_("Revoke the bearer token used for this request"),
                   who=ANY_USER, tag="accounts", responses=NO_CONTENT, errors={400: ["no_bearer_token"]}),
         operation("get", "/me", "me", N_("The signed-in account"), who=ANY_USER, tag="accounts",
                   responses=ok(ref("User"))),
+        operation("post", "/me/password", "change_password", N_("Change the password"), who=ANY_USER,
+                  tag="accounts", rate_limited=True,
+                  description="Every other session and API token of the account ends; the token (or browser "
+                              "session) making the change stays valid.",
+                  body=obj({"current_password": string(),
+                            "new_password": string(N_("8 to 128 characters, not a common password, not your "
+                                                      "e-mail name"), min_length=8, max_length=128)},
+                           required=["current_password", "new_password"]),
+                  responses=NO_CONTENT,
+                  errors={400: ["invalid_input", "weak_password", "wrong_password"], 429: ["too_many_attempts"]}),
         operation("get", "/bodies", "bodies", N_("List the government bodies"), who=ANY_USER, tag="directory",
                   responses=ok(list_of("bodies", ref("Body")))),
 

@@ -2,8 +2,8 @@
 
 Flask's default interface builds a signing serializer and a session for every request, and a bearer-token request
 from the mobile app or an anonymous calendar poll has no use for either. Here a request without the cookie gets an
-empty session at no cost (one is only signed if something is stored in it, a sign-in or a language choice), and a
-bearer-token request gets a session that is never read from or written to a cookie: the API's token is its only
+empty session at no cost (one is only signed if something is stored in it, a sign-in or a language choice), and an
+API request with a bearer token gets a session that is never read from or written to a cookie: the token is its only
 credential, so a cookie sent along with it can neither authenticate nor be changed by it.
 """
 
@@ -30,7 +30,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         return self._serializer
 
     def open_session(self, app, request):
-        if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        if request.path.startswith("/api/") and request.headers.get("Authorization", "")[:7].lower() == "bearer ":
             return StatelessSession()
         if not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()

@@ -29,6 +29,10 @@ class VerifyForm(FlaskForm):
     code = StringField(_l("Verification code"), validators=[DataRequired(), Length(min=6, max=6)])
 
 
+class ResendForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+
+
 class TokenForm(FlaskForm):
     label = StringField(_l("Label (for example: my phone)"), validators=[Optional(), Length(max=100)])
 

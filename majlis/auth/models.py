@@ -90,3 +90,17 @@ class EmailVerification(Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class AccountThrottle(Base):
+    """Failed sign-ins and verifications of one e-mail address, counted in the database so that every worker and
+    host sees the same count (with or without Redis), whatever address the attempts come from."""
+
+    __tablename__ = "account_throttles"
+
+    # A keyed digest of the normalised e-mail: addresses that are no account's are counted too (so a refusal does
+    # not tell which exist), and are not stored in clear.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]

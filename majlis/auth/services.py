@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from majlis.audit import services as audit
+from majlis.auth import names, throttle
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
 from majlis.core.models import Area, GovernmentBody
@@ -32,6 +34,9 @@ from majlis.security import (
 
 VERIFICATION_TTL = timedelta(minutes=30)
 VERIFICATION_MAX_ATTEMPTS = 5
+# A new code goes to an address at most once a minute and five times a day (sign-ups and re-sends together).
+RESEND_INTERVAL = timedelta(minutes=1)
+CODES_PER_DAY = 5
 PHONE_RE = re.compile(r"^\+?[0-9]{7,15}$")
 
 _PASSWORD_MESSAGES = {
@@ -53,22 +58,46 @@ class AccountPolicy:
     secret_key: str
     fast_hash: bool = False
     token_days: int = 90
+    # An unconfirmed account stops holding its address after this long (see is_expired_signup).
+    unverified_ttl: timedelta = timedelta(hours=24)
+
+    def throttle_key(self, email: str) -> str:
+        return throttle.key_for(self.secret_key, email)
 
 
 def normalize_email(raw: str | None) -> str:
-    """Validate an e-mail address's form and return it lower-cased; raise InvalidInput."""
-    raw = (raw or "").strip()
+    """Validate an e-mail address's form and return it NFKC-normalised and case-folded; raise InvalidInput.
+
+    Every look-up and every stored address goes through here, so a full-width or otherwise compatible spelling
+    of an address (ｆａｔｉｍａ＠ｅｘａｍｐｌｅ．ｃｏｍ) is the same address.
+    """
+    raw = unicodedata.normalize("NFKC", raw or "").strip().casefold()
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidInput(_l("Enter a valid e-mail address."), field="email") from exc
-    return result.normalized.lower()
+    return unicodedata.normalize("NFKC", result.normalized).casefold()
 
 
-def _clean_name(raw: str | None) -> str:
+def _clean_name(raw: str | None, db_session: Session | None = None) -> str:
+    """A display name: collapsed white space, 2 to 120 characters, visible, without direction controls.
+
+    With a database session it must also not be the office's or a government body's name (residents' names).
+    """
     name = " ".join((raw or "").split())
     if not 2 <= len(name) <= 120:
         raise InvalidInput(_l("Enter your name (2 to 120 characters)."), field="name")
+    if names.has_bidi_controls(name) or names.has_control_characters(name):
+        raise InvalidInput(_l("The name must not contain text-direction or other control characters."),
+                           field="name", code="invalid_name")
+    if names.visible_length(name) < 2:
+        raise InvalidInput(_l("Enter your name in visible letters."), field="name", code="invalid_name")
+    if db_session is not None:
+        bodies = tuple(n for row in db_session.execute(select(GovernmentBody.name_ar, GovernmentBody.name_en))
+                       for n in row)
+        if names.is_reserved(name, bodies):
+            raise InvalidInput(_l("This name belongs to the Governor's office or a government body. "
+                                  "Enter your own name."), field="name", code="name_reserved")
     return name
 
 
@@ -109,6 +138,32 @@ def email_taken(db_session: Session, email: str) -> bool:
     return db_session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
 
 
+def is_expired_signup(user: User, policy: AccountPolicy, now: datetime) -> bool:
+    """Whether an account is an unconfirmed sign-up past its time: it no longer holds its address."""
+    return (policy.verification_required and not user.is_verified
+            and user.created_at <= now - policy.unverified_ttl)
+
+
+def _unconfirmed_holder(db_session: Session, email: str, policy: AccountPolicy) -> User | None:
+    """The unconfirmed account holding an address, which a new sign-up replaces; None if none does."""
+    if not policy.verification_required:
+        return None  # without verification every account is a real one (and may sign in)
+    return db_session.scalar(select(User).where(User.email == email, User.is_verified.is_(False))
+                             .with_for_update())
+
+
+def _take_over(db_session: Session, user: User, *, now: datetime) -> None:
+    """Clear what an unconfirmed account held before its address is given to a new sign-up."""
+    user.session_token = new_token()
+    user.is_disabled = False
+    user.locale = None
+    user.last_login_at = None
+    user.created_at = now
+    user.updated_at = now
+    db_session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now).execution_options(synchronize_session=False))
+
+
 def _add_user(db_session: Session, user: User) -> User:
     """Insert a user; a concurrent sign-up with the same e-mail becomes email_taken, not a 500."""
     try:
@@ -131,12 +186,27 @@ def sign_up(
     policy: AccountPolicy,
     now: datetime,
 ) -> User:
-    """Create a resident account; when verification is required, mail a code through the outbox."""
+    """Create a resident account; when verification is required, mail a code through the outbox.
+
+    An address held by an account that was never confirmed is not taken: the new sign-up replaces that account
+    (its name, password and details) and a fresh code goes to the address, whose owner alone can confirm it.
+    """
     email = normalize_email(email)
-    name = _clean_name(name)
+    name = _clean_name(name, db_session)
     check_password(password, email=email, name=name)
     phone = _clean_phone(phone)
     area_row = find_area(db_session, area)
+    holder = _unconfirmed_holder(db_session, email, policy)
+    if holder is not None:
+        _take_over(db_session, holder, now=now)
+        holder.name, holder.phone, holder.area, holder.role, holder.body = name, phone, area_row, Role.RESIDENT, None
+        holder.password_hash = hash_password(password, fast=policy.fast_hash)
+        db_session.flush()
+        if may_send_code(db_session, holder, now=now):
+            send_verification_code(db_session, holder, policy=policy, now=now)
+        audit.record(db_session, actor_id=holder.id, action="user.signup", object_type="user", object_id=holder.id,
+                     to_state="replaced_unconfirmed", now=now)
+        return holder
     if email_taken(db_session, email):
         raise Conflict(_l("An account with this e-mail already exists."), code="email_taken", field="email")
     user = _add_user(
@@ -183,47 +253,88 @@ def send_verification_code(db_session: Session, user: User, *, policy: AccountPo
                           params={"code": code, "lang": str(get_locale() or "ar")})
 
 
+def may_send_code(db_session: Session, user: User, *, now: datetime) -> bool:
+    """Whether a new code may go to the user's address now (at most one a minute, CODES_PER_DAY a day)."""
+    recent = db_session.execute(
+        select(func.count(), func.max(EmailVerification.created_at))
+        .where(EmailVerification.user_id == user.id, EmailVerification.created_at > now - timedelta(days=1))
+    ).one()
+    count, latest = recent
+    return count < CODES_PER_DAY and (latest is None or latest <= now - RESEND_INTERVAL)
+
+
+def resend_verification_code(db_session: Session, *, email: str, policy: AccountPolicy, now: datetime) -> bool:
+    """Send a fresh code to an account waiting for confirmation; return whether one was queued.
+
+    The caller answers the same whatever this returns: nothing tells whether the address has an account.
+    """
+    email = normalize_email(email)
+    if not policy.verification_required:
+        return False
+    user = db_session.scalar(select(User).where(User.email == email))
+    if user is None or user.is_verified or user.is_disabled or is_expired_signup(user, policy, now):
+        return False
+    if not may_send_code(db_session, user, now=now):
+        return False
+    send_verification_code(db_session, user, policy=policy, now=now)
+    return True
+
+
 def verify_email(db_session: Session, *, email: str, code: str, policy: AccountPolicy, now: datetime) -> User:
-    """Mark the account verified when the code matches; count failed attempts."""
+    """Mark the account verified when the code matches; every failure counts toward the account's throttle.
+
+    An unknown address, an account already confirmed (or past its time) and a wrong code get the same answer.
+    """
     email = normalize_email(email)
     code = (code or "").strip()
+    key = policy.throttle_key(email)
+    throttle.check(db_session, key, now=now)
     user = db_session.scalar(select(User).where(User.email == email))
-    bad_code = InvalidInput(_l("The code is wrong or has expired. Request a new one."), field="code", code="bad_code")
-    if user is None:
-        raise bad_code
-    if user.is_verified:
-        return user
+
+    def refuse():
+        throttle.record_failure(db_session, key, now=now)
+        return InvalidInput(_l("The code is wrong or has expired. Request a new one."), field="code",
+                            code="bad_code", commit_anyway=True)
+
+    if user is None or user.is_verified or is_expired_signup(user, policy, now):
+        raise refuse()
     pending = db_session.scalar(
         select(EmailVerification)
         .where(EmailVerification.user_id == user.id, EmailVerification.used_at.is_(None))
         .order_by(EmailVerification.id.desc())
     )
     if pending is None or pending.expires_at <= now or pending.attempts >= VERIFICATION_MAX_ATTEMPTS:
-        raise bad_code
+        raise refuse()
     if not constant_time_equals(pending.code_hash, keyed_digest(policy.secret_key, f"verify:{user.id}:{code}")):
         pending.attempts += 1
         db_session.flush()
-        raise InvalidInput(bad_code.message, field="code", code="bad_code", commit_anyway=True)
+        raise refuse()
     pending.used_at = now
     user.is_verified = True
+    throttle.reset(db_session, key)
     audit.record(db_session, actor_id=user.id, action="user.verify", object_type="user", object_id=user.id, now=now)
     return user
 
 
 def authenticate(db_session: Session, *, email: str, password: str, policy: AccountPolicy, now: datetime) -> User:
-    """Return the user for these credentials; Unauthorized (bad_credentials) otherwise."""
-    bad = Unauthorized(_l("The e-mail or password is not correct."), code="bad_credentials")
+    """Return the user for these credentials; Unauthorized (bad_credentials) otherwise.
+
+    A locked account (TooManyAttempts, 429) is refused before the password is hashed; each failure counts toward
+    the address's throttle, whether or not an account has it, and a success clears the count.
+    """
     try:
         email = normalize_email(email)
     except InvalidInput:
-        verify_password(_DUMMY_HASH, password or "")
-        raise bad from None
+        email = unicodedata.normalize("NFKC", email or "").strip().casefold()  # no account has it; still counted
+    key = policy.throttle_key(email)
+    throttle.check(db_session, key, now=now)
     user = db_session.scalar(select(User).where(User.email == email))
-    if user is None:
-        verify_password(_DUMMY_HASH, password or "")
-        raise bad
-    if not verify_password(user.password_hash, password or ""):
-        raise bad
+    if user is not None and is_expired_signup(user, policy, now):
+        user = None  # an unconfirmed sign-up past its time holds nothing, not even its password
+    if not verify_password(user.password_hash if user is not None else _DUMMY_HASH, password or "") or user is None:
+        throttle.record_failure(db_session, key, now=now)
+        raise Unauthorized(_l("The e-mail or password is not correct."), code="bad_credentials", commit_anyway=True)
+    throttle.reset(db_session, key)
     if user.is_disabled:
         raise Forbidden(_l("This account is disabled."), code="account_disabled")
     if policy.verification_required and not user.is_verified:
@@ -232,15 +343,45 @@ def authenticate(db_session: Session, *, email: str, password: str, policy: Acco
     return user
 
 
+def check_current_password(db_session: Session, user: User, password: str | None, *, policy: AccountPolicy,
+                           now: datetime, field: str = "current_password") -> None:
+    """Confirm the signed-in user's password before a sensitive change; failures count toward the throttle.
+
+    A stolen session must not become a way to guess the password: 429 while the account is locked.
+    """
+    key = policy.throttle_key(user.email)
+    throttle.check(db_session, key, now=now)
+    if not verify_password(user.password_hash, password or ""):
+        throttle.record_failure(db_session, key, now=now)
+        raise InvalidInput(_l("The current password is not correct."), field=field, code="wrong_password",
+                           commit_anyway=True)
+    throttle.reset(db_session, key)
+
+
 def change_password(db_session: Session, user: User, *, current: str, new: str, policy: AccountPolicy,
-                    now: datetime) -> None:
-    """Set a new password and end every other session of the user."""
-    if not verify_password(user.password_hash, current or ""):
-        raise InvalidInput(_l("The current password is not correct."), field="current_password")
+                    now: datetime, keep_token: ApiToken | None = None) -> int:
+    """Set a new password; end every browser session and revoke every API token of the user.
+
+    The caller keeps the session making the change by signing it in again; `keep_token` is the bearer token making
+    it, which stays valid. Return how many tokens were revoked.
+    """
+    check_current_password(db_session, user, current, policy=policy, now=now)
     check_password(new, email=user.email, name=user.name, field="new_password")
     user.password_hash = hash_password(new, fast=policy.fast_hash)
     rotate_session_token(user)
-    audit.record(db_session, actor_id=user.id, action="user.password", object_type="user", object_id=user.id, now=now)
+    revoked = revoke_all_tokens(db_session, user, now=now, keep=keep_token)
+    audit.record(db_session, actor_id=user.id, action="user.password", object_type="user", object_id=user.id,
+                 data={"tokens_revoked": revoked}, now=now)
+    return revoked
+
+
+def revoke_all_tokens(db_session: Session, user: User, *, now: datetime, keep: ApiToken | None = None) -> int:
+    """Revoke the user's API tokens, all of them or all but `keep`; return how many."""
+    statement = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if keep is not None:
+        statement = statement.where(ApiToken.id != keep.id)
+    result = db_session.execute(statement.values(revoked_at=now).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
 
 
 def rotate_session_token(user: User) -> None:
@@ -260,9 +401,12 @@ def create_user(
     now: datetime,
     actor_id: int | None = None,
 ) -> User:
-    """Create a verified, active account with any role (the CLI and admins use this)."""
+    """Create a verified, active account with any role (the CLI and admins use this).
+
+    A resident's name must not be the office's or a body's; an address held by an unconfirmed sign-up is taken over.
+    """
     email = normalize_email(email)
-    name = _clean_name(name)
+    name = _clean_name(name, db_session if role == Role.RESIDENT else None)
     check_password(password, email=email, name=name)
     body = None
     if role == Role.OFFICIAL:
@@ -271,6 +415,15 @@ def create_user(
         body = find_body(db_session, body_code)
     elif body_code:
         raise InvalidInput(_l("Only officials belong to a government body."), field="body")
+    holder = _unconfirmed_holder(db_session, email, policy)
+    if holder is not None:
+        _take_over(db_session, holder, now=now)
+        holder.name, holder.role, holder.body, holder.phone, holder.area = name, role, body, None, None
+        holder.password_hash = hash_password(password, fast=policy.fast_hash)
+        holder.is_verified = True
+        audit.record(db_session, actor_id=actor_id, action="user.create", object_type="user", object_id=holder.id,
+                     to_state=role.value, now=now)
+        return holder
     if email_taken(db_session, email):
         raise Conflict(_l("An account with this e-mail already exists."), code="email_taken", field="email")
     user = _add_user(
@@ -396,7 +549,7 @@ def export_data(db_session: Session, user: User) -> dict:
     }
 
 
-def delete_account(db_session: Session, user: User, *, password: str, now: datetime) -> None:
+def delete_account(db_session: Session, user: User, *, password: str, policy: AccountPolicy, now: datetime) -> None:
     """Erase a resident's personal data; their questions stay (anonymous) so minutes and cases keep their sense."""
     from majlis.calendar.models import CalendarFeed
     from majlis.questions.models import Question
@@ -406,8 +559,7 @@ def delete_account(db_session: Session, user: User, *, password: str, now: datet
 
     if user.role != Role.RESIDENT:
         raise Forbidden(_l("Staff accounts are closed by an administrator."), code="not_self_service")
-    if not verify_password(user.password_hash, password or ""):
-        raise InvalidInput(_l("The password is not correct."), field="password")
+    check_current_password(db_session, user, password, policy=policy, now=now, field="password")
     future = db_session.scalars(select(Registration.session_id).join(
         MajlisSession, MajlisSession.id == Registration.session_id).where(
         Registration.user_id == user.id, Registration.status != "cancelled", MajlisSession.starts_at > now)).all()
@@ -428,3 +580,26 @@ def delete_account(db_session: Session, user: User, *, password: str, now: datet
     user.is_disabled = True
     rotate_session_token(user)
     audit.record(db_session, actor_id=user.id, action="user.delete", object_type="user", object_id=user.id, now=now)
+
+
+def purge_expired_signups(db_session: Session, *, policy: AccountPolicy, now: datetime) -> int:
+    """Delete unconfirmed sign-ups past their time, and forgotten throttle rows; return how many accounts went.
+
+    An account that somehow gathered records of its own (a registration, a question) is kept: deleting it would
+    take them along, and it holds its address no longer anyway (see is_expired_signup).
+    """
+    throttle.purge(db_session, now=now)
+    if not policy.verification_required:
+        return 0
+    expired = db_session.scalars(select(User).where(
+        User.is_verified.is_(False), User.created_at <= now - policy.unverified_ttl)).all()
+    deleted = 0
+    for user in expired:
+        try:
+            with db_session.begin_nested():
+                db_session.delete(user)
+                db_session.flush()
+        except IntegrityError:
+            continue
+        deleted += 1
+    return deleted

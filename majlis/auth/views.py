@@ -12,7 +12,15 @@ from sqlalchemy import select
 
 from majlis.auth import services
 from majlis.auth.decorators import roles_required
-from majlis.auth.forms import ChangePasswordForm, EmptyForm, LoginForm, SignupForm, TokenForm, VerifyForm
+from majlis.auth.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    LoginForm,
+    ResendForm,
+    SignupForm,
+    TokenForm,
+    VerifyForm,
+)
 from majlis.auth.models import ApiToken, User
 from majlis.core.models import Area
 from majlis.db import get_db, unit_of_work
@@ -25,6 +33,8 @@ bp = Blueprint("auth", __name__)
 
 LOGIN_LIMIT = "10 per 5 minutes; 50 per day"
 SIGNUP_LIMIT = "10 per hour"
+# Asking for a new code: per client address, on top of the per-address cap in services.may_send_code.
+RESEND_LIMIT = "10 per hour"
 
 
 def account_policy() -> services.AccountPolicy:
@@ -34,6 +44,7 @@ def account_policy() -> services.AccountPolicy:
         secret_key=config["SECRET_KEY"],
         fast_hash=config["MAJLIS_FAST_PASSWORD_HASH"],
         token_days=config["MAJLIS_API_TOKEN_DAYS"],
+        unverified_ttl=timedelta(hours=config["MAJLIS_UNVERIFIED_HOURS"]),
     )
 
 
@@ -84,6 +95,11 @@ def _apply_error(form, exc: MajlisError) -> None:
         flash(str(exc.message), "error")
 
 
+def sign_in_again(user: User) -> None:
+    """Keep the browser session that changed the password, under the user's new session token."""
+    _start_session(user, remember=False)
+
+
 def _start_session(user: User, remember: bool) -> None:
     """Sign in with a fresh session (no fixation), keeping only the language choice."""
     lang = session.get("lang")
@@ -126,6 +142,7 @@ def verify():
     form = VerifyForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"]
+    refusal = None
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -133,12 +150,36 @@ def verify():
                                       policy=account_policy(), now=utcnow())
         except MajlisError as exc:
             g.auth_failed = True
+            refusal = exc
             _apply_error(form, exc)
         else:
             flash(_("Your e-mail is confirmed. You can sign in now."), "success")
             return redirect(url_for("auth.login"))
-    status = 400 if form.errors else 200
-    return render_template("auth/verify.html", form=form), status
+    resend_form = ResendForm(prefix="resend", email=form.email.data)
+    page = render_template("auth/verify.html", form=form, resend_form=resend_form)
+    if refusal is not None and refusal.status == 429:
+        return page, 429, refusal.headers
+    return page, 400 if form.errors or refusal is not None else 200
+
+
+@bp.post("/verify/resend")
+@rate_limit(RESEND_LIMIT)
+def resend_code():
+    form = ResendForm(prefix="resend")
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                services.resend_verification_code(db_session, email=form.email.data, policy=account_policy(),
+                                                  now=utcnow())
+        except MajlisError as exc:
+            flash(str(exc.message), "error")
+        else:
+            # The same words whether or not the address has an account waiting: they reveal nothing.
+            flash(_("If an account with this address is waiting for confirmation, a new code is on its way. "
+                    "Codes go out at most once a minute."), "info")
+        return redirect(url_for("auth.verify", email=form.email.data))
+    flash(_("Enter a valid e-mail address."), "error")
+    return redirect(url_for("auth.verify"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -155,7 +196,7 @@ def login():
         except MajlisError as exc:
             g.auth_failed = True
             flash(str(exc.message), "error")
-            return render_template("auth/login.html", form=form), exc.status
+            return render_template("auth/login.html", form=form), exc.status, exc.headers
         _start_session(user, remember=bool(form.remember.data))
         return redirect(safe_next(request.args.get("next")) or url_for("sessions.home"))
     status = 400 if form.errors else 200
@@ -243,7 +284,8 @@ def delete_account():
         try:
             with unit_of_work() as db_session:
                 services.delete_account(db_session, current_user._get_current_object(),
-                                        password=request.form.get("password", ""), now=utcnow())
+                                        password=request.form.get("password", ""), policy=account_policy(),
+                                        now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
             return redirect(url_for("auth.account") + "#privacy-heading")
@@ -281,5 +323,8 @@ def change_password():
         else:
             # Other sessions ended with the old token; this one continues under the new one.
             _start_session(user, remember=False)
-            flash(_("Your password was changed. Other devices have been signed out."), "success")
+            flash(_("Your password was changed. Your other devices have been signed out and all your API "
+                    "tokens revoked."), "success")
+    else:
+        flash(_("Enter your current password and a new one."), "error")
     return redirect(url_for("auth.account"))

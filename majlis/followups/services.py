@@ -19,6 +19,7 @@ from majlis.enums import CaseStatus, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseUpdate
 from majlis.questions.models import Question
+from majlis.sessions.services import parse_day
 
 OPEN_STATES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
 CLOSED_STATES = (CaseStatus.RESOLVED, CaseStatus.DECLINED, CaseStatus.CONFIRMED)
@@ -63,10 +64,7 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
     if due_on in (None, ""):
         due = today + timedelta(days=body.sla_days)
     else:
-        try:
-            due = date.fromisoformat(str(due_on))
-        except ValueError:
-            raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field="due_on") from None
+        due = parse_day(due_on, "due_on")
         if due < today:
             raise InvalidInput(_l("The due date cannot be in the past."), field="due_on")
     reference = str(reference).strip() if reference not in (None, "") else None

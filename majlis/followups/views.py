@@ -20,6 +20,7 @@ from majlis.followups.models import CaseUpdate
 from majlis.questions.models import Question
 from majlis.questions.services import get_question
 from majlis.sessions.models import MajlisSession
+from majlis.sessions.services import parse_day
 from majlis.timeutil import local_zone, utcnow
 
 bp = Blueprint("followups", __name__)
@@ -106,11 +107,9 @@ def agenda():
 
 def _period() -> tuple[date, date]:
     today = services.local_today(utcnow(), local_zone())
-    try:
-        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else today - timedelta(days=90)
-        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-    except ValueError:
-        raise InvalidInput(_("Enter a date as YYYY-MM-DD."), field="from") from None
+    # The one date parser: a malformed day or one outside the supported years is 400 naming its parameter.
+    start = parse_day(request.args["from"], "from") if request.args.get("from") else today - timedelta(days=90)
+    end = parse_day(request.args["to"], "to") if request.args.get("to") else today
     if end < start:
         raise InvalidInput(_("'to' must not be before 'from'."), field="to")
     return start, end

@@ -33,7 +33,8 @@ def _read_key(path: str) -> str:
 
 
 SETTINGS_KEYS = ("JITSI_DOMAIN", "JITSI_APP_ID", "JITSI_APP_SECRET", "JITSI_SUB", "JITSI_JAAS_APP_ID",
-                 "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE", "JITSI_EARLY_JOIN_MINUTES", "JITSI_GRACE_MINUTES")
+                 "JITSI_JAAS_KID", "JITSI_PRIVATE_KEY_FILE", "JITSI_EARLY_JOIN_MINUTES", "JITSI_GRACE_MINUTES",
+                 "JITSI_TOKEN_EMAIL")
 
 
 def settings_from_config(config) -> JitsiSettings:
@@ -56,6 +57,7 @@ def _settings_for(values: tuple) -> JitsiSettings:
         private_key=_read_key(key_file) if key_file else None,
         early_join=timedelta(minutes=15 if early is None else early),
         grace=timedelta(minutes=30 if grace is None else grace),
+        token_email=bool(config["JITSI_TOKEN_EMAIL"]),
     )
 
 

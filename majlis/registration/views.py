@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
+from majlis.csvexport import csv_response
 from majlis.db import get_db, unit_of_work
 from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
@@ -73,28 +72,12 @@ def registrants(session_id: int):
 def registrants_csv(session_id: int):
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"),
-                     _("Attended")])
-    for registration, position in services.active_registrations(db_session, majlis_session):
-        user = registration.user
-        writer.writerow([
-            _csv_safe(user.name), user.email, _csv_safe(user.phone or ""),
-            _csv_safe(user.area.name_ar if user.area else ""), registration.status.value, position or "",
-            _("yes") if registration.attended_at else _("no"),
-        ])
-    # UTF-8 with a byte-order mark, so that Excel shows Arabic names correctly.
-    body = "\ufeff" + out.getvalue()
-    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="majlis-session-{session_id}-registrants.csv"',
-    })
-
-
-def _csv_safe(value: str) -> str:
-    """Defuse spreadsheet formulas in text that residents typed (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    header = [_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"), _("Attended")]
+    rows = ([registration.user.name, registration.user.email, registration.user.phone or "",
+             registration.user.area.name_ar if registration.user.area else "", registration.status.value,
+             position or "", _("yes") if registration.attended_at else _("no")]
+            for registration, position in services.active_registrations(db_session, majlis_session))
+    return csv_response(header, rows, filename=f"majlis-session-{session_id}-registrants.csv")
 
 
 @bp.route("/staff/sessions/<int:session_id>/invitations", methods=["GET", "POST"])
@@ -114,7 +97,9 @@ def invitations_page(session_id: int):
                 body = db_session.get(GovernmentBody, int(form.body.data)) if form.body.data else None
                 person = None
                 if form.email.data:
-                    person = db_session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+                    # The one address rule (NFKC, case-folded): any spelling of an address finds its account.
+                    email = auth_services.normalize_email(form.email.data)
+                    person = db_session.scalar(select(User).where(User.email == email))
                     if person is None:
                         raise InvalidInput(_("No account has this e-mail address."), field="email")
                 created = invitations.invite(db_session, majlis_session, actor=current_user, now=utcnow(),

@@ -362,8 +362,8 @@ def series_end(series_id: int):
 def _month_start(value: str | None) -> date:
     if not value:
         return _today().replace(day=1)
-    match = re.fullmatch(r"(\d{4})-(\d{2})", value)
-    if not match or not 2000 <= int(match[1]) <= 2200 or not 1 <= int(match[2]) <= 12:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value, re.ASCII)
+    if not match or not services.FIRST_YEAR <= int(match[1]) <= services.LAST_YEAR or not 1 <= int(match[2]) <= 12:
         raise InvalidInput(_l("Choose a month as YYYY-MM."), field="month")
     return date(int(match[1]), int(match[2]), 1)
 

@@ -62,6 +62,26 @@ def test_a_confirmed_registrant_gets_a_token_and_is_marked_attended(jitsi_app, c
     assert db.scalar(select(Registration.attended_at)) is not None
 
 
+def test_the_join_token_carries_the_email_only_when_configured(jitsi_app, client, db, api_token):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=10))
+    user = registered(db, majlis_session)
+
+    def token_user():
+        body = join(client, majlis_session.id, api_token(user)).get_json()
+        return jose_jwt.decode(body["jwt"], OctKey.import_key(SECRET), algorithms=["HS256"]).claims["context"]["user"]
+
+    assert "email" not in token_user() and token_user()["name"] == user.name
+    jitsi_app.config["JITSI_TOKEN_EMAIL"] = True
+    assert token_user()["email"] == user.email
+
+
+def test_jitsi_token_email_is_read_from_the_environment(tmp_path):
+    from majlis.config import from_env
+
+    assert from_env(str(tmp_path), {})["JITSI_TOKEN_EMAIL"] is False
+    assert from_env(str(tmp_path), {"JITSI_TOKEN_EMAIL": "1"})["JITSI_TOKEN_EMAIL"] is True
+
+
 def test_moderators_and_staff_enter_as_moderators(jitsi_app, client, db, make_user, api_token):
     majlis_session = make_session(db, starts_in=timedelta(minutes=-20))
     for role in (Role.MODERATOR, Role.STAFF):

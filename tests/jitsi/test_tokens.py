@@ -1,5 +1,6 @@
 """Jitsi tokens checked by a second, independent JWT implementation (joserfc) with zero leeway."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,10 +63,30 @@ def test_self_hosted_resident_token():
     assert (claims["iss"], claims["sub"]) == ("majlis", "meet.jitsi")
     assert claims["nbf"] == int((START - timedelta(minutes=15, seconds=30)).timestamp())
     assert claims["exp"] == int((END + timedelta(minutes=30)).timestamp())
-    assert claims["context"]["user"] == {"id": "7", "name": "فاطمة علي", "email": "fatima@example.com",
-                                         "moderator": "false"}
+    assert claims["context"]["user"] == {"id": "7", "name": "فاطمة علي", "moderator": "false"}
     assert token.url == f"https://meet.capital.example/{room}" and token.domain == "meet.capital.example"
     assert token.expires_at == END + timedelta(minutes=30)
+
+
+def test_the_email_is_left_out_unless_asked_for():
+    """The token's user is shown to every participant and sent to 8x8: no address unless JITSI_TOKEN_EMAIL=1."""
+    with_avatar = Participant(id=7, name="فاطمة علي", email="fatima@example.com", moderator=False,
+                              avatar="https://majlis.example.gov/static/avatar.png")
+    plain = decode_hs(issue(SELF_HOSTED, with_avatar, room="majlis-abc", starts_at=START, ends_at=END,
+                            now=START).jwt).claims["context"]["user"]
+    assert "email" not in plain
+    assert plain["name"] == "فاطمة علي" and plain["avatar"] == "https://majlis.example.gov/static/avatar.png"
+    asked = replace(SELF_HOSTED, token_email=True)
+    with_email = decode_hs(issue(asked, with_avatar, room="majlis-abc", starts_at=START, ends_at=END,
+                                 now=START).jwt).claims["context"]["user"]
+    assert with_email == {**plain, "email": "fatima@example.com"}
+
+
+def test_jaas_tokens_leave_the_email_out_too(jaas):
+    settings, public_key = jaas
+    token = issue(settings, RESIDENT, room="majlis-abc", starts_at=START, ends_at=END, now=START)
+    user = jose_jwt.decode(token.jwt, public_key, algorithms=["RS256"]).claims["context"]["user"]
+    assert "email" not in user and user["name"] == RESIDENT.name
 
 
 def test_moderator_token():

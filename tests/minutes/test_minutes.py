@@ -188,6 +188,18 @@ def test_pages_edit_publish_and_read(app, client, db, held, make_user, login_as)
     assert anonymous.get(f"/sessions/{held.id}/minutes.json").get_json()["revision"] == 1
 
 
+def test_the_editor_saves_minutes_of_the_longest_allowed_length(app, client, db, held, make_user, login_as):
+    """200,000 Arabic characters are about 1.2 MB as a URL-encoded form: the body limit (MAX_CONTENT_LENGTH) leaves
+    room for them."""
+    run_due(app, now=END + timedelta(seconds=5))
+    login_as(make_user(role=Role.STAFF))
+    body = "م" * services.MAX_BODY
+    response = form_post(client, f"/staff/sessions/{held.id}/minutes", {"action": "save", "body": body})
+    assert response.status_code == 302
+    db.rollback()
+    assert len(db.scalar(select(Minutes.body))) == services.MAX_BODY
+
+
 def test_unpublished_minutes_are_hidden_from_the_public(app, client, held):
     run_due(app, now=END + timedelta(seconds=5))
     assert client.get(f"/sessions/{held.id}/minutes").status_code == 404

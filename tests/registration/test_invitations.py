@@ -81,6 +81,15 @@ def test_a_named_resident_is_invited_sees_the_session_and_answers(app, client, d
         as_text=True)
 
 
+def test_a_person_is_found_by_any_spelling_of_their_address(client, db, coordinating, make_user, login_as):
+    invitee = make_user(email="fatima.ali@example.com")
+    login_as(make_user(role=Role.STAFF))
+    form_post(client, f"/staff/sessions/{coordinating[0].id}/invitations",
+              {"email": " ＦＡＴＩＭＡ．Ali＠example.com "})
+    db.rollback()
+    assert db.scalar(select(Invitation.user_id)) == invitee.id
+
+
 def test_unknown_email_and_public_sessions_refuse_invitations(client, db, coordinating, make_user, login_as):
     login_as(make_user(role=Role.STAFF))
     response = form_post(client, f"/staff/sessions/{coordinating[0].id}/invitations",

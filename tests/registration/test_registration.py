@@ -243,6 +243,41 @@ def test_registrant_csv_has_a_bom_and_arabic_names(client, db, open_session, mak
     assert page.status_code == 200
 
 
+def test_no_cell_of_the_registrant_csv_reads_as_a_formula(client, db, open_session, make_user, login_as, api_token):
+    """The probe's finding: names were defused, addresses were not. Every cell of the export is, whatever it holds."""
+    import csv
+    import io
+
+    with unit_of_work(db):
+        area = factories.area(db, name_ar="-المنامة")
+    hostile = [
+        make_user(email="=HYPERLINK(\"http://evil.example\")@example.com", name="Ali", phone="+97333123456"),
+        make_user(email="@sum@example.com", name="\uff1dcmd|' /C calc'!A0", area=area),  # a full-width =
+    ]
+    for resident in hostile:
+        register(client, open_session.id, api_token(resident))
+    login_as(make_user(role=Role.STAFF))
+    text = client.get(f"/staff/sessions/{open_session.id}/registrants.csv").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) == 3
+    for row in rows:
+        for cell in row:
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r", "\uff1d"), cell
+    assert "'=HYPERLINK(\"http://evil.example\")@example.com" in rows[1]
+    assert "'+97333123456" in rows[1] and "'-المنامة" in rows[2]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+2", "'=1+2"), ("+973", "'+973"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("\rx", "'\rx"), ("|calc", "'|calc"), ("\uff1d1+2", "'\uff1d1+2"), (" =1+2", "' =1+2"),
+    ("\u200b=1+2", "'\u200b=1+2"), (-3, "'-3"), ("فاطمة", "فاطمة"), ("a=b", "a=b"), (7, "7"), (None, ""), ("", ""),
+])
+def test_csv_cells_are_defused(value, expected):
+    from majlis.csvexport import defuse
+
+    assert defuse(value) == expected
+
+
 def test_registrant_list_is_for_staff_only(client, open_session, make_user, login_as):
     login_as(make_user())
     assert client.get(f"/staff/sessions/{open_session.id}/registrants").status_code == 403
