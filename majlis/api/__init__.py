@@ -88,4 +88,15 @@ def _refuse_nul(value, field: str | None = None) -> None:
             _refuse_nul(item, field)
 
 
-from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp
+from majlis.api import (  # noqa: E402,F401 - routes register on bp
+    auth,
+    cases,
+    directory,
+    jitsi,
+    minutes,
+    notifications,
+    openapi,
+    questions,
+    registrations,
+    schedule,
+)
