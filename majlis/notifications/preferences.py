@@ -194,6 +194,27 @@ def set_own_reminder(db_session: Session, user: User, minutes, *, now: datetime)
     return value
 
 
+def forget(db_session: Session, user: User) -> None:
+    """Erase how the user was reached: choices, push subscriptions, phone codes, the verified number's mark."""
+    from sqlalchemy import delete
+
+    from majlis.notifications.models import PhoneVerification
+
+    for model in (NotificationSettings, PushSubscription, PhoneVerification):
+        db_session.execute(delete(model).where(model.user_id == user.id))
+    user.phone_verified_at = None
+
+
+def export(db_session: Session, user: User) -> dict:
+    """What Majlis holds about how the user is reached, for their data download."""
+    subscriptions = db_session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id)
+                                       .order_by(PushSubscription.id))
+    return {"choices": choices_of(db_session, user), "own_reminder_minutes": own_reminder(db_session, user),
+            "phone_verified_at": user.phone_verified_at.isoformat() if user.phone_verified_at else None,
+            "push_subscriptions": [{"endpoint": s.endpoint, "created_at": s.created_at.isoformat()}
+                                   for s in subscriptions]}
+
+
 # --- stop links -----------------------------------------------------------------------------------------------------
 # Short enough for an SMS: the user id (a varint), the kind's index and an 80-bit HMAC, in base64url (18 characters
 # for the first two million users). Anyone holding the link may stop that kind of message for that user: nothing more.
