@@ -391,10 +391,9 @@ def world(app, db):
     from majlis.calendar import services as calendar_services
     from majlis.followups import services as followup_services
     from majlis.minutes import services as minutes_services
-    from majlis.sessions import services as session_services
-
     from majlis.notifications import push
     from majlis.notifications.preferences import stop_token
+    from majlis.sessions import services as session_services
 
     public_key, private_key = push.new_vapid_keys()
     app.config.update(JITSI_APP_ID="majlis", JITSI_APP_SECRET="x" * 40, JITSI_SUB="meet.jitsi",

@@ -37,12 +37,12 @@ class TooManyCodes(MajlisError):
 def normalize_phone(raw) -> str:
     """A mobile number in E.164 (`+97333123456`); spaces, dashes, brackets and a leading 00 are forgiven."""
     if not isinstance(raw, str):
-        raise InvalidInput(_l("Enter the number with its country code, for example +973 3312 3456."), field="phone")
+        raise InvalidInput(_l("Enter the number with its country code, for example +97333123456."), field="phone")
     phone = re.sub(r"[\s\-().\u200e\u200f]", "", raw.translate(_DIGITS))
     if phone.startswith("00"):
         phone = "+" + phone[2:]
     if not E164.match(phone):
-        raise InvalidInput(_l("Enter the number with its country code, for example +973 3312 3456."), field="phone")
+        raise InvalidInput(_l("Enter the number with its country code, for example +97333123456."), field="phone")
     return phone
 
 

@@ -57,7 +57,7 @@ KIND_LABELS = {
     "case_updated": _l("News about my follow-up cases"),
     "case_feedback": _l("\"Was it fixed?\" when a case is resolved"),
 }
-CHANNEL_LABELS = {EMAIL: _l("E-mail"), PUSH: _l("Push notification"), SMS: _l("SMS")}
+CHANNEL_LABELS = {EMAIL: _l("By e-mail"), PUSH: _l("By push"), SMS: _l("By SMS")}
 
 # A resident's own reminder: at least five minutes and at most a week before the start.
 OWN_REMINDER_RANGE = (5, 7 * 24 * 60)

@@ -100,7 +100,8 @@ def test_delivery_renders_in_the_recipients_language_with_the_ics(app, db, majli
         "Time: 12:00\u202fPM – 1:30\u202fPM\n"
         f"Join the video room: {page}/join\nThe session's page: {page}\n\n-- \n"
         f"To stop messages of this kind: {stop}\n")
-    assert (to_sara["List-Unsubscribe"], to_sara["List-Unsubscribe-Post"]) == (f"<{stop}>", "List-Unsubscribe=One-Click")
+    assert (to_sara["List-Unsubscribe"], to_sara["List-Unsubscribe-Post"]) == (f"<{stop}>",
+                                                                              "List-Unsubscribe=One-Click")
     assert to_ali["Subject"] == "أنت في قائمة الانتظار — المجلس الأسبوعي"
     assert " 1 " in text_of(to_ali) and "هـ)" in text_of(to_ali)  # number 1 in line; the Hijri date
     for message, title in ((to_sara, "Weekly majlis"), (to_ali, "المجلس الأسبوعي")):
