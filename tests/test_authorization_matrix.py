@@ -293,7 +293,7 @@ ROUTES: list[Route] = [
     Route("GET", "/stop/<token>", cells(200), {"token": "stop_token"}, label="signed"),
     Route("GET", "/stop/<token>", cells(404), {"token": Lit("AQdGb3JnZWRmb3JnZWQ")}, label="forged"),
     Route("POST", "/stop/<token>", cells(200), {"token": "stop_token"}, label="signed"),
-    Route("GET", "/manifest-<lang>.webmanifest", cells(200), {"lang": Lit("en")}),
+    Route("GET", "/manifest-<language>.webmanifest", cells(200), {"language": Lit("en")}),
     Route("GET", "/sw.js", cells(200)),
     # login_required, then an admin check: anonymous visitors are sent to sign in (not 401 as on roles_required pages).
     Route("GET", "/admin/audit", cells(403, anonymous=401, admin=200)),

@@ -150,10 +150,11 @@ def stop(token: str):
 # --- the installable web app ------------------------------------------------------------------------------------------
 
 
-@bp.get("/manifest-<lang>.webmanifest")
-def manifest(lang: str):
-    if lang not in LOCALES:
+@bp.get("/manifest-<language>.webmanifest")
+def manifest(language: str):
+    if language not in LOCALES:
         raise NotFound()
+    lang = language
     with force_locale(lang):
         data = {
             "name": _("The Majlis — Capital Governorate"),
