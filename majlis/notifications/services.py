@@ -192,16 +192,28 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         log.warning("delivery of outbox message %s by %s failed: %s", row.id, row.channel, type(exc).__name__)
         _failed(db_session, row, f"{type(exc).__name__}: {exc}", now=now)
         return False
-    if isinstance(outcome, Outcome) and outcome.gone:
-        with unit_of_work(db_session):
-            sender.forget(db_session, outcome.gone)
-    if isinstance(outcome, Outcome) and outcome.error:
+    outcome = outcome if isinstance(outcome, Outcome) else Outcome()
+    if outcome.error:
         log.warning("delivery of outbox message %s by %s failed: %s", row.id, row.channel, outcome.error)
         _failed(db_session, row, outcome.error, now=now)
-        return False
-    if isinstance(outcome, Outcome) and not outcome.delivered:
+        result = False
+    elif not outcome.delivered:
         _record(db_session, row.id, status=SKIPPED, last_error=f"the recipient's {row.channel} addresses are gone")
-        return None
+        result = None
+    else:
+        _record_sent(db_session, row, message, to, now=now)
+        result = True
+    if outcome.gone:  # after the row's outcome is recorded: forgetting a dead address may wait for the next send
+        try:
+            with unit_of_work(db_session):
+                sender.forget(db_session, outcome.gone)
+        except OperationalError as exc:
+            log.warning("forgetting %s addresses the %s service refused failed: %s", len(outcome.gone), row.channel,
+                        type(exc).__name__)
+    return result
+
+
+def _record_sent(db_session: Session, row: _Due, message: Message, to: Any, *, now: datetime) -> None:
     values: dict[str, Any] = {"status": SENT, "sent_at": now}
     if row.params is not None:  # what was sent, for the record
         values.update(to_address=str(to)[:254], subject=message.subject[:300], body_text=message.text)
@@ -213,7 +225,6 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         except OperationalError as exc:
             if not _is_busy(exc) or attempt == SENT_RECORD_TRIES - 1:
                 raise
-    return True
 
 
 def _is_busy(exc: OperationalError) -> bool:
