@@ -183,3 +183,31 @@ def test_the_console_announces_a_new_question_and_keeps_the_moderators_focus(liv
     assert said["live"] == "polite" and "متى يُفتتح ممشى الحي الجديد؟" in said["text"]
     assert page.evaluate("document.activeElement.id") == f"question-{ids['question']}"
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_stop_page_needs_no_sign_in_fits_a_phone_and_stops_with_one_press(live_server, new_page, lang):
+    from majlis.auth.models import User
+    from majlis.db import get_database
+    from majlis.notifications.models import NotificationSettings
+    from majlis.notifications.preferences import stop_token
+
+    app = LIVE_APP["app"]
+    db = get_database(app).session_factory()
+    try:
+        official = db.scalar(select(User).where(User.email == "official@demo.majlis"))
+        token = stop_token(app.config["SECRET_KEY"], official.id, "case_feedback")
+        page = new_page(360, 740)
+        page.goto(f"{live_server}/stop/{token}?lang={lang}")
+        assert page.get_attribute("html", "lang") == lang
+        assert horizontal_overflow(page) <= 0 and axe_violations(page) == []
+        page.locator("main form button[type=submit]").click()
+        page.locator("main [role=status]").wait_for()
+        assert page.get_attribute("html", "lang") == lang  # the answer in the language of the page
+        assert horizontal_overflow(page) <= 0 and axe_violations(page) == []
+        SCREENS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENS / f"stop-{lang}-360.png"), full_page=True)
+        db.expire_all()
+        assert db.get(NotificationSettings, official.id).choices["case_feedback"] == []
+    finally:
+        db.close()
