@@ -138,6 +138,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.followups import views as followup_views
     from majlis.jitsi import views as jitsi_views
     from majlis.minutes import views as minutes_views
+    from majlis.notifications import views as notification_views
     from majlis.questions import views as question_views
     from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
@@ -153,6 +154,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(planning_views.bp)
     app.register_blueprint(planning_views.public)
     app.register_blueprint(registration_views.bp)
+    app.register_blueprint(notification_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
 

@@ -163,10 +163,12 @@ def register(app: Flask) -> None:
                     backup_command, restore_command):
         app.cli.add_command(command)
     from majlis.jitsi.cli import jitsi_config_command
+    from majlis.notifications.cli import vapid_keys_command
     from scheduler.cli import scheduler_command
 
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jitsi_config_command)
+    app.cli.add_command(vapid_keys_command)
 
 
 def _create_app():

@@ -98,6 +98,13 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), False),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "majlis@localhost"),
+        # Web Push (VAPID, RFC 8292): `majlis vapid-keys` prints a pair; the subject is the operator's contact.
+        "MAJLIS_VAPID_PUBLIC_KEY": env.get("MAJLIS_VAPID_PUBLIC_KEY") or None,
+        "MAJLIS_VAPID_PRIVATE_KEY": env.get("MAJLIS_VAPID_PRIVATE_KEY") or None,
+        "MAJLIS_VAPID_SUBJECT": env.get("MAJLIS_VAPID_SUBJECT") or None,
+        # An HTTP SMS gateway (POST JSON {to, text} with a Bearer token); without a URL messages are printed.
+        "MAJLIS_SMS_URL": env.get("MAJLIS_SMS_URL") or None,
+        "MAJLIS_SMS_TOKEN": env.get("MAJLIS_SMS_TOKEN") or None,
         # Flask and extensions
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

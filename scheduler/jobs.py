@@ -89,7 +89,7 @@ def materialize_occurrences(now: datetime) -> int:
 
 
 def send_reminders(now: datetime) -> int:
-    """Queue the 24 h and 1 h reminders that have come due."""
+    """Queue the reminders that have come due (each series' times and residents' own, only those still ahead)."""
     from majlis.registration.notices import send_reminders as queue_reminders
 
     with unit_of_work() as db_session:

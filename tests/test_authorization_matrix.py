@@ -171,6 +171,10 @@ def _open_case(world, role):
     return {"body_id": world["body_a"]}
 
 
+def _push_subscription(world, role):
+    return {"endpoint": f"https://push.example.com/send/{role}", "keys": world["push_keys"]}
+
+
 ROUTES: list[Route] = [
     # --- API: accounts --------------------------------------------------------------------------------------------
     Route("POST", "/api/v1/auth/signup", cells(201), body=_signup),
@@ -181,6 +185,14 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/me", api_any()),
     Route("POST", "/api/v1/me/password", api_any(400), body={}),  # the caller's own password; none given: refused
     Route("GET", "/api/v1/bodies", api_any()),
+    # --- API: notifications (each caller's own settings, devices and number) --------------------------------------
+    Route("GET", "/api/v1/me/notifications", api_any()),
+    Route("PUT", "/api/v1/me/notifications", api_any(), body={"reminder": ["email", "sms"]}),
+    Route("GET", "/api/v1/me/push-subscriptions", api_any()),
+    Route("POST", "/api/v1/me/push-subscriptions", api_any(201), body=_push_subscription),
+    Route("DELETE", "/api/v1/me/push-subscriptions", api_any(204), body={"endpoint": "https://push.example.com/x"}),
+    Route("POST", "/api/v1/me/phone", api_any(202), body={"phone": "+97333123456"}),
+    Route("POST", "/api/v1/me/phone/verify", api_any(400), body={"code": "000000"}),
     Route("GET", "/api/v1/openapi.json", cells(200)),
     Route("GET", "/api/v1/docs", cells(200)),
     # --- API: the schedule ----------------------------------------------------------------------------------------
@@ -279,6 +291,18 @@ ROUTES: list[Route] = [
           {"token_id": "spare_token"}),
     Route("GET", "/account/data.json", page_login(200)),
     Route("POST", "/account/delete", page_login(302), body={}),  # no password given: nothing is deleted
+    Route("POST", "/account/notifications", page_login(302), body={"reminder": "email"}),
+    Route("POST", "/account/phone", page_login(302), body={"phone": "+97333123456"}),
+    Route("POST", "/account/phone/verify", page_login(302), body={"code": "000000"}),
+    # Another user's device (the resident's): 404, even for the admin.
+    Route("POST", "/account/push/<int:subscription_id>/delete", cells(404, anonymous=LOGIN, resident=302),
+          {"subscription_id": "push_subscription"}),
+    # A stop link is its own credential (no sign-in); a forged one is not found.
+    Route("GET", "/stop/<token>", cells(200), {"token": "stop_token"}, label="signed"),
+    Route("GET", "/stop/<token>", cells(404), {"token": Lit("AQdGb3JnZWRmb3JnZWQ")}, label="forged"),
+    Route("POST", "/stop/<token>", cells(200), {"token": "stop_token"}, label="signed"),
+    Route("GET", "/manifest-<language>.webmanifest", cells(200), {"language": Lit("en")}),
+    Route("GET", "/sw.js", cells(200)),
     # login_required, then an admin check: anonymous visitors are sent to sign in (not 401 as on roles_required pages).
     Route("GET", "/admin/audit", cells(403, anonymous=401, admin=200)),
     # --- pages: calendar feeds ------------------------------------------------------------------------------------
@@ -375,10 +399,15 @@ def world(app, db):
     from majlis.calendar import services as calendar_services
     from majlis.followups import services as followup_services
     from majlis.minutes import services as minutes_services
+    from majlis.notifications import push
+    from majlis.notifications.preferences import stop_token
     from majlis.sessions import services as session_services
 
+    public_key, private_key = push.new_vapid_keys()
     app.config.update(JITSI_APP_ID="majlis", JITSI_APP_SECRET="x" * 40, JITSI_SUB="meet.jitsi",
-                      MAJLIS_LIVE_STREAM_SECONDS=0, MAJLIS_HORIZON_WEEKS=4)
+                      MAJLIS_LIVE_STREAM_SECONDS=0, MAJLIS_HORIZON_WEEKS=4, MAJLIS_VAPID_PUBLIC_KEY=public_key,
+                      MAJLIS_VAPID_PRIVATE_KEY=private_key)
+    push_keys = {"p256dh": push.new_vapid_keys()[0], "auth": "AAECAwQFBgcICQoLDA0ODw"}
     zone = ZoneInfo(app.config["MAJLIS_TIMEZONE"])
     now = datetime.now(UTC).replace(microsecond=0)
     first_start = (now + timedelta(days=3)).astimezone(zone).strftime("%Y-%m-%dT19:00")
@@ -439,6 +468,8 @@ def world(app, db):
         revoked_feed = calendar_services.issue_feed(db, resident, now=now)
         feed = calendar_services.issue_feed(db, resident, now=now)  # revokes the first one
         _, spare_token = auth_services.issue_api_token(db, resident, label="spare", policy=account_policy(), now=now)
+        subscription = push.subscribe(db, resident, {"endpoint": "https://push.example.com/send/mine",
+                                                     "keys": push_keys}, production=False, configured=True, now=now)
     world = {
         "people": people,
         "headers": {role: {"Authorization": f"Bearer {token}"} for role, token in bearer.items()},
@@ -450,6 +481,8 @@ def world(app, db):
         "case": case.id,
         "feed_secret": feed.secret, "revoked_secret": revoked_feed.secret,
         "spare_token": spare_token.id,
+        "push_keys": push_keys, "push_subscription": subscription.id,
+        "stop_token": stop_token(app.config["SECRET_KEY"], resident.id, "reminder"),
         "wall_start": (now + timedelta(days=10)).astimezone(zone).strftime("%Y-%m-%dT18:00"),
     }
     assert world["feed_secret"] != world["revoked_secret"]

@@ -143,4 +143,15 @@ def _deep_field(raw: bytes) -> str | None:
     return None
 
 
-from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp
+from majlis.api import (  # noqa: E402,F401 - routes register on bp
+    auth,
+    cases,
+    directory,
+    jitsi,
+    minutes,
+    notifications,
+    openapi,
+    questions,
+    registrations,
+    schedule,
+)

@@ -14,7 +14,10 @@ from flask import jsonify, render_template
 
 from majlis.api import bp
 from majlis.enums import CaseStatus, MinutesStatus, QuestionStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.notifications.models import CHANNELS
+from majlis.notifications.preferences import CHOICE_KINDS
 from majlis.questions.services import CATEGORIES
+from majlis.sessions.services import MAX_REMINDERS, REMINDER_RANGE
 
 
 def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pybabel extracts
@@ -275,6 +278,8 @@ def _components() -> dict:
                 "duration_minutes": integer(1), "capacity": integer(1), "registration_opens_days": integer(0),
                 "registration_closes_minutes": integer(0), "visibility": enum(Visibility),
                 "ends_on": nullable(DAY), "previous_id": nullable(ID),
+                "reminder_minutes": {"type": "array", "items": integer(1),
+                                     "description": "Minutes before each session at which registrants are reminded"},
             }),
             "Session": record({
                 "id": ID, "series_id": nullable(ID), "kind": enum(SeriesKind), "title_ar": string(),
@@ -312,6 +317,10 @@ def _components() -> dict:
                 "revision": nullable(integer(1)),
                 "reason": nullable(string("Why this revision corrected the one before")),
             }),
+            "NotificationChoices": record({
+                kind: {"type": "array", "items": enum(CHANNELS), "uniqueItems": True} for kind in CHOICE_KINDS
+            }, description="Each kind of notice with the channels it goes by; [] sends none of that kind"),
+            "PushSubscription": record({"id": ID, "endpoint": string(format="uri"), "created_at": INSTANT}),
             "ArchiveResult": record({"session_id": ID, "title": string("The Arabic title"),
                                      "title_en": string(), "starts_at": INSTANT,
                                      "snippet": string()}),
@@ -332,6 +341,10 @@ def _operations() -> list[tuple]:
         "registration_opens_days": integer(0, 365, N_("Days before each start; default 7")),
         "registration_closes_minutes": integer(0, 7 * 24 * 60, N_("Minutes before each start; default 60")),
         "visibility": enum(Visibility, N_("Default public")),
+        "reminder_minutes": {"type": "array", "items": integer(*REMINDER_RANGE), "maxItems": MAX_REMINDERS,
+                             "uniqueItems": True,
+                             "description": N_("Minutes before each session at which registrants are reminded; "
+                                               "default [1440, 60] (a day and an hour); [] for none")},
     }, required=["kind", "title_ar", "title_en", "rrule", "first_start", "duration_minutes", "capacity"])
     session_input = obj({
         "title_ar": TITLE, "title_en": TITLE,
@@ -421,6 +434,56 @@ def _operations() -> list[tuple]:
                            required=["current_password", "new_password"]),
                   responses=NO_CONTENT,
                   errors={400: ["invalid_input", "weak_password", "wrong_password"], 429: ["too_many_attempts"]}),
+
+        # --- notifications
+        operation("get", "/me/notifications", "get_notification_choices",
+                  N_("My notification choices: each kind of notice and its channels"), who=ANY_USER,
+                  tag="notifications", responses=ok(ref("NotificationChoices")),
+                  description="A kind the user never set shows the default: e-mail, plus push and SMS once set up."),
+        operation("put", "/me/notifications", "put_notification_choices",
+                  N_("Choose the channels of kinds of notice"), who=ANY_USER, tag="notifications",
+                  description="The kinds given are set, the others keep theirs. A channel not set up yet (no push "
+                              "subscription, no verified number) may be chosen: it carries the notices once it is.",
+                  body=obj({kind: {"type": "array", "items": enum(CHANNELS), "uniqueItems": True}
+                            for kind in CHOICE_KINDS}, closed=True),
+                  responses=ok(ref("NotificationChoices"), "Every kind with its channels"),
+                  errors={400: ["invalid_input"]}),
+        operation("get", "/me/push-subscriptions", "list_push_subscriptions", N_("My Web Push subscriptions"),
+                  who=ANY_USER, tag="notifications",
+                  responses=ok(list_of("subscriptions", ref("PushSubscription")))),
+        operation("post", "/me/push-subscriptions", "add_push_subscription",
+                  N_("Register a Web Push subscription (a browser's or the app's)"), who=ANY_USER,
+                  tag="notifications",
+                  description="The subscription as the Push API gives it (`PushSubscription.toJSON()`), for the "
+                              "server's key (MAJLIS_VAPID_PUBLIC_KEY). The endpoint must be https:// (http only on "
+                              "a loopback address, outside production). The same endpoint again replaces its keys.",
+                  body=obj({
+                      "endpoint": string(N_("The push service's URL for this subscription"), format="uri",
+                                         max_length=1000),
+                      "keys": obj({"p256dh": string(N_("The P-256 public key, base64url"), max_length=100),
+                                   "auth": string(N_("The 16-byte authentication secret, base64url"),
+                                                  max_length=50)}, required=["p256dh", "auth"]),
+                      "expirationTime": nullable(integer(0)),
+                  }, required=["endpoint", "keys"]),
+                  responses=ok(ref("PushSubscription"), "The subscription", status=201),
+                  errors={400: ["invalid_input"], 503: ["push_not_configured"]}),
+        operation("delete", "/me/push-subscriptions", "remove_push_subscription",
+                  N_("Remove a Web Push subscription"), who=ANY_USER, tag="notifications",
+                  body=obj({"endpoint": string(max_length=1000)}, required=["endpoint"]),
+                  responses=NO_CONTENT, errors={400: ["invalid_input"]}),
+        operation("post", "/me/phone", "request_phone_code", N_("Send a code by SMS to a mobile number"),
+                  who=ANY_USER, tag="notifications", rate_limited=True,
+                  description="A 6-digit code, valid 10 minutes; at most five codes an hour.",
+                  body=obj({"phone": string(N_("E.164, e.g. +97333123456 (spaces and dashes are ignored)"),
+                                            max_length=32)}, required=["phone"]),
+                  responses=ok(record({"phone": string("The number as stored (E.164)"),
+                                       "expires_in": integer(1, description="Seconds the code stays valid")}),
+                               "The code is on its way", status=202),
+                  errors={400: ["invalid_input"], 429: ["too_many_codes"]}),
+        operation("post", "/me/phone/verify", "verify_phone", N_("Verify my mobile number with the code sent"),
+                  who=ANY_USER, tag="notifications", rate_limited=True,
+                  body=obj({"code": string(N_("The 6-digit code"), max_length=64)}, required=["code"]),
+                  responses=NO_CONTENT, errors={400: ["invalid_input", "bad_code"]}),
         operation("get", "/bodies", "bodies", N_("List the government bodies"), who=ANY_USER, tag="directory",
                   responses=ok(list_of("bodies", ref("Body")))),
 
@@ -603,7 +666,8 @@ def _document() -> dict:
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": name} for name in
-                 ("accounts", "directory", "schedule", "registrations", "questions", "cases", "minutes", "meta")],
+                 ("accounts", "notifications", "directory", "schedule", "registrations", "questions", "cases",
+                  "minutes", "meta")],
         "paths": paths,
         "components": _components(),
     }

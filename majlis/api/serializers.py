@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
+from majlis.sessions.models import reminder_minutes_of
 
 
 def user_to_dict(user: User) -> dict:
@@ -37,6 +38,7 @@ def series_to_dict(series) -> dict:
         "visibility": series.visibility.value,
         "ends_on": series.ends_on.isoformat() if series.ends_on else None,
         "previous_id": series.previous_id,
+        "reminder_minutes": reminder_minutes_of(series),
     }
 
 

@@ -26,6 +26,9 @@ class User(UserMixin, Timestamps, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Set when the user proved the number theirs with a code sent to it (majlis/notifications/phone.py): only a
+    # verified number receives SMS notices. Cleared whenever the number changes.
+    phone_verified_at: Mapped[datetime | None]
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.RESIDENT)

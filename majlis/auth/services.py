@@ -22,6 +22,7 @@ from majlis.auth.passwords import password_problem
 from majlis.core.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, as_id
+from majlis.notifications import preferences as notification_preferences
 from majlis.notifications import services as notifications
 from majlis.security import (
     constant_time_equals,
@@ -546,6 +547,7 @@ def export_data(db_session: Session, user: User) -> dict:
                   for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))],
         "api_tokens": [{"label": t.label, "created_at": iso(t.created_at), "revoked": t.revoked_at is not None}
                        for t in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))],
+        "notifications": notification_preferences.export(db_session, user),
     }
 
 
@@ -575,6 +577,7 @@ def delete_account(db_session: Session, user: User, *, password: str, policy: Ac
     user.name = str(_l("Deleted account"))
     user.email = f"deleted-{user.id}-{new_token(nbytes=6).lower()}@deleted.invalid"
     user.phone = None
+    notification_preferences.forget(db_session, user)
     user.area_id = None
     user.password_hash = hash_password(new_token())
     user.is_disabled = True

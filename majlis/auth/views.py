@@ -220,6 +220,7 @@ def logout():
 def account():
     from majlis.calendar import links
     from majlis.calendar import services as calendar_services
+    from majlis.notifications.views import account_context
 
     db_session = get_db()
     tokens = services.active_tokens(db_session, current_user, now=utcnow())
@@ -230,7 +231,7 @@ def account():
     return render_template(
         "auth/account.html", tokens=tokens, token_form=TokenForm(), password_form=ChangePasswordForm(),
         revoke_form=EmptyForm(), new_token=session.pop("new_token", None), feed_url=feed_url,
-        feed_webcal=links.webcal(feed_url) if feed_url else None,
+        feed_webcal=links.webcal(feed_url) if feed_url else None, **account_context(current_user),
     )
 
 

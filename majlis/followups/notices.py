@@ -1,11 +1,14 @@
-"""Messages about cases: to the resident at each step, to the body's officials when a case reaches or passes them.
+"""Messages about cases: to the resident at each step (and, once a case is resolved, "was it fixed?"), to the
+body's officials when a case reaches or passes them.
 
-Written as kind and ids in the transaction of the step; rendered at delivery from the case as it is then.
+Written as kind and ids in the transaction of the step; rendered at delivery from the case as it is then. Each
+message to the resident carries the date of the step in both calendars, its time and the case's link.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -17,6 +20,7 @@ from majlis.enums import CaseStatus, Role
 from majlis.followups.models import Case, CaseUpdate
 from majlis.notifications import services as outbox
 from majlis.notifications.rendering import Message, RenderContext, Skip, renders
+from majlis.timeutil import format_hijri
 
 CLOSED = (CaseStatus.RESOLVED, CaseStatus.DECLINED, CaseStatus.CONFIRMED)
 
@@ -37,7 +41,9 @@ def case_opened(db_session: Session, case: Case, *, now: datetime) -> None:
 def case_updated(db_session: Session, case: Case, update: CaseUpdate, author: User, *, now: datetime) -> None:
     params = {"case_id": case.id, "update_id": update.id}
     if author.id != case.resident_id:
-        outbox.enqueue(db_session, kind="case_update", user=case.resident, params=params, now=now)
+        # A resolution asks the resident whether it was fixed; every other step is news.
+        kind = "case_resolved" if update.new_status == CaseStatus.RESOLVED else "case_update"
+        outbox.enqueue(db_session, kind=kind, user=case.resident, params=params, now=now)
     if update.to_body_id:
         # A hand-over: the update's id tells this assignment from the first one.
         for official in _officials(db_session, update.to_body_id):
@@ -71,17 +77,45 @@ def _link(ctx: RenderContext, case: Case) -> str:
     return f"{ctx.config['MAJLIS_BASE_URL']}/cases/{case.id}"
 
 
+def _day(ctx: RenderContext, day: date) -> tuple[str, str]:
+    """A day in words, Gregorian and Hijri."""
+    from babel.dates import format_date
+
+    return (format_date(day, "full", locale=ctx.lang),
+            format_hijri(day, ctx.lang, ctx.config["MAJLIS_HIJRI_ADJUST_DAYS"]))
+
+
+def _resident_message(ctx: RenderContext, case: Case, *, subject: str, body: str, at: datetime,
+                      detail: str | None = None) -> Message:
+    """A message to the case's resident: what happened, when (both calendars and the time), the text, the link."""
+    from babel.dates import format_time
+
+    local = at.astimezone(ZoneInfo(ctx.config["MAJLIS_TIMEZONE"]))
+    day, hijri = _day(ctx, local.date())
+    time = format_time(local, "short", locale=ctx.lang)
+    link = _link(ctx, case)
+    lines = [body, ""] + ([detail, ""] if detail else [])
+    lines += [_("Date: %(day)s (%(hijri)s)", day=day, hijri=hijri) if hijri else _("Date: %(day)s", day=day),
+              _("Time: %(hours)s", hours=time), _("Follow the case here: %(url)s", url=link)]
+    return Message(subject=subject, text="\n".join(lines) + "\n", link=link, headline=subject,
+                   facts=tuple(fact for fact in (day, hijri, time, link) if fact), detail=detail)
+
+
+def _body_name(ctx: RenderContext, body: GovernmentBody) -> str:
+    return body.name_en if ctx.lang == "en" else body.name_ar
+
+
 @renders("case_opened")
 def _opened(ctx: RenderContext, params: dict) -> Message:
     case = _case(ctx, params)
     body = ctx.db_session.get(GovernmentBody, params["body_id"])
     if body is None:
         raise Skip("the government body no longer exists")
-    return Message(subject=_("Your request is now a follow-up case"),
-                   text=_("Your question became case number %(id)s with %(body)s, due by %(due)s. Follow it here:",
-                          id=case.id, body=body.name_en if ctx.lang == "en" else body.name_ar,
-                          due=case.due_on.isoformat()) + f"\n{_link(ctx, case)}\n",
-                   link=_link(ctx, case))
+    due_day, due_hijri = _day(ctx, case.due_on)
+    due = f"{due_day} ({due_hijri})" if due_hijri else due_day
+    return _resident_message(ctx, case, subject=_("Your request is now a follow-up case"), at=case.opened_at,
+                             body=_("Your question became case number %(id)s with %(body)s, due by %(due)s.",
+                                    id=case.id, body=_body_name(ctx, body), due=due))
 
 
 @renders("case_assigned")
@@ -98,9 +132,21 @@ def _assigned(ctx: RenderContext, params: dict) -> Message:
 
 @renders("case_update")
 def _updated(ctx: RenderContext, params: dict) -> Message:
-    case = _case(ctx, params)
-    return Message(subject=_("News about your case number %(id)s", id=case.id),
-                   text=f"{_update(ctx, params).text}\n\n{_link(ctx, case)}\n", link=_link(ctx, case))
+    case, update = _case(ctx, params), _update(ctx, params)
+    return _resident_message(ctx, case, subject=_("News about your case number %(id)s", id=case.id),
+                             body=_("There is news about your case:"), detail=update.text or None,
+                             at=update.created_at)
+
+
+@renders("case_resolved")
+def _resolved(ctx: RenderContext, params: dict) -> Message:
+    case, update = _case(ctx, params), _update(ctx, params)
+    if case.status != CaseStatus.RESOLVED:
+        raise Skip("the case is no longer waiting for the resident's answer")
+    return _resident_message(ctx, case, subject=_("Was it fixed? Case number %(id)s", id=case.id),
+                             body=_("The body reports your case resolved. Was it fixed? Confirm it, or reopen the "
+                                    "case within 14 days, on the case's page."),
+                             detail=update.text or None, at=update.created_at)
 
 
 @renders("case_overdue")

@@ -1,12 +1,16 @@
 """The channels a notice goes out by: where each one reaches a user, and how it sends a rendered message.
 
 A channel is a name, a factory that builds its sender from the app config, and the sender's two methods:
-`address(user)` (None: the user cannot be reached this way) and `send(message, to)` (raises when it did not
-send). E-mail is the one channel today; Web Push and SMS register theirs the same way:
+`address(user)` (None or empty: the user cannot be reached this way) and `send(message, to)` (raises when it did
+not send; may return an `Outcome` naming addresses the service says are gone for good, which the sender's
+`forget(db_session, gone)` then removes). E-mail is here; Web Push (`push.py`) and SMS (`sms.py`) register theirs
+the same way:
 
     @channel("sms")
     def _sms(config) -> Sender:
         return SmsGateway(config["MAJLIS_SMS_URL"], ...)
+
+Which channels a notice goes by is the user's choice: `preferences.channels_for`.
 """
 
 from __future__ import annotations
@@ -23,9 +27,20 @@ from majlis.notifications.rendering import Message
 
 
 class Sender(Protocol):
-    def address(self, user: User) -> str | None: ...
+    def address(self, user: User) -> Any: ...
 
-    def send(self, message: Message, to: str) -> None: ...
+    def send(self, message: Message, to: Any) -> Outcome | None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a send did, when it had several addresses: those the service refused for good (the sender forgets
+    them), whether any is left that may take the message (False: nobody to reach, nothing to retry), and an error
+    when none took it but some may later (the row is retried)."""
+
+    gone: tuple[Any, ...] = ()
+    delivered: bool = True
+    error: str | None = None
 
 
 _FACTORIES: dict[str, Callable[[Mapping[str, Any]], Sender]] = {}
@@ -49,11 +64,6 @@ def senders(config: Mapping[str, Any]) -> dict[str, Sender]:
 def channel_names() -> list[str]:
     """Every registered channel's name."""
     return sorted(_FACTORIES)
-
-
-def channels_for(user: User, kind: str) -> tuple[str, ...]:
-    """The channels a notice of this kind goes to this user by (e-mail, until residents choose theirs)."""
-    return (EMAIL,)
 
 
 @dataclass
@@ -86,6 +96,10 @@ def as_email(message: Message, to: str, sender: str) -> EmailMessage:
     email["To"] = to
     email["Subject"] = message.subject
     email.set_content(message.text)
+    if message.stop_url:
+        # RFC 2369 and RFC 8058: mail programs offer "unsubscribe", and may stop the messages with one POST.
+        email["List-Unsubscribe"] = f"<{message.stop_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if message.ics:
         email.add_attachment(
             message.ics.encode("utf-8"), maintype="text", subtype="calendar", filename="majlis.ics",
@@ -123,3 +137,7 @@ class EmailSender:
 @channel(EMAIL)
 def _email(config: Mapping[str, Any]) -> Sender:
     return EmailSender(MailSettings.from_config(config))
+
+
+# Importing them registers their channels (they import this module's `channel`).
+from majlis.notifications import push, sms  # noqa: E402,F401

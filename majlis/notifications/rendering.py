@@ -9,15 +9,18 @@ Each capability registers the renderers of the notices it writes (`registration/
 
 A renderer reads what it needs through `ctx.db_session` (the data as it is at delivery: a reminder shows the
 session's current time), speaks the recipient's language (`ctx.lang`; delivery has already forced it for
-gettext), and raises `Skip` when what the notice speaks of is gone. A channel that needs a different form of the
-same notice (an SMS within one segment, say) registers its own with `@renders(kind, channel="sms")`; otherwise
-the channel's sender makes do with the common message.
+gettext), and raises `Skip` when what the notice speaks of is gone. Besides the e-mail's subject and text, a message
+carries its parts for the short channels: a headline, the facts kept whole (what, when in both calendars, where or
+the join link) and a detail that may be shortened. A channel that needs its own form of a notice registers it with
+`@renders(kind, channel="sms")` (majlis/notifications/sms.py fits every notice into as few SMS segments as it can);
+otherwise the channel's sender makes do with the common message (Web Push builds its payload from the parts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,7 +32,8 @@ DEFAULT_LANGUAGE = "ar"
 
 # The modules whose import registers renderers; delivery imports them, so a process that wrote no notice (the
 # scheduler) still knows every kind.
-RENDERER_MODULES = ("majlis.registration.notices", "majlis.followups.notices", "majlis.auth.notices")
+RENDERER_MODULES = ("majlis.registration.notices", "majlis.followups.notices", "majlis.auth.notices",
+                    "majlis.questions.notices", "majlis.notifications.phone", "majlis.notifications.sms")
 
 
 def language_of(locale: str | None) -> str:
@@ -45,6 +49,11 @@ class Message:
     text: str
     ics: str | None = None  # the session's calendar, attached to e-mails
     link: str | None = None  # where the notice leads (the session or case page)
+    headline: str | None = None  # the notice in one short sentence (push, SMS); the subject when None
+    facts: tuple[str, ...] = ()  # short lines kept whole: what, when (Gregorian, Hijri), the time, where or a link
+    detail: str | None = None  # free text a short channel may shorten at a word (a reason, an update, a question)
+    stop_url: str | None = None  # the one-click link that stops this kind of message (set at delivery)
+    lang: str | None = None  # the language it is written in (set at delivery)
 
 
 class Skip(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -63,6 +72,10 @@ class RenderContext:
     recipient: User
     lang: str
     config: Mapping[str, Any]
+    kind: str = ""
+    channel: str = ""
+    now: datetime | None = None
+    stop_url: str | None = None  # the link that stops this kind of notice for the recipient, if it has one
     # Shared by the renderers of one delivery run, for what many rows repeat (a burst's .ics).
     memo: dict = field(default_factory=dict)
 
@@ -89,12 +102,22 @@ def renders(*kinds: str, channel: str | None = None) -> Callable[[Renderer], Ren
     return register
 
 
-def renderer_for(kind: str, channel: str) -> Renderer | None:
-    """The channel's own renderer of a kind, else the common one; None for a kind nobody renders."""
+def _load() -> None:
     if not _loaded:
         import importlib
 
         for module in RENDERER_MODULES:
             importlib.import_module(module)
         _loaded.append(True)
+
+
+def renderer_for(kind: str, channel: str) -> Renderer | None:
+    """The channel's own renderer of a kind, else the common one; None for a kind nobody renders."""
+    _load()
     return _RENDERERS.get((kind, channel)) or _RENDERERS.get((kind, None))
+
+
+def common_renderer(kind: str) -> Renderer | None:
+    """The renderer every channel shares for a kind (what a channel's own renderer starts from)."""
+    _load()
+    return _RENDERERS.get((kind, None))

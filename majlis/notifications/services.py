@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session, aliased
 from majlis.auth.models import User
 from majlis.db import unit_of_work
 from majlis.enums import OutboxStatus
-from majlis.notifications.channels import MailSettings, Sender, channel_names, channels_for, senders
+from majlis.notifications.channels import MailSettings, Outcome, Sender, channel_names, senders
 from majlis.notifications.models import OutboxMessage
+from majlis.notifications.preferences import CHOICE_OF, channels_for, stop_url
 from majlis.notifications.rendering import Message, RenderContext, Skip, language_of, renderer_for
 
 __all__ = ["MAX_ATTEMPTS", "Backlog", "MailSettings", "backlog", "deliver_pending", "enqueue", "retry_delay"]
@@ -45,11 +47,12 @@ def enqueue(
     dedupe_key: str | None = None,
     send_after: datetime | None = None,
 ) -> list[OutboxMessage]:
-    """Write a notice to the outbox, a row per channel of the user's, in the caller's transaction; render nothing."""
+    """Write a notice to the outbox, a row per channel the user chose for its kind, in the caller's transaction;
+    render nothing. A notice the user wants by no channel writes no row."""
     rows = [
         OutboxMessage(kind=kind, params=params, channel=channel, user_id=user.id, dedupe_key=dedupe_key,
                       created_at=now, send_after=send_after or now)
-        for channel in channels_for(user, kind)
+        for channel in channels_for(db_session, user, kind)
     ]
     db_session.add_all(rows)
     return rows
@@ -133,7 +136,7 @@ def _failed(db_session: Session, row: _Due, error: str, *, now: datetime) -> Non
 
 
 def _render(db_session: Session, row: _Due, sender: Sender, config: Mapping[str, Any],
-            memo: dict) -> tuple[Message, str]:
+            memo: dict, now: datetime) -> tuple[Message, Any]:
     """The message and its address, from the data as it is now."""
     if row.params is None:  # written before migration 0004: rendered then, sent as it is
         return Message(subject=row.subject or "", text=row.body_text or "", ics=row.ics), row.to_address or ""
@@ -142,7 +145,8 @@ def _render(db_session: Session, row: _Due, sender: Sender, config: Mapping[str,
         raise Skip("the recipient's account no longer exists")
     if user.is_disabled:
         raise Skip("the recipient's account is disabled")
-    to = sender.address(user)
+    # A notice may pin its address (a code sent to a number not verified yet).
+    to = row.params.get("to") or sender.address(user)
     if not to:
         raise Skip(f"the recipient has no {row.channel} address")
     renderer = renderer_for(row.kind, row.channel)
@@ -150,8 +154,14 @@ def _render(db_session: Session, row: _Due, sender: Sender, config: Mapping[str,
         raise _NoRenderer(f"no renderer for notices of kind {row.kind!r}")
     # A notice may pin its language (a code asked for on an English page by an account with none of its own).
     lang = language_of(row.params.get("lang") or user.locale)
+    choice = CHOICE_OF.get(row.kind)
+    ctx = RenderContext(db_session, user, lang, config, memo=memo, kind=row.kind, channel=row.channel, now=now,
+                        stop_url=stop_url(config, user.id, choice) if choice else None)
     with force_locale(lang):
-        message = renderer(RenderContext(db_session, user, lang, config, memo), row.params)
+        message = replace(renderer(ctx, row.params), lang=lang)
+        if ctx.stop_url and message.stop_url is None:  # the common text ends with the link (an SMS placed its own)
+            message = replace(message, stop_url=ctx.stop_url, text=message.text.rstrip("\n") + "\n\n-- \n" + _(
+                "To stop messages of this kind: %(url)s", url=ctx.stop_url) + "\n")
     return message, to
 
 
@@ -162,7 +172,7 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         _failed(db_session, row, f"no sender for channel {row.channel!r}", now=now)
         return False
     try:
-        message, to = _render(db_session, row, sender, config, memo)
+        message, to = _render(db_session, row, sender, config, memo, now)
     except Skip as skip:
         _record(db_session, row.id, status=SKIPPED, last_error=skip.reason)
         return None
@@ -177,14 +187,36 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         return None
     db_session.commit()  # no transaction stays open while the channel talks to the network
     try:
-        sender.send(message, to)
+        outcome = sender.send(message, to)
     except Exception as exc:  # noqa: BLE001 - any delivery failure is recorded and retried
         log.warning("delivery of outbox message %s by %s failed: %s", row.id, row.channel, type(exc).__name__)
         _failed(db_session, row, f"{type(exc).__name__}: {exc}", now=now)
         return False
+    outcome = outcome if isinstance(outcome, Outcome) else Outcome()
+    if outcome.error:
+        log.warning("delivery of outbox message %s by %s failed: %s", row.id, row.channel, outcome.error)
+        _failed(db_session, row, outcome.error, now=now)
+        result = False
+    elif not outcome.delivered:
+        _record(db_session, row.id, status=SKIPPED, last_error=f"the recipient's {row.channel} addresses are gone")
+        result = None
+    else:
+        _record_sent(db_session, row, message, to, now=now)
+        result = True
+    if outcome.gone:  # after the row's outcome is recorded: forgetting a dead address may wait for the next send
+        try:
+            with unit_of_work(db_session):
+                sender.forget(db_session, outcome.gone)
+        except OperationalError as exc:
+            log.warning("forgetting %s addresses the %s service refused failed: %s", len(outcome.gone), row.channel,
+                        type(exc).__name__)
+    return result
+
+
+def _record_sent(db_session: Session, row: _Due, message: Message, to: Any, *, now: datetime) -> None:
     values: dict[str, Any] = {"status": SENT, "sent_at": now}
     if row.params is not None:  # what was sent, for the record
-        values.update(to_address=to[:254], subject=message.subject[:300], body_text=message.text)
+        values.update(to_address=str(to)[:254], subject=message.subject[:300], body_text=message.text)
     # Once sent, the row must say so: left claimed, it would be sent again when the claim lapses.
     for attempt in range(SENT_RECORD_TRIES):
         try:
@@ -193,7 +225,6 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         except OperationalError as exc:
             if not _is_busy(exc) or attempt == SENT_RECORD_TRIES - 1:
                 raise
-    return True
 
 
 def _is_busy(exc: OperationalError) -> bool:

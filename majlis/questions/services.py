@@ -189,6 +189,10 @@ def moderate(db_session: Session, question: Question, moderator: User, *, action
     _move(db_session, question, target_state, actor=moderator, now=now,
           data={"into": question.merged_into_id} if action == "merge" else None)
     db_session.flush()
+    if action == "on_air":
+        from majlis.questions import notices
+
+        notices.on_air(db_session, question, now=now)
     return question
 
 

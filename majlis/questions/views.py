@@ -40,12 +40,17 @@ def _viewer():
 
 
 def question_list_context(majlis_session, viewer) -> dict:
+    from majlis.registration.services import own_registration
+
     db_session = get_db()
+    # The viewer's seat rides along, so that the page can announce "you have a seat" when it comes.
+    registration = own_registration(db_session, majlis_session.id, viewer.id) if viewer is not None else None
     return {
         "majlis_session": majlis_session,
         "questions": services.visible_questions(db_session, majlis_session, viewer),
         "voted": services.my_votes(db_session, majlis_session, viewer),
         "viewer": viewer,
+        "seat": registration.status.value if registration is not None else "",
     }
 
 

@@ -60,6 +60,28 @@ def _wall_time(label, *, required: bool = True):
                               invalid_value_message=_DATE_TIME)
 
 
+class RemindersField(StringField):
+    """Reminder leads typed as "24h, 1h, 30m" (h hours, m or nothing minutes), held as minutes: [1440, 60, 30]."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(f"{m // 60}h" if m % 60 == 0 else f"{m}m" for m in (self.data or []))
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = valuelist[0].translate(str.maketrans("٠١٢٣٤٥٦٧٨٩،", "0123456789,"))
+        minutes = []
+        for part in filter(None, (piece.strip().lower().replace(" ", "") for piece in text.split(","))):
+            number, unit = (part[:-1], part[-1]) if part[-1] in "hm" else (part, "m")
+            if not number.isascii() or not number.isdecimal():
+                self.data = None
+                raise ValueError(_l("Write the reminders like this: 24h, 1h, 30m."))
+            minutes.append(int(number) * (60 if unit == "h" else 1))
+        self.data = minutes
+
+
 class _TitlesForm(FlaskForm):
     """Titles and descriptions in both languages, shared by series and one-off sessions."""
 
@@ -81,6 +103,7 @@ class SeriesForm(_TitlesForm):
     registration_opens_days = _whole_number(_l("Registration opens (days before)"), default=7)
     registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"), default=60)
     visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
+    reminder_minutes = RemindersField(_l("Reminders before each session"), default=[24 * 60, 60])
 
 
 class SeriesEditForm(_TitlesForm):
@@ -96,6 +119,7 @@ class SeriesEditForm(_TitlesForm):
     registration_opens_days = _whole_number(_l("Registration opens (days before)"))
     registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"))
     visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS))
+    reminder_minutes = RemindersField(_l("Reminders before each session"))
 
 
 class SeriesEndForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth.models import User
@@ -12,6 +12,9 @@ from majlis.core.models import GovernmentBody
 from majlis.db import Base
 from majlis.enums import InvitationResponse, SeriesKind, SessionStatus, Visibility
 from majlis.models_base import Timestamps, enum_column, utcnow
+
+# Minutes before each session at which registrants are reminded, unless the series sets its own: a day and an hour.
+DEFAULT_REMINDER_MINUTES = (24 * 60, 60)
 
 
 class Series(Timestamps, Base):
@@ -45,6 +48,9 @@ class Series(Timestamps, Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
     sequence: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Minutes before each occurrence at which registrants are reminded, e.g. [1440, 60]; None: the default
+    # (DEFAULT_REMINDER_MINUTES); [] sends none. Residents may add a lead of their own (notification settings).
+    reminder_minutes: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class MajlisSession(Timestamps, Base):
@@ -122,3 +128,10 @@ class Invitation(Base):
 
     body: Mapped[GovernmentBody | None] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+def reminder_minutes_of(series: Series | None) -> list[int]:
+    """The reminder leads a session of this series (or a one-off session, without one) sends."""
+    if series is None or series.reminder_minutes is None:
+        return list(DEFAULT_REMINDER_MINUTES)
+    return list(series.reminder_minutes)

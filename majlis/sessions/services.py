@@ -25,6 +25,9 @@ from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
 
 DEFAULT_HORIZON = timedelta(weeks=26)
+# Reminders a series may set: up to five, from 5 minutes to 7 days before each session.
+MAX_REMINDERS = 5
+REMINDER_RANGE = (5, 7 * 24 * 60)
 _ROOM_ALPHABET = string.ascii_lowercase + string.digits
 MAX_TEXT = 4000
 
@@ -81,6 +84,15 @@ def _in_range(moment, field: str):
         raise InvalidInput(_l("Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR),
                            field=field)
     return moment
+
+
+def _reminders(value, field: str = "reminder_minutes") -> list[int]:
+    """Reminder leads in minutes, largest first: up to MAX_REMINDERS whole numbers within REMINDER_RANGE."""
+    low, high = REMINDER_RANGE
+    if not isinstance(value, list | tuple) or len(value) > MAX_REMINDERS:
+        raise InvalidInput(_l("Give at most %(count)s reminders.", count=MAX_REMINDERS), field=field)
+    leads = {_int_in_range(lead, field, minimum=low, maximum=high) for lead in value}
+    return sorted(leads, reverse=True)
 
 
 def parse_local_wall_time(value, field: str) -> datetime:
@@ -159,6 +171,7 @@ def create_series(db_session: Session, data: dict, *, actor: User | None, zone: 
         registration_closes_minutes=_int_in_range(data.get("registration_closes_minutes", 60),
                                                   "registration_closes_minutes", minimum=0, maximum=7 * 24 * 60),
         visibility=visibility,
+        reminder_minutes=_reminders(data["reminder_minutes"]) if data.get("reminder_minutes") is not None else None,
         created_by_id=actor.id if actor else None,
         created_at=now,
         updated_at=now,
@@ -251,7 +264,7 @@ def _retire_rows(db_session: Session, rows: list[MajlisSession], *, reason: str,
 
 _SLOT_FIELDS = ("rrule", "first_start", "duration_minutes")
 _EDITABLE = ("title_ar", "title_en", "description_ar", "description_en", "capacity", "registration_opens_days",
-             "registration_closes_minutes", "visibility", *_SLOT_FIELDS)
+             "registration_closes_minutes", "visibility", "reminder_minutes", *_SLOT_FIELDS)
 
 
 def edit_series_from(db_session: Session, series: Series, data: dict, *, from_day: date, actor: User | None,
@@ -294,6 +307,8 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
             data.get("registration_closes_minutes", series.registration_closes_minutes),
             "registration_closes_minutes", minimum=0, maximum=7 * 24 * 60),
         "visibility": _enum(Visibility, data.get("visibility", series.visibility.value), "visibility"),
+        "reminder_minutes": _reminders(data["reminder_minutes"]) if "reminder_minutes" in data
+        else series.reminder_minutes,
     }
     # A new slot, or a change of who may attend, starts a new series: calendars get a new master event.
     slot_changed = (rule != series.rrule or duration != series.duration_minutes

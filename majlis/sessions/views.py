@@ -33,7 +33,7 @@ from majlis.sessions.forms import (
     SeriesForm,
     SessionUpdateForm,
 )
-from majlis.sessions.models import MajlisSession, Series
+from majlis.sessions.models import MajlisSession, Series, reminder_minutes_of
 from majlis.templating import current_lang
 from majlis.timeutil import format_hijri, local_zone, to_local, utcnow
 
@@ -172,7 +172,16 @@ def _planning_helpers():
         "local_day": local_day,
         "month_of": lambda instant: to_local(instant).strftime("%Y-%m"),
         "hijri_day": lambda day: format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"]),
+        "reminder_leads": _reminder_leads,
     }
+
+
+def _reminder_leads(series: Series) -> list[str]:
+    """The series' reminders in words ("24 hours before")."""
+    from majlis.registration.notices import lead_in_words
+
+    lang = current_lang()
+    return [_("%(lead)s before", lead=lead_in_words(minutes, lang)) for minutes in reminder_minutes_of(series)]
 
 
 # --- shared helpers -----------------------------------------------------------------------------------------------
@@ -279,12 +288,14 @@ def _edit_values(series: Series) -> dict:
         "registration_opens_days": series.registration_opens_days,
         "registration_closes_minutes": series.registration_closes_minutes,
         "visibility": series.visibility.value,
+        "reminder_minutes": reminder_minutes_of(series),
     }
 
 
 def _series_changes(form: SeriesEditForm, series: Series) -> dict:
     """Only what the form changed, in the keys edit_series_from takes (a new time becomes `first_start`)."""
-    changes = {name: form[name].data for name, value in _edit_values(series).items() if form[name].data != value}
+    changes = {name: form[name].data for name, value in _edit_values(series).items()
+               if form[name].data != value and form[name].data is not None}  # a field not sent is unchanged
     if "start_time" in changes:
         changes["first_start"] = datetime.combine(form.from_day.data, changes.pop("start_time")).strftime(WALL)
     return changes

@@ -52,8 +52,13 @@ def _fuzz_settings():
 
 @pytest.fixture
 def app_config(app_config):
-    """Jitsi configured, so that joining a live session answers a token and not 503."""
-    return {**app_config, "JITSI_APP_ID": "majlis", "JITSI_APP_SECRET": "fuzz-secret-0123456789abcdef0123456789"}
+    """Jitsi and Web Push configured, so that joining a live session answers a token and subscribing a device is
+    checked, not 503."""
+    from majlis.notifications.push import new_vapid_keys
+
+    public, private = new_vapid_keys()
+    return {**app_config, "JITSI_APP_ID": "majlis", "JITSI_APP_SECRET": "fuzz-secret-0123456789abcdef0123456789",
+            "MAJLIS_VAPID_PUBLIC_KEY": public, "MAJLIS_VAPID_PRIVATE_KEY": private}
 
 
 @pytest.fixture

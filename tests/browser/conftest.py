@@ -93,11 +93,16 @@ def live_server(tmp_path_factory, browser, jitsi_stub):
 
     Base.metadata.create_all(engine)
     engine.dispose()
+    from majlis.notifications.push import new_vapid_keys
+
+    vapid_public, vapid_private = new_vapid_keys()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(folder), "MAIL_BACKEND": "null",
                       "MAJLIS_FAST_PASSWORD_HASH": True,
                       "JITSI_DOMAIN": "meet.capital.example", "JITSI_APP_ID": "majlis",
                       "JITSI_APP_SECRET": JITSI_TEST_SECRET, "JITSI_SUB": "meet.jitsi",
-                      "JITSI_EXTERNAL_API_URL": jitsi_stub})
+                      "JITSI_EXTERNAL_API_URL": jitsi_stub,
+                      "MAJLIS_VAPID_PUBLIC_KEY": vapid_public, "MAJLIS_VAPID_PRIVATE_KEY": vapid_private})
+    LIVE_APP["app"] = app  # for tests that change data behind the pages (as another user's request would)
     from majlis import demo
 
     now = datetime.now(UTC)
@@ -172,6 +177,7 @@ def _history(db_session, resident, now):
 
 
 HISTORY: dict = {}
+LIVE_APP: dict = {}
 
 
 SOON: dict = {}

@@ -1,9 +1,11 @@
 """Follow-up cases: the whole chain, every access rule, overdue flags, the agenda and accountability figures."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from majlis.db import unit_of_work
@@ -11,6 +13,7 @@ from majlis.enums import CaseStatus, QuestionStatus, Role
 from majlis.followups import services
 from majlis.followups.models import Case
 from majlis.notifications.models import OutboxMessage
+from majlis.notifications.preferences import stop_token
 from majlis.questions.models import Question
 from tests import factories
 from tests.conftest import form_post
@@ -68,7 +71,8 @@ def test_the_whole_chain(client, db, world):
     assert [u["status"] for u in confirmed["updates"]] == ["open", "in_progress", "resolved", "confirmed"]
     db.rollback()
     kinds = db.scalars(select(OutboxMessage.kind).where(OutboxMessage.user_id == world["people"]["resident"].id))
-    assert list(kinds).count("case_update") == 2  # one per update by someone else
+    # One per update by someone else; the resolution asks the resident whether it was fixed.
+    assert list(kinds) == ["case_opened", "case_update", "case_resolved"]
     assert db.scalar(select(OutboxMessage.kind).where(OutboxMessage.user_id == world["people"]["official"].id)) \
         == "case_assigned"
 
@@ -99,14 +103,19 @@ def test_case_notices_are_written_as_ids_and_rendered_at_delivery(app, client, d
     recorder = Recorder()
     assert deliver(app, db, now=datetime.now(UTC), senders={"email": recorder}) == 5
     link = f"http://127.0.0.1:5000/cases/{cid}"
-    to_resident = [(m.subject, m.text) for to, m in recorder.sent if to == people["resident"].email]
-    assert to_resident == [
-        ("Your request is now a follow-up case",
-         f"Your question became case number {cid} with {world['works'].name_en}, due by {case['due_on']}. "
-         f"Follow it here:\n{link}\n"),
-        (f"News about your case number {cid}", f"تمت زيارة الموقع\n\n{link}\n"),
-        (f"News about your case number {cid}", f"من اختصاص وزارة الصحة\n\n{link}\n"),
+    stop = f"http://127.0.0.1:5000/stop/{stop_token(app.config['SECRET_KEY'], people['resident'].id, 'case_updated')}"
+    opened, first, second = [m for to, m in recorder.sent if to == people["resident"].email]
+    due = format_date(date.fromisoformat(case["due_on"]), "full", locale="en")
+    assert opened.subject == "Your request is now a follow-up case"
+    assert opened.text.startswith(f"Your question became case number {cid} with {world['works'].name_en}, due by "
+                                  f"{due} (")  # and the same day in the Hijri calendar
+    assert [(m.subject, m.text.split("\n")[:3]) for m in (first, second)] == [
+        (f"News about your case number {cid}", ["There is news about your case:", "", "تمت زيارة الموقع"]),
+        (f"News about your case number {cid}", ["There is news about your case:", "", "من اختصاص وزارة الصحة"]),
     ]
+    for message in (opened, first, second):  # when (both calendars, the time), where, and how to stop these
+        assert re.search(r"\nDate: \w+day, .+ \(\d+ .+ 14\d\d AH\)\nTime: \d+:\d\d\u202f[AP]M\n", message.text)
+        assert message.text.endswith(f"Follow the case here: {link}\n\n-- \nTo stop messages of this kind: {stop}\n")
     [(_, handed)] = [(to, m) for to, m in recorder.sent if to == people["other_official"].email]
     assert handed.subject == "أُحيل ملف متابعة إلى جهتكم" and handed.text == f"من اختصاص وزارة الصحة\n\n{link}\n"
 

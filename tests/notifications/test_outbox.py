@@ -16,6 +16,7 @@ from majlis.db import Base, get_database, make_engine, unit_of_work
 from majlis.enums import OutboxStatus, RegistrationStatus
 from majlis.notifications import services as outbox
 from majlis.notifications.models import OutboxMessage
+from majlis.notifications.preferences import stop_token
 from majlis.registration import notices
 from majlis.registration import services as registration
 from majlis.registration.models import Registration
@@ -91,10 +92,16 @@ def test_delivery_renders_in_the_recipients_language_with_the_ics(app, db, majli
         assert deliver(app, db, now=NOW) == 2
     [to_sara], [to_ali] = inbox.to("sara@example.com"), inbox.to("ali@example.com")
     assert to_sara["Subject"] == "Your seat is confirmed — Weekly majlis"
-    assert text_of(to_sara) == (  # word for word what the registration itself used to render
+    stop = f"http://127.0.0.1:5000/stop/{stop_token(app.config['SECRET_KEY'], english.id, 'registration_confirmed')}"
+    page = f"http://127.0.0.1:5000/sessions/{majlis_session.id}"
+    assert text_of(to_sara) == (  # the date in both calendars, the time, the join link, the link that stops these
         "Your seat in the majlis is confirmed. The join link opens 15 minutes before the start.\n\n"
-        "Weekly majlis\nThursday, December 3, 2026, 12:00:00\u202fPM Arabian Standard Time "
-        f"(23 Jumada al-Akhirah 1448 AH)\nhttp://127.0.0.1:5000/sessions/{majlis_session.id}\n")
+        "Weekly majlis\nDate: Thursday, December 3, 2026 (23 Jumada al-Akhirah 1448 AH)\n"
+        "Time: 12:00\u202fPM – 1:30\u202fPM\n"
+        f"Join the video room: {page}/join\nThe session's page: {page}\n\n-- \n"
+        f"To stop messages of this kind: {stop}\n")
+    assert (to_sara["List-Unsubscribe"], to_sara["List-Unsubscribe-Post"]) == (f"<{stop}>",
+                                                                              "List-Unsubscribe=One-Click")
     assert to_ali["Subject"] == "أنت في قائمة الانتظار — المجلس الأسبوعي"
     assert " 1 " in text_of(to_ali) and "هـ)" in text_of(to_ali)  # number 1 in line; the Hijri date
     for message, title in ((to_sara, "Weekly majlis"), (to_ali, "المجلس الأسبوعي")):
@@ -134,7 +141,8 @@ def test_a_reminder_is_skipped_when_its_registration_or_time_changed(app, db, ma
             RegistrationStatus.CANCELLED
     recorder = Recorder()
     deliver(app, db, now=before, senders={"email": recorder})
-    reminders = {row.user_id: row for row in rows(db) if row.kind == "reminder_24h"}
+    reminders = {row.user_id: row for row in rows(db) if row.kind == "reminder"}
+    assert {row.params["lead_minutes"] for row in reminders.values()} == {24 * 60}
     assert reminders[kept.id].status == OutboxStatus.SENT
     assert reminders[kept.id].params["registration_id"] and reminders[kept.id].params["session_id"] == \
         majlis_session.id
@@ -207,7 +215,7 @@ def test_smtp_down_for_an_hour_loses_nothing_and_keeps_each_users_order(app, db,
 
 
 def test_a_failing_channel_does_not_hold_back_the_others(app, db, make_user, monkeypatch):
-    monkeypatch.setattr("majlis.notifications.services.channels_for", lambda user, kind: ("email", "sms"))
+    monkeypatch.setattr("majlis.notifications.services.channels_for", lambda db, user, kind: ("email", "sms"))
     resident = make_user(is_verified=False, phone="+97333000000")
     code_notices(db, resident, ["111111", "222222"])
     with unit_of_work(db):  # a notice that exists once: once per channel
