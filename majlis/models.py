@@ -16,6 +16,7 @@ from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
     "ApiToken", "ArchiveDocument", "Area", "Attachment", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case",
-    "CaseUpdate", "EmailVerification", "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
-    "Question", "Registration", "RoomEvent", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
+    "CaseUpdate", "EmailVerification", "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision",
+    "OutboxMessage", "Question", "Registration", "RoomEvent", "SchedulerHeartbeat", "Series", "SessionNote", "User",
+    "Vote",
 ]

@@ -197,7 +197,9 @@ class Choice:
 
 @dataclass(frozen=True)
 class Offer:
-    """What a viewer may do with a session now: register (for a seat or a place in line), cancel, enter the room."""
+    """What a viewer may do with a session now: register (for a seat or a place in line), cancel, enter the room
+    (as a moderator, a participant or a view-only visitor; `called_in` when their question is on air), or watch the
+    session's live stream."""
 
     place: Place | None
     invitation: InvitationResponse | None
@@ -205,6 +207,15 @@ class Offer:
     seat_free: bool  # registering now gives a seat (else a place in line)
     cancel: Choice
     join: Choice
+    join_role: str | None = None  # "moderator", "participant" or "visitor" when join is allowed
+    called_in: bool = False
+    watch: Choice = Choice(NotFound())
+
+    @property
+    def state(self) -> str:
+        """A short digest of what the viewer's part of the page shows (the page's live refresh compares it)."""
+        place = (self.place.status.value, self.place.position) if self.place else None
+        return repr((place, self.join.code, self.join_role, self.called_in, self.watch.code))
 
 
 def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, now: datetime,
@@ -222,10 +233,33 @@ def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | Non
         cancel_refusal = NotFound(_l("You are not registered for this session."), code="not_registered")
     else:
         cancel_refusal = _cancel_refusal(majlis_session, now)
-    join_refusal = jitsi.join_refusal(db_session, majlis_session, viewer, settings=room_settings, now=now)
+    room = jitsi.entry(db_session, majlis_session, viewer, settings=room_settings, now=now)
     return Offer(place=place, invitation=invitation, register=Choice(register_refusal),
                  seat_free=majlis_session.confirmed_count < majlis_session.capacity,
-                 cancel=Choice(cancel_refusal), join=Choice(join_refusal))
+                 cancel=Choice(cancel_refusal), join=Choice(room.refusal),
+                 join_role=room.role if room.refusal is None else None, called_in=room.called_in,
+                 watch=Choice(_watch_refusal(majlis_session, viewer, room, room_settings, now)))
+
+
+def _watch_refusal(majlis_session: MajlisSession, viewer: User | None, room, room_settings,
+                   now: datetime) -> MajlisError | None:
+    """Why the viewer may not watch the session's live stream now: it is for followers (without a seat), where the
+    deployment has no visitors, while the room is open."""
+    from majlis.jitsi import services as jitsi
+
+    if not majlis_session.stream_url or room_settings.visitors:
+        return NotFound(_l("This session has no live stream."), code="no_stream")
+    if viewer is None:
+        if not majlis_session.public_viewing:
+            return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
+        return Unauthorized(_l("Sign in to follow the session."), code="sign_in")
+    if not room.follower or room.called_in:
+        return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
+    try:
+        jitsi.check_window(majlis_session, room_settings, now)
+    except Conflict as exc:
+        return exc
+    return None
 
 
 def _cancel_refusal(majlis_session, now: datetime) -> MajlisError | None:
@@ -317,8 +351,12 @@ def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now
         promoted.append(registration)
         notices.promoted(db_session, majlis_session, registration.user, now=now)
     if promoted:
+        # The promoted see it at once on the session page (a seat, the room as a participant), even mid-session.
         majlis_session.live_version += 1
         db_session.flush()
+        from majlis import live
+
+        live.announce(db_session, majlis_session.id)
     return promoted
 
 

@@ -72,6 +72,22 @@ def _text(value, field: str) -> str:
     return text
 
 
+def _stream_url(value, field: str = "stream_url") -> str | None:
+    from majlis.sessions.streams import StreamURLError, check
+
+    try:
+        return check(value)
+    except StreamURLError:
+        raise InvalidInput(_l("Give the stream's https address (YouTube, PeerTube or another player), or nothing."),
+                           field=field) from None
+
+
+def _flag(value, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(_l("Say yes or no."), field=field)
+    return value
+
+
 # Dates Majlis accepts: the Umm al-Qura tables behind the Hijri dates run to November 2077.
 FIRST_YEAR, LAST_YEAR = 2000, 2076
 
@@ -402,6 +418,8 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
         registration_opens_at=opens_at,
         registration_closes_at=closes_at,
         room_name=new_room_name(),
+        stream_url=_stream_url(data.get("stream_url")),
+        public_viewing=_flag(data.get("public_viewing", False), "public_viewing"),
         created_by_id=actor.id if actor else None,
         created_at=now,
         updated_at=now,
@@ -433,12 +451,14 @@ def _bump(row: MajlisSession, now: datetime) -> None:
         row.series.updated_at = now
 
 
-_PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at")
+_PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at", "stream_url",
+              "public_viewing")
 
 
 def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor: User | None, zone: ZoneInfo,
                    now: datetime) -> MajlisSession:
-    """Change a session's times, capacity or registration window (past times allowed: recording as it ran)."""
+    """Change a session's times, capacity, registration window or overflow viewing (its stream, public viewing);
+    past times allowed: recording as it ran."""
     unknown = set(data) - set(_PATCHABLE)
     if unknown:
         raise InvalidInput(_l("This field cannot be changed here."), field=sorted(unknown)[0])
@@ -466,6 +486,10 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         row.registration_closes_at = parse_instant(data["registration_closes_at"], "registration_closes_at", zone)
     if "capacity" in data:
         row.capacity = _int_in_range(data["capacity"], "capacity")
+    if "stream_url" in data:
+        row.stream_url = _stream_url(data["stream_url"])
+    if "public_viewing" in data:
+        row.public_viewing = _flag(data["public_viewing"], "public_viewing")
     _check_window(row)
     if (row.starts_at, row.ends_at) != before:
         _bump(row, now)
