@@ -20,12 +20,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes whose callers are services that prove themselves (a signature, a shared token), not users.
+SELF_AUTHENTICATED = frozenset({"api.jitsi_events", "api.jitsi_event_sync"})
 
 
 @bp.before_request
 def _authenticate():
     g.api_user = None
     g.api_token = None
+    if request.endpoint in SELF_AUTHENTICATED:
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -88,4 +92,15 @@ def _refuse_nul(value, field: str | None = None) -> None:
             _refuse_nul(item, field)
 
 
-from majlis.api import auth, cases, directory, jitsi, minutes, openapi, questions, registrations, schedule  # noqa: E402,F401 - routes register on bp
+from majlis.api import (  # noqa: E402,F401 - routes register on bp
+    auth,
+    cases,
+    directory,
+    events,
+    jitsi,
+    minutes,
+    openapi,
+    questions,
+    registrations,
+    schedule,
+)

@@ -88,6 +88,16 @@ def compose_draft(db_session: Session, majlis_session: MajlisSession, *, zone: Z
             _("Registered: %(n)s", n=counts.registered),
             _("Attended: %(n)s", n=counts.attended),
             _("No-shows: %(n)s", n=counts.no_shows),
+        ]
+        if counts.from_room:
+            lines += [
+                _("In the room (from the video service): %(joined)s joined, %(stayed)s stayed to the end",
+                  joined=counts.joined, stayed=counts.stayed),
+            ]
+            if counts.median_minutes is not None:
+                lines.append(_("Median time in the room: %(n)s minutes", n=counts.median_minutes))
+            lines.append(_("Followed without a seat (visitors): %(n)s", n=counts.visitors))
+        lines += [
             "",
             "## " + _("Questions answered"),
         ]
@@ -134,6 +144,9 @@ def compile_minutes(db_session: Session, session_id: int, *, now: datetime, zone
             db_session.flush()
     except IntegrityError:
         return None  # compiled meanwhile by another run
+    from majlis.minutes.attachments import add_transcripts_to_draft
+
+    add_transcripts_to_draft(db_session, session_id, now=now)  # a transcript that came before the draft
     return minutes
 
 
@@ -267,6 +280,30 @@ def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None
         latest = revisions(db_session, minutes)[-1]
         return View(minutes.status, latest.body, minutes.published_at, latest.number, latest.reason)
     return View(minutes.status, minutes.body, None, None, None)
+
+
+# --- attachments: recordings, transcripts, chat logs ---------------------------------------------------------------
+
+
+def attachments_for(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> list:
+    """The attachments a viewer may see with the minutes: staff all stored ones; others those published with
+    published minutes."""
+    from majlis.minutes import attachments
+
+    staff = permissions.is_staff(viewer)
+    if not staff:
+        minutes = minutes_of(db_session, majlis_session)
+        if minutes is None or minutes.status != MinutesStatus.PUBLISHED:
+            return []
+    return attachments.of_session(db_session, majlis_session.id, staff=staff)
+
+
+def attachment_for(db_session: Session, majlis_session: MajlisSession, attachment_id: int, viewer: User | None):
+    """One attachment the viewer may download; 404 otherwise."""
+    for row in attachments_for(db_session, majlis_session, viewer):
+        if row.id == attachment_id:
+            return row
+    raise NotFound(_l("No such attachment."), code="no_attachment")
 
 
 # --- the archive --------------------------------------------------------------------------------------------------

@@ -401,22 +401,56 @@ def _mark_attended():
 
 @dataclass(frozen=True)
 class Attendance:
+    """Who came. `attended` counts confirmed registrants who were in the room by the video service's events when
+    it sent any for the session (`from_room`), else those who obtained a join token during the join window."""
+
     registered: int
     attended: int
     waitlisted: int
+    from_room: bool = False
+    joined: int = 0  # confirmed registrants seen in the room
+    stayed: int = 0  # of them, still in the room at the scheduled end (or when it closed after it)
+    median_minutes: int | None = None  # of those who joined
+    visitors: int = 0  # followed the room without a seat
 
     @property
     def no_shows(self) -> int:
         return self.registered - self.attended
 
 
+def attended(registration: Registration, from_room: bool) -> bool:
+    """The one rule of "attended": in the room by the video service's events when the session has them, else
+    a join token obtained during the join window."""
+    return registration.joined_at is not None if from_room else registration.attended_at is not None
+
+
+def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> bool:
+    """Whether the session's attendance is read from the room's events (see `attended`)."""
+    from majlis.jitsi import events
+
+    return events.has_room_events(db_session, majlis_session.id)
+
+
 def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance:
+    from majlis.jitsi import events
+
     counts = dict(db_session.execute(select(Registration.status, func.count()).where(
         Registration.session_id == majlis_session.id).group_by(Registration.status)).all())
-    attended = db_session.scalar(select(func.count()).select_from(Registration).where(
+    from_room = attendance_from_room(db_session, majlis_session)
+    if not from_room:
+        count = db_session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
+            Registration.attended_at.is_not(None)))
+        return Attendance(registered=counts.get(CONFIRMED, 0), attended=count, waitlisted=counts.get(WAITLISTED, 0))
+    present = db_session.execute(select(Registration.left_at, Registration.seconds_present).where(
         Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
-        Registration.attended_at.is_not(None)))
-    return Attendance(registered=counts.get(CONFIRMED, 0), attended=attended, waitlisted=counts.get(WAITLISTED, 0))
+        Registration.joined_at.is_not(None))).all()
+    stayed = sum(1 for row in present if row.left_at is None or row.left_at >= majlis_session.ends_at)
+    minutes = sorted(row.seconds_present // 60 for row in present)
+    return Attendance(registered=counts.get(CONFIRMED, 0), attended=len(present),
+                      waitlisted=counts.get(WAITLISTED, 0), from_room=True, joined=len(present), stayed=stayed,
+                      median_minutes=minutes[len(minutes) // 2] if minutes else None,
+                      visitors=events.visitors(db_session, majlis_session.id))
 
 
 def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:

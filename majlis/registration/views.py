@@ -65,7 +65,7 @@ def registrants(session_id: int):
     majlis_session = get_visible_session(db_session, session_id, current_user)
     return render_template("registration/registrants.html", majlis_session=majlis_session,
                            rows=services.active_registrations(db_session, majlis_session),
-                           counts=services.attendance(db_session, majlis_session))
+                           counts=services.attendance(db_session, majlis_session), attended=services.attended)
 
 
 @bp.get("/staff/sessions/<int:session_id>/registrants.csv")
@@ -76,13 +76,15 @@ def registrants_csv(session_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"),
-                     _("Attended")])
+                     _("Attended"), _("Minutes in the room")])
+    from_room = services.attendance_from_room(db_session, majlis_session)
     for registration, position in services.active_registrations(db_session, majlis_session):
         user = registration.user
         writer.writerow([
             _csv_safe(user.name), user.email, _csv_safe(user.phone or ""),
             _csv_safe(user.area.name_ar if user.area else ""), registration.status.value, position or "",
-            _("yes") if registration.attended_at else _("no"),
+            _("yes") if services.attended(registration, from_room) else _("no"),
+            registration.seconds_present // 60 if registration.joined_at else "",
         ])
     # UTF-8 with a byte-order mark, so that Excel shows Arabic names correctly.
     body = "\ufeff" + out.getvalue()
