@@ -22,7 +22,7 @@ def view_to_dict(view: services.View, attachments=()) -> dict:
 
 
 def attachment_to_dict(row) -> dict:
-    url = current_app.config["MAJLIS_BASE_URL"] + url_for("minutes.attachment_download", session_id=row.session_id,
+    url = current_app.config["MAJLIS_BASE_URL"] + url_for("api.get_attachment", session_id=row.session_id,
                                                           attachment_id=row.id)
     return {"id": row.id, "kind": row.kind.value, "sha256": row.sha256, "size": row.size, "url": url,
             "content_type": row.content_type, "public": row.is_public}
@@ -41,6 +41,14 @@ def get_minutes(session_id: int):
     majlis_session = get_visible_session(db_session, session_id, viewer)
     view = services.view(db_session, majlis_session, viewer, revision=request.args.get("revision"))
     return jsonify(view_to_dict(view, services.attachments_for(db_session, majlis_session, viewer)))
+
+
+@bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")
+def get_attachment(session_id: int, attachment_id: int):
+    """The file: staff always; others once it is published with the minutes."""
+    from majlis.minutes.views import attachment_response
+
+    return attachment_response(get_db(), session_id, attachment_id, api_user())
 
 
 @bp.patch("/sessions/<int:session_id>/attachments/<int:attachment_id>")

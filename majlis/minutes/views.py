@@ -90,13 +90,17 @@ def minutes_editor(session_id: int):
 @bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")
 def attachment_download(session_id: int, attachment_id: int):
     """A recording, transcript or chat log: staff always; others once published with the minutes."""
+    return attachment_response(get_db(), session_id, attachment_id, _viewer())
+
+
+def attachment_response(db_session, session_id: int, attachment_id: int, viewer):
+    """The file of an attachment the viewer may have (the folder's file, or a short-lived link to the S3 object)."""
     from flask import send_file
 
     from majlis import storage
 
-    db_session = get_db()
-    majlis_session = get_visible_session(db_session, session_id, _viewer())
-    row = services.attachment_for(db_session, majlis_session, attachment_id, _viewer())
+    majlis_session = get_visible_session(db_session, session_id, viewer)
+    row = services.attachment_for(db_session, majlis_session, attachment_id, viewer)
     store = storage.from_config(current_app.config, current_app.instance_path)
     name = f"majlis-{session_id}-{row.kind.value}-{row.id}.{attachments.EXTENSIONS[row.kind]}"
     if isinstance(store, storage.FolderStorage):
