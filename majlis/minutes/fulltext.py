@@ -110,16 +110,20 @@ def snippet(body: str, indexed: str, terms: list[str], *, skip_words: int, befor
         if found is not None:
             at = found.start() + (1 if indexed[found.start()] == " " else 0)
             position = indexed.count(" ", 0, at) - skip_words
-    spans = []
+    spans, starts_at_top, reaches_end = [], False, True
     target = position if position is not None and position >= 0 else 0
     for index, match in enumerate(WORD.finditer(body or "")):
         if index >= target - before:
+            starts_at_top = starts_at_top or index == 0
             spans.append(match)
         if index >= target + after:
+            reaches_end = False
             break
     if not spans:
         return [Piece(" ".join((body or "").split())[:200])] if body else []
-    first, last = spans[0].start(), spans[-1].end()
+    # From the very start, or to the very end, when the passage reaches them (punctuation around them included).
+    first = 0 if starts_at_top else spans[0].start()
+    last = len(body.rstrip()) if reaches_end else spans[-1].end()
     pieces: list[Piece] = [Piece("… ")] if first > 0 else []
     cursor = first
     for match in spans:

@@ -40,13 +40,14 @@ def _enum(name, values):
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('majlis_sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('stream_url', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('public_viewing', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('registrations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('joined_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('left_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('seconds_present', sa.Integer(), nullable=False, server_default='0'))
+    # Plain ALTER TABLE ... ADD COLUMN on both engines: a batch "move and copy" of majlis_sessions on SQLite would
+    # drop the old table, and with foreign keys on, that deletes every row that cascades from a session.
+    op.add_column('majlis_sessions', sa.Column('stream_url', sa.String(length=500), nullable=True))
+    op.add_column('majlis_sessions', sa.Column('public_viewing', sa.Boolean(), nullable=False,
+                                               server_default=sa.false()))
+    op.add_column('registrations', sa.Column('joined_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('registrations', sa.Column('left_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('registrations', sa.Column('seconds_present', sa.Integer(), nullable=False, server_default='0'))
 
     op.create_table(
         'room_events',
@@ -144,10 +145,8 @@ def downgrade() -> None:
     op.drop_table('attachments')
     op.drop_index('ix_room_events_session_participant', table_name='room_events')
     op.drop_table('room_events')
-    with op.batch_alter_table('registrations', schema=None) as batch_op:
-        batch_op.drop_column('seconds_present')
-        batch_op.drop_column('left_at')
-        batch_op.drop_column('joined_at')
-    with op.batch_alter_table('majlis_sessions', schema=None) as batch_op:
-        batch_op.drop_column('public_viewing')
-        batch_op.drop_column('stream_url')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch copy: see upgrade().
+    for table, column in (('registrations', 'seconds_present'), ('registrations', 'left_at'),
+                          ('registrations', 'joined_at'), ('majlis_sessions', 'public_viewing'),
+                          ('majlis_sessions', 'stream_url')):
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
