@@ -70,8 +70,8 @@ def jitsi_events():
     return _apply(event)
 
 
-@bp.post("/jitsi/events/<path:kind>")
-def jitsi_event_sync(kind: str):
+@bp.post("/jitsi/events/<path:event>")
+def jitsi_event_sync(event: str):
     """Prosody event-sync posts to `<api_prefix>/events/occupant/joined` and the like (the body says which)."""
     return _event_sync(_body())
 

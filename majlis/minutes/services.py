@@ -332,20 +332,27 @@ class Hit:
         return fulltext.plain(list(self.pieces))
 
 
-def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 50) -> list[Hit]:
+# The most recent matches a query's ranking considers (on PostgreSQL ranking reads each match's whole tsvector: a
+# word found in thousands of minutes would cost a read of each). Recency decides among more.
+RANKED_CANDIDATES = 1000
+
+
+def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 20) -> list[Hit]:
     """Published minutes (their latest revision) the viewer may read that contain every word of the query, best
     first, each with a snippet around its first match.
 
     The words are normalised before they are sought as they were before they were indexed (see minutes.fulltext),
-    so spelling variants match; each is a word prefix. Without words, the latest published minutes. Minutes of
-    invitation-only sessions are listed only to those who may see such sessions.
+    so spelling variants match; each is a word prefix. Ranked by the database's text ranking (FTS5's bm25, or
+    ts_rank_cd among the RANKED_CANDIDATES most recent matches on PostgreSQL), then the most recent first. Without
+    words, the latest published minutes. Minutes of invitation-only sessions are listed only to those who may see
+    such sessions.
     """
     from majlis.sessions.services import visible_filter
 
     terms = fulltext.query_terms(query or "")
     params = {}
     documents = ArchiveDocument.__table__
-    statement = (select(documents.c.session_id, documents.c.revision, documents.c.search_text)
+    statement = (select(documents.c.session_id)
                  .join(MajlisSession, MajlisSession.id == documents.c.session_id).where(visible_filter(viewer)))
     if not terms:
         if (query or "").strip():
@@ -354,8 +361,12 @@ def search(db_session: Session, query: str, *, viewer: User | None, limit: int =
     elif db_session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("b_query"))
         vector = literal_column("archive_documents.search_vector")
-        statement = (statement.where(vector.op("@@")(tsquery))
-                     .order_by(func.ts_rank_cd(vector, tsquery).desc(), MajlisSession.starts_at.desc()).limit(limit))
+        candidates = (statement.add_columns(vector.label("vector"), MajlisSession.starts_at)
+                      .where(vector.op("@@")(tsquery)).order_by(MajlisSession.starts_at.desc())
+                      .limit(RANKED_CANDIDATES).subquery())
+        statement = (select(candidates.c.session_id)
+                     .order_by(func.ts_rank_cd(candidates.c.vector, tsquery).desc(), candidates.c.starts_at.desc())
+                     .limit(limit))
         params["b_query"] = fulltext.tsquery(terms)
     else:
         fts = table("archive_fts", column("rowid"), column("rank"))
@@ -363,20 +374,22 @@ def search(db_session: Session, query: str, *, viewer: User | None, limit: int =
                      .where(literal_column("archive_fts").op("MATCH")(bindparam("b_query")))
                      .order_by(fts.c.rank, MajlisSession.starts_at.desc()).limit(limit))
         params["b_query"] = fulltext.fts5_query(terms)
-    found = db_session.execute(statement, params).all()
-    if not found:
+    order = list(db_session.scalars(statement, params))
+    if not order:
         return []
-    sessions = {row.id: row for row in db_session.scalars(
-        select(MajlisSession).where(MajlisSession.id.in_([row.session_id for row in found])))}
+    sessions = {row.id: row for row in db_session.scalars(select(MajlisSession).where(MajlisSession.id.in_(order)))}
+    texts = dict(db_session.execute(select(documents.c.session_id, documents.c.search_text).where(
+        documents.c.session_id.in_(order))).all())
     bodies = dict(db_session.execute(
         select(Minutes.session_id, MinutesRevision.body).join(MinutesRevision, MinutesRevision.minutes_id == Minutes.id)
-        .where(Minutes.session_id.in_(list(sessions)),
+        .where(Minutes.session_id.in_(order),
                MinutesRevision.number == select(ArchiveDocument.revision).where(
                    ArchiveDocument.session_id == Minutes.session_id).scalar_subquery())).all())
+    found = [(session_id, texts.get(session_id, "")) for session_id in order]
     hits = []
-    for row in found:
-        majlis_session = sessions[row.session_id]
-        pieces = fulltext.snippet(bodies.get(row.session_id, ""), row.search_text, terms,
+    for session_id, indexed in found:
+        majlis_session = sessions[session_id]
+        pieces = fulltext.snippet(bodies.get(session_id, ""), indexed, terms,
                                   skip_words=fulltext.title_word_count(majlis_session.title_ar,
                                                                        majlis_session.title_en))
         hits.append(Hit(majlis_session, tuple(pieces)))

@@ -115,7 +115,7 @@ def attachment_response(db_session, session_id: int, attachment_id: int, viewer)
 @bp.get("/archive")
 def archive():
     query = request.args.get("q", "").strip()
-    hits = services.search(get_db(), query, viewer=_viewer(), limit=50 if query else 20)
+    hits = services.search(get_db(), query, viewer=_viewer())
     return render_template("minutes/archive.html", query=query, hits=hits)
 
 
