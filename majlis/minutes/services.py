@@ -332,9 +332,9 @@ class Hit:
         return fulltext.plain(list(self.pieces))
 
 
-# The most recent matches a query's ranking considers (on PostgreSQL ranking reads each match's whole tsvector: a
-# word found in thousands of minutes would cost a read of each). Recency decides among more.
-RANKED_CANDIDATES = 1000
+# The most recent matches a query's ranking considers on PostgreSQL (ranking reads each match's whole tsvector: a word
+# found in thousands of minutes would cost a read of each); among more, recency has already chosen.
+RANKED_CANDIDATES = 500
 
 
 def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 20) -> list[Hit]:
@@ -377,19 +377,19 @@ def search(db_session: Session, query: str, *, viewer: User | None, limit: int =
     order = list(db_session.scalars(statement, params))
     if not order:
         return []
-    sessions = {row.id: row for row in db_session.scalars(select(MajlisSession).where(MajlisSession.id.in_(order)))}
-    texts = dict(db_session.execute(select(documents.c.session_id, documents.c.search_text).where(
-        documents.c.session_id.in_(order))).all())
-    bodies = dict(db_session.execute(
-        select(Minutes.session_id, MinutesRevision.body).join(MinutesRevision, MinutesRevision.minutes_id == Minutes.id)
-        .where(Minutes.session_id.in_(order),
-               MinutesRevision.number == select(ArchiveDocument.revision).where(
-                   ArchiveDocument.session_id == Minutes.session_id).scalar_subquery())).all())
-    found = [(session_id, texts.get(session_id, "")) for session_id in order]
+    # The hits' sessions, indexed texts and bodies in one more statement.
+    rows = db_session.execute(
+        select(MajlisSession, documents.c.search_text, MinutesRevision.body)
+        .join(documents, documents.c.session_id == MajlisSession.id)
+        .join(Minutes, Minutes.session_id == MajlisSession.id)
+        .join(MinutesRevision, (MinutesRevision.minutes_id == Minutes.id)
+              & (MinutesRevision.number == documents.c.revision))
+        .where(MajlisSession.id.in_(order))).all()
+    by_id = {row[0].id: row for row in rows}
+    found = [by_id[session_id] for session_id in order if session_id in by_id]
     hits = []
-    for session_id, indexed in found:
-        majlis_session = sessions[session_id]
-        pieces = fulltext.snippet(bodies.get(session_id, ""), indexed, terms,
+    for majlis_session, indexed, body in found:
+        pieces = fulltext.snippet(body, indexed, terms,
                                   skip_words=fulltext.title_word_count(majlis_session.title_ar,
                                                                        majlis_session.title_en))
         hits.append(Hit(majlis_session, tuple(pieces)))

@@ -13,7 +13,7 @@ from tests.browser.conftest import (
 )
 
 pytestmark = pytest.mark.browser
-SHOTS = "/tmp/majlis-video"
+SHOTS = "/tmp/majlis-video"  # noqa: S108 - screenshots to look at after the run
 
 
 def _page(new_page, live_server, width, email, lang):
