@@ -60,13 +60,12 @@ def receive(db_session: Session, event: VideoEvent, *, now: datetime) -> str:
 def _without_a_seat(db_session: Session, session_id: int, user_id: int) -> bool:
     """Whether a user in the room follows without a seat (the line, or public viewing): a self-hosted deployment's
     events do not say who came in as a visitor, Majlis's own records do."""
-    from majlis.auth import permissions
     from majlis.auth.models import User
     from majlis.jitsi.services import entitlement
 
     user = db_session.get(User, user_id)
     majlis_session = db_session.get(MajlisSession, session_id)
-    return not permissions.is_office(user) and entitlement(db_session, majlis_session, user)[0] is None
+    return entitlement(db_session, majlis_session, user)[0] is None  # no seat, no invitation, not the office
 
 
 def _known_user(db_session: Session, user_id: int | None) -> int | None:

@@ -334,7 +334,7 @@ class Hit:
 
 # The most recent matches a query's ranking considers on PostgreSQL (ranking reads each match's whole tsvector: a word
 # found in thousands of minutes would cost a read of each); among more, recency has already chosen.
-RANKED_CANDIDATES = 500
+RANKED_CANDIDATES = 200
 
 
 def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 20) -> list[Hit]:
