@@ -244,21 +244,20 @@ def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | Non
 def _watch_refusal(majlis_session: MajlisSession, viewer: User | None, room, room_settings,
                    now: datetime) -> MajlisError | None:
     """Why the viewer may not watch the session's live stream now: it is for followers (without a seat), where the
-    deployment has no visitors, while the room is open."""
+    deployment has no visitors, while the room is open (an anonymous reader where the public may follow is asked
+    to sign in)."""
     from majlis.jitsi import services as jitsi
 
-    if not majlis_session.stream_url or room_settings.visitors:
-        return NotFound(_l("This session has no live stream."), code="no_stream")
-    if viewer is None:
-        if not majlis_session.public_viewing:
-            return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
-        return Unauthorized(_l("Sign in to follow the session."), code="sign_in")
-    if not room.follower or room.called_in:
-        return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
     try:
         jitsi.check_window(majlis_session, room_settings, now)
     except Conflict as exc:
         return exc
+    if viewer is None and majlis_session.public_viewing and (majlis_session.stream_url or room_settings.visitors):
+        return Unauthorized(_l("Sign in to follow the session."), code="sign_in")  # as a viewer or on the stream
+    if not majlis_session.stream_url or room_settings.visitors:
+        return NotFound(_l("This session has no live stream."), code="no_stream")
+    if viewer is None or not room.follower or room.called_in:
+        return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
     return None
 
 

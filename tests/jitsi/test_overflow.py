@@ -283,3 +283,11 @@ def test_jitsi_config_prints_the_lobby_settings(runner, visitors_app):
     assert result.exit_code == 0
     assert "ENABLE_LOBBY=1" in result.output and "token_lobby_bypass" in result.output
     assert "ENABLE_VISITORS=1" in result.output and SECRET not in result.output
+
+
+def test_anonymous_readers_are_asked_to_sign_in_where_the_public_may_follow_as_visitors(visitors_app, client, db):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=-5), public_viewing=True)
+    html = client.get(f"/sessions/{majlis_session.id}?lang=en").get_data(as_text=True)
+    assert "Sign in to follow the session" in html
+    closed = make_session(db, starts_in=timedelta(minutes=-5))
+    assert "Sign in to follow the session" not in client.get(f"/sessions/{closed.id}?lang=en").get_data(as_text=True)
