@@ -86,6 +86,23 @@ class Piece:
     is_match: bool = False
 
 
+# Skipping words in the regex engine, in strides: a match deep in a long transcript is reached without a Python
+# loop over every word before it.
+_SKIPS = tuple((stride, re.compile(rf"(?:[\W_]*{WORD.pattern}){{{stride}}}")) for stride in (1000, 100, 10, 1))
+
+
+def _offset_after_words(text: str, count: int) -> int:
+    """Where the text's word number `count` (from 0) is looked for: just after the words before it."""
+    position = 0
+    for stride, pattern in _SKIPS:
+        while count >= stride:
+            match = pattern.match(text, position)
+            if match is None:
+                return len(text)
+            position, count = match.end(), count - stride
+    return position
+
+
 def _matches(folded: str, terms: list[str]) -> bool:
     return any(folded.startswith(term) if len(term) > 1 else folded == term for term in terms)
 
@@ -110,19 +127,19 @@ def snippet(body: str, indexed: str, terms: list[str], *, skip_words: int, befor
         if found is not None:
             at = found.start() + (1 if indexed[found.start()] == " " else 0)
             position = indexed.count(" ", 0, at) - skip_words
-    spans, starts_at_top, reaches_end = [], False, True
     target = position if position is not None and position >= 0 else 0
-    for index, match in enumerate(WORD.finditer(body or "")):
-        if index >= target - before:
-            starts_at_top = starts_at_top or index == 0
-            spans.append(match)
+    first_word = max(target - before, 0)
+    offset = _offset_after_words(body or "", first_word)
+    spans, reaches_end = [], True
+    for index, match in enumerate(WORD.finditer(body or "", offset), start=first_word):
+        spans.append(match)
         if index >= target + after:
             reaches_end = False
             break
     if not spans:
         return [Piece(" ".join((body or "").split())[:200])] if body else []
     # From the very start, or to the very end, when the passage reaches them (punctuation around them included).
-    first = 0 if starts_at_top else spans[0].start()
+    first = 0 if first_word == 0 else spans[0].start()
     last = len(body.rstrip()) if reaches_end else spans[-1].end()
     pieces: list[Piece] = [Piece("… ")] if first > 0 else []
     cursor = first
