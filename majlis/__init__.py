@@ -83,6 +83,19 @@ def _security_headers_for(jitsi_settings: tuple, hsts: str | None = None) -> tup
     )
 
 
+def csp_framing(app: Flask, origin: str) -> str:
+    """The app's Content-Security-Policy with frames allowed from one origin only (a page that embeds a stream)."""
+    return _csp_framing(security_headers(app), origin)
+
+
+@functools.lru_cache(maxsize=64)
+def _csp_framing(headers: tuple, origin: str) -> str:
+    import re
+
+    policy = dict(headers)["Content-Security-Policy"]
+    return re.sub(r"frame-src [^;]*;", lambda _: f"frame-src {origin};", policy)
+
+
 def _bound_int_converter(app: Flask) -> None:
     """Path ids beyond the databases' integer range are simply not found (not a database error)."""
     from werkzeug.routing import IntegerConverter

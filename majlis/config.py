@@ -88,6 +88,16 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "JITSI_EXTERNAL_API_URL": env.get("JITSI_EXTERNAL_API_URL") or None,
         "JITSI_EARLY_JOIN_MINUTES": int(env.get("JITSI_EARLY_JOIN_MINUTES", "15")),
         "JITSI_GRACE_MINUTES": int(env.get("JITSI_GRACE_MINUTES", "30")),
+        # Issue 18: overflow audiences follow as Jitsi visitors (the deployment has visitors enabled)
+        "JITSI_VISITORS": _bool(env.get("JITSI_VISITORS"), False),
+        # The video service's events: JaaS webhooks are signed with this secret; Prosody's event-sync posts carry
+        # the token as `Authorization: Bearer <token>`.
+        "JITSI_WEBHOOK_SECRET": env.get("JITSI_WEBHOOK_SECRET") or None,
+        "JITSI_EVENTS_TOKEN": env.get("JITSI_EVENTS_TOKEN") or None,
+        # Where recordings and transcripts are kept: unset for a folder in the instance path, file:///path for
+        # another folder, s3://bucket/prefix for an S3-compatible store (see majlis.storage).
+        "MAJLIS_STORAGE_URL": env.get("MAJLIS_STORAGE_URL") or None,
+        "MAJLIS_ATTACHMENT_MAX_BYTES": int(env.get("MAJLIS_ATTACHMENT_MAX_BYTES", str(8 * 1024**3))),
         "MAJLIS_EMAIL_VERIFICATION": verification,
         # An account whose e-mail is not confirmed within this many hours stops holding the address.
         "MAJLIS_UNVERIFIED_HOURS": int(env.get("MAJLIS_UNVERIFIED_HOURS", "24")),

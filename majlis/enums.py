@@ -69,6 +69,18 @@ class MinutesStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class AttachmentKind(StrEnum):
+    RECORDING = "recording"
+    TRANSCRIPT = "transcript"
+    CHAT = "chat"
+
+
+class AttachmentStatus(StrEnum):
+    PENDING = "pending"  # due to be fetched, or waiting to retry
+    STORED = "stored"
+    FAILED = "failed"  # the link expired before a download succeeded, or the file was refused
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -33,6 +33,11 @@ def bump(db_session: Session, session_id: int) -> None:
     db_session.info.setdefault("live_sessions", set()).add(session_id)
 
 
+def announce(db_session: Session, session_id: int) -> None:
+    """Publish the session's version after the commit, for a change that raised it on the row itself."""
+    db_session.info.setdefault("live_sessions", set()).add(session_id)
+
+
 @functools.cache
 def _bump_statement():
     sessions = MajlisSession.__table__

@@ -7,15 +7,16 @@ from majlis.calendar.models import CalendarFeed
 from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
 from majlis.followups.models import Case, CaseUpdate
-from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
+from majlis.jitsi.models import RoomEvent
+from majlis.minutes.models import ArchiveDocument, Attachment, Minutes, MinutesRevision, SessionNote
 from majlis.notifications.models import NotificationSettings, OutboxMessage, PhoneVerification, PushSubscription
 from majlis.questions.models import Question, Vote
 from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
-    "AccountThrottle", "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseUpdate",
-    "EmailVerification", "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision",
-    "NotificationSettings", "OutboxMessage", "PhoneVerification", "PushSubscription", "Question", "Registration",
-    "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
+    "AccountThrottle", "ApiToken", "ArchiveDocument", "Area", "Attachment", "AuditEntry", "Base", "CacheVersion",
+    "CalendarFeed", "Case", "CaseUpdate", "EmailVerification", "GovernmentBody", "Invitation", "MajlisSession",
+    "Minutes", "MinutesRevision", "NotificationSettings", "OutboxMessage", "PhoneVerification", "PushSubscription",
+    "Question", "Registration", "RoomEvent", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
 ]

@@ -37,7 +37,8 @@ def run_due_command():
 @scheduler_command.command("status")
 @with_appcontext
 def status_command():
-    """Print the heartbeats, the next planned transitions, the outbox backlog and the minutes compile lag."""
+    """Print the heartbeats, the next planned transitions, the outbox backlog, the downloads of recordings and
+    transcripts, and the minutes compile lag."""
     from scheduler.runner import status
 
     report = status(current_app._get_current_object())
@@ -59,6 +60,12 @@ def status_command():
             age = (report["now"] - channel.oldest_pending_at).total_seconds()
             line += f" ({channel.retrying} waiting to retry), oldest {_age(age)} old"
         click.echo(f"{line}, {channel.failed} failed")
+    downloads = report["downloads"]
+    line = (f"Recordings and transcripts: {downloads.pending} to fetch ({downloads.retrying} waiting to retry), "
+            f"{downloads.failed} failed")
+    if downloads.last_error and (downloads.retrying or downloads.failed):
+        line += f"; last error: {downloads.last_error}"
+    click.echo(line)
     lag = report["lag"]
     if lag:
         click.echo(f"Minutes compile lag over {lag['count']} sessions: p50 {lag['p50']:.1f} s, "

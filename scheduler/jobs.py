@@ -113,10 +113,26 @@ def purge_expired_signups(now: datetime) -> int:
         return purge(db_session, policy=account_policy(), now=now)
 
 
+def fetch_attachments(now: datetime) -> int:
+    """Fetch the recordings and transcripts the video service announced (and retry the failed ones when due)."""
+    from majlis import storage
+    from majlis.minutes import attachments
+
+    config = current_app.config
+    store = storage.from_config(config, current_app.instance_path)
+    stored = 0
+    for attachment_id in attachments.due(get_db(), now):
+        stored += attachments.fetch(get_db(), attachment_id, storage=store, now=now,
+                                    max_bytes=config["MAJLIS_ATTACHMENT_MAX_BYTES"],
+                                    production=config["MAJLIS_ENV"] == "production", write=unit_of_work)
+    return stored
+
+
 JOBS: tuple[Job, ...] = (
     Job("sweep", sweep, every_seconds=30),
     Job("send_reminders", send_reminders, every_seconds=60),
     Job("deliver_outbox", deliver_outbox, every_seconds=10),
+    Job("fetch_attachments", fetch_attachments, every_seconds=15),
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
     Job("flag_overdue_cases", flag_overdue_cases, every_seconds=3600),
     Job("purge_expired_signups", purge_expired_signups, every_seconds=3600),

@@ -119,7 +119,8 @@ def run_forever(app: Flask) -> None:
 
 
 def status(app: Flask) -> dict:
-    """Heartbeats, next transitions, the outbox backlog per channel and the compile lag (p50/p95/max, seconds)."""
+    """Heartbeats, next transitions, the outbox backlog per channel, the downloads of recordings and transcripts, and
+    the compile lag (p50/p95/max, seconds)."""
     now = datetime.now(UTC)
     with app.app_context():
         db_session = get_db()
@@ -127,9 +128,12 @@ def status(app: Flask) -> dict:
         lags = sorted(lag for lag in db_session.scalars(select(Minutes.compile_lag_seconds)) if lag is not None)
         upcoming = planned_jobs(db_session, now=now)
         outbox = backlog(db_session)
+        from majlis.minutes.attachments import backlog as downloads_backlog
+
+        downloads = downloads_backlog(db_session)
     figures = None
     if lags:
         p95 = lags[min(len(lags) - 1, int(round(0.95 * (len(lags) - 1))))]
         figures = {"count": len(lags), "p50": statistics.median(lags), "p95": p95, "max": lags[-1]}
     return {"now": now, "heartbeats": [(b.node, b.is_leader, (now - b.beat_at).total_seconds()) for b in beats],
-            "upcoming": upcoming[:10], "lag": figures, "outbox": outbox}
+            "upcoming": upcoming[:10], "lag": figures, "outbox": outbox, "downloads": downloads}

@@ -139,6 +139,7 @@ PENDING_Q = {"question_id": "q_pending"}  # the resident's, waiting for moderati
 FREE_Q = {"question_id": "q_free"}  # the resident's, approved, no case yet
 
 QUESTION = {"body": "متى يفتح الطريق الجديد في المنطقة؟"}
+RECORDING = {"session_id": "past", "attachment_id": "recording"}  # stored, for staff only
 PUBLIC_MINUTES = "محضر الجلسة العامة: صيانة الطرق"
 COORDINATING_MINUTES = "محضر المجلس التنسيقي: ميزانية سرية للطرق"
 
@@ -272,6 +273,15 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/sessions/<int:session_id>/minutes/revisions", api_staff(ALLOWED), PAST,
           body={"body": "محضر مصحح", "reason": "تصحيح اسم"}),
     Route("GET", "/api/v1/archive", api_any()),  # what it lists: see test_the_archive_lists_only_readable_minutes
+    # A recording of the past session kept for staff (not published with the minutes).
+    Route("GET", "/api/v1/sessions/<int:session_id>/attachments/<int:attachment_id>",
+          cells(404, anonymous=401, staff=200, admin=200), RECORDING),
+    Route("PATCH", "/api/v1/sessions/<int:session_id>/attachments/<int:attachment_id>", api_staff(ALLOWED),
+          RECORDING, body={"public": False}),
+    # --- API: the video service's events (a signature or the event-sync token, never a user's bearer token) -----
+    Route("POST", "/api/v1/jitsi/events", cells(401), body={"eventType": "ROOM_CREATED"}),
+    Route("POST", "/api/v1/jitsi/events/<path:event>", cells(401), {"event": Lit("occupant/joined")},
+          body={"event_name": "muc-occupant-joined"}),
     # --- pages: accounts ------------------------------------------------------------------------------------------
     Route("GET", "/", cells(200)),
     Route("GET", "/healthz", cells(200)),
@@ -349,6 +359,10 @@ ROUTES: list[Route] = [
     Route("GET", "/accountability", cells(200)),
     # --- pages: minutes -------------------------------------------------------------------------------------------
     Route("GET", "/archive", cells(200)),  # what it lists: see test_the_archive_lists_only_readable_minutes
+    Route("GET", "/sessions/<int:session_id>/attachments/<int:attachment_id>", cells(404, staff=200, admin=200),
+          RECORDING),
+    Route("GET", "/sessions/<int:session_id>/viewer", cells(200), PUBLIC),
+    Route("GET", "/sessions/<int:session_id>/viewer", invited_read(), INVITED, label="invitation-only"),
     Route("GET", "/sessions/<int:session_id>/minutes", cells(200), PAST, label="published"),
     Route("GET", "/sessions/<int:session_id>/minutes", cells(404, staff=200, admin=200), PUBLIC, label="draft"),
     Route("GET", "/sessions/<int:session_id>/minutes", invited_read(), INVITED_PAST,
@@ -465,6 +479,7 @@ def world(app, db):
             minutes_services.edit_draft(db, row, staff, body=text, now=now)
             minutes_services.approve(db, row, staff, now=now)
             minutes_services.publish(db, row, staff, now=now)
+        recording = _stored_recording(app, db, past.id, now)
         revoked_feed = calendar_services.issue_feed(db, resident, now=now)
         feed = calendar_services.issue_feed(db, resident, now=now)  # revokes the first one
         _, spare_token = auth_services.issue_api_token(db, resident, label="spare", policy=account_policy(), now=now)
@@ -478,7 +493,7 @@ def world(app, db):
         "public": public.id, "upcoming": upcoming.id, "invited": invited.id, "past": past.id,
         "invited_past": invited_past.id,
         **{name: question.id for name, question in questions.items()},
-        "case": case.id,
+        "case": case.id, "recording": recording,
         "feed_secret": feed.secret, "revoked_secret": revoked_feed.secret,
         "spare_token": spare_token.id,
         "push_keys": push_keys, "push_subscription": subscription.id,
@@ -487,6 +502,26 @@ def world(app, db):
     }
     assert world["feed_secret"] != world["revoked_secret"]
     return world
+
+
+def _stored_recording(app, db, session_id: int, now) -> int:
+    """A recording in the folder store, attached to the session and not published."""
+    import hashlib
+    from pathlib import Path
+
+    from majlis.enums import AttachmentKind, AttachmentStatus
+    from majlis.minutes.models import Attachment
+
+    key = f"sessions/{session_id}/recording-matrix.mp4"
+    path = Path(app.instance_path) / "attachments" / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not really a video")
+    row = Attachment(session_id=session_id, kind=AttachmentKind.RECORDING, status=AttachmentStatus.STORED,
+                     storage_key=key, content_type="video/mp4", sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                     size=path.stat().st_size, is_public=False, created_at=now, stored_at=now)
+    db.add(row)
+    db.flush()
+    return row.id
 
 
 class Visitors:
@@ -624,6 +659,7 @@ def test_the_archive_lists_only_readable_minutes(app, world, login_as):
         if role != "anonymous":
             form_post(page, "/login", {"email": world["people"][role].email, "password": factories.PASSWORD})
         html = page.get("/archive?q=" + "الطرق").get_data(as_text=True)
+        html = html.replace("<mark>", "").replace("</mark>", "")  # the words that matched are marked
         assert "صيانة الطرق" in html, role  # the public minutes are found
         if ("ميزانية سرية" in html) != visible[role]:
             leaks.append(f"GET /archive as {role}")

@@ -117,8 +117,8 @@ def test_migrations_build_exactly_the_models_schema(database_url, tmp_path):
         migrations.upgrade(engine)
         migrations.upgrade(engine)
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                    models.Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(connection, opts={
+                "compare_type": True, "include_name": migrations.include_name}), models.Base.metadata)
         assert diff == []
         assert migrations.current_revision(engine) is not None
     finally:

@@ -19,6 +19,8 @@ LIMIT = 2 * 1024 * 1024
 
 def _body_operations():
     for path, methods in document()["paths"].items():
+        if path.startswith("/api/v1/jitsi/events"):
+            continue  # the video service's signed events: tests/jitsi/test_events.py sends them hostile bodies
         for method, spec in methods.items():
             schema = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             if schema is not None:

@@ -23,12 +23,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes whose callers are services that prove themselves (a signature, a shared token), not users.
+SELF_AUTHENTICATED = frozenset({"api.jitsi_events", "api.jitsi_event_sync"})
 
 
 @bp.before_request
 def _authenticate():
     g.api_user = None
     g.api_token = None
+    if request.endpoint in SELF_AUTHENTICATED:
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -77,10 +81,18 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 def json_body() -> dict:
     """The request's JSON object; 400 for anything else (malformed, nested too deep, text no database stores)."""
-    not_json = InvalidInput(_l("Send a JSON object with Content-Type: application/json."), code="invalid_json")
     if not request.is_json:
-        raise not_json
-    raw = request.get_data(cache=True)  # beyond MAX_CONTENT_LENGTH: 413 before anything is read
+        raise _not_json()
+    return parse_json_object(request.get_data(cache=True))  # beyond MAX_CONTENT_LENGTH: 413 before it is read
+
+
+def _not_json() -> InvalidInput:
+    return InvalidInput(_l("Send a JSON object with Content-Type: application/json."), code="invalid_json")
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A JSON object from raw bytes; 400 for anything else (malformed, nested too deep, text no database stores)."""
+    not_json = _not_json()
     try:
         data = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
@@ -147,6 +159,7 @@ from majlis.api import (  # noqa: E402,F401 - routes register on bp
     auth,
     cases,
     directory,
+    events,
     jitsi,
     minutes,
     notifications,

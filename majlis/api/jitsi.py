@@ -16,7 +16,8 @@ def join(session_id: int):
     user = api_user()
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, user)  # an outsider learns nothing of an invited one
-    token = services.join(db_session, majlis_session, user,
-                                     settings=services.settings_from_config(current_app.config), now=utcnow())
+    token = services.join(db_session, majlis_session, user, settings=services.settings_from_config(current_app.config),
+                          now=utcnow())
     return jsonify({"jwt": token.jwt, "domain": token.domain, "room": token.room, "url": token.url,
-                    "expires_at": token.expires_at.isoformat(), "moderator": token.moderator})
+                    "expires_at": token.expires_at.isoformat(), "moderator": token.moderator,
+                    "role": token.role})

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from majlis.api import api_user, bp, json_body, require_role
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
-from majlis.minutes import services
+from majlis.errors import InvalidInput
+from majlis.minutes import attachments, services
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
 
-def view_to_dict(view: services.View) -> dict:
+def view_to_dict(view: services.View, attachments=()) -> dict:
     return {"status": view.status.value, "body": view.body,
             "published_at": view.published_at.isoformat() if view.published_at else None,
-            "sha256": view.sha256, "revision": view.revision, "reason": view.reason}
+            "sha256": view.sha256, "revision": view.revision, "reason": view.reason,
+            "attachments": [attachment_to_dict(row) for row in attachments]}
+
+
+def attachment_to_dict(row) -> dict:
+    url = current_app.config["MAJLIS_BASE_URL"] + url_for("api.get_attachment", session_id=row.session_id,
+                                                          attachment_id=row.id)
+    return {"id": row.id, "kind": row.kind.value, "sha256": row.sha256, "size": row.size, "url": url,
+            "content_type": row.content_type, "public": row.is_public}
 
 
 def _current(db_session, session_id: int, viewer) -> dict:
     majlis_session = get_visible_session(db_session, session_id, viewer)
-    return view_to_dict(services.view(db_session, majlis_session, viewer))
+    return view_to_dict(services.view(db_session, majlis_session, viewer),
+                        services.attachments_for(db_session, majlis_session, viewer))
 
 
 @bp.get("/sessions/<int:session_id>/minutes")
@@ -28,8 +39,30 @@ def get_minutes(session_id: int):
     viewer = api_user()
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
-    return jsonify(view_to_dict(services.view(db_session, majlis_session, viewer,
-                                              revision=request.args.get("revision"))))
+    view = services.view(db_session, majlis_session, viewer, revision=request.args.get("revision"))
+    return jsonify(view_to_dict(view, services.attachments_for(db_session, majlis_session, viewer)))
+
+
+@bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")
+def get_attachment(session_id: int, attachment_id: int):
+    """The file: staff always; others once it is published with the minutes."""
+    from majlis.minutes.views import attachment_response
+
+    return attachment_response(get_db(), session_id, attachment_id, api_user())
+
+
+@bp.patch("/sessions/<int:session_id>/attachments/<int:attachment_id>")
+def publish_attachment(session_id: int, attachment_id: int):
+    """Staff choose whether a recording (or a transcript kept out of the text) is published with the minutes."""
+    staff = require_role(Role.STAFF)
+    data = json_body()
+    if set(data) != {"public"} or not isinstance(data["public"], bool):
+        raise InvalidInput(_l("Send {\"public\": true} or {\"public\": false}."), field="public")
+    with unit_of_work() as db_session:
+        get_visible_session(db_session, session_id, staff)
+        row = attachments.set_public(db_session, session_id, attachment_id, staff, public=data["public"],
+                                     now=utcnow())
+    return jsonify(attachment_to_dict(row))
 
 
 @bp.put("/sessions/<int:session_id>/minutes")
@@ -74,5 +107,6 @@ def archive():
     hits = services.search(get_db(), request.args.get("q", ""), viewer=viewer)
     return jsonify({"results": [{"session_id": hit.majlis_session.id, "title": hit.majlis_session.title_ar,
                                  "title_en": hit.majlis_session.title_en,
-                                 "starts_at": hit.majlis_session.starts_at.isoformat(), "snippet": hit.snippet}
+                                 "starts_at": hit.majlis_session.starts_at.isoformat(), "snippet": hit.snippet,
+                                 "highlights": [piece.text for piece in hit.pieces if piece.is_match]}
                                 for hit in hits]})

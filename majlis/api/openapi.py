@@ -13,7 +13,16 @@ from functools import lru_cache
 from flask import jsonify, render_template
 
 from majlis.api import bp
-from majlis.enums import CaseStatus, MinutesStatus, QuestionStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.enums import (
+    AttachmentKind,
+    CaseStatus,
+    MinutesStatus,
+    QuestionStatus,
+    Role,
+    SeriesKind,
+    SessionStatus,
+    Visibility,
+)
 from majlis.notifications.models import CHANNELS
 from majlis.notifications.preferences import CHOICE_KINDS
 from majlis.questions.services import CATEGORIES
@@ -40,7 +49,10 @@ OFFICE = N_("Moderators and staff (the Governor's office)")
 RESIDENT = N_("Residents")
 REGISTRANT = N_("Residents registered for the session, invited users")
 AUTHOR = N_("The question's author")
-ENTITLED = N_("Confirmed registrants, invited officials, moderators and staff")
+ENTITLED = N_("Confirmed registrants, invited officials, moderators and staff; residents in the waiting line and "
+              "(with public viewing) any resident as visitors")
+VIDEO_SERVICE = N_("The video service: a JaaS webhook signed with JITSI_WEBHOOK_SECRET, or a Prosody event-sync "
+                   "post with the JITSI_EVENTS_TOKEN bearer token")
 CASE_PARTIES = N_("The resident (own cases), officials (their body's cases), moderators and staff")
 MINUTES_READERS = N_("Any signed-in user (published minutes); staff (drafts)")
 
@@ -178,13 +190,16 @@ PATH_PARAMS = {
     "series_id": N_("The series' id"),
     "question_id": N_("The question's id"),
     "case_id": N_("The case's id"),
+    "attachment_id": N_("The attachment's id"),
+    "event": N_("What event-sync appends to its api_prefix (events/occupant/joined...); the body says the same"),
 }
+PATH_SCHEMAS = {"event": string(pattern=r"^[a-z]+$")}
 
 
 def _path_parameters(path: str) -> list[dict]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-    return [{"name": name, "in": "path", "required": True, "description": PATH_PARAMS[name], "schema": ID}
-            for name in names]
+    return [{"name": name, "in": "path", "required": True, "description": PATH_PARAMS[name],
+             "schema": PATH_SCHEMAS.get(name, ID)} for name in names]
 
 
 def query(name: str, schema: dict, description: str) -> dict:
@@ -288,6 +303,8 @@ def _components() -> dict:
                 "original_starts_at": nullable(INSTANT), "status": enum(SessionStatus),
                 "cancel_reason": nullable(string()), "capacity": integer(1), "confirmed_count": integer(0),
                 "waitlist_count": integer(0), "registration_opens_at": INSTANT, "registration_closes_at": INSTANT,
+                "stream_url": nullable(string("The live stream (https) residents without a seat watch", format="uri")),
+                "public_viewing": {"type": "boolean", "description": "Any signed-in resident may follow"},
             }),
             "Registration": record({
                 "id": ID, "session_id": ID, "status": enum(["confirmed", "waitlisted"]),
@@ -295,12 +312,18 @@ def _components() -> dict:
             }),
             "Registrant": record({
                 "user_id": ID, "name": string(), "status": enum(["confirmed", "waitlisted"]),
-                "position": nullable(integer(1)), "attended": {"type": "boolean"},
+                "position": nullable(integer(1)),
+                "attended": {"type": "boolean", "description": "In the video room by the video service's events "
+                                                               "when the session has any, else a join token "
+                                                               "obtained during the join window"},
+                "joined_at": nullable(INSTANT), "left_at": nullable(INSTANT),
+                "minutes_present": nullable(integer(0)),
             }),
             "RoomToken": record({
                 "jwt": string("The signed Jitsi token"), "domain": string(),
                 "room": string(pattern=r"^[a-z0-9-]+$"), "url": string(format="uri"), "expires_at": INSTANT,
                 "moderator": {"type": "boolean"},
+                "role": enum(["moderator", "participant", "visitor"], "A visitor's token is view-only"),
             }),
             "Question": question,
             "Votes": record({"votes": integer(0)}),
@@ -316,14 +339,26 @@ def _components() -> dict:
                 "sha256": string("Hex SHA-256 of `body` in UTF-8", pattern=r"^[0-9a-f]{64}$"),
                 "revision": nullable(integer(1)),
                 "reason": nullable(string("Why this revision corrected the one before")),
+                "attachments": {"type": "array", "items": ref("Attachment")},
             }),
             "NotificationChoices": record({
                 kind: {"type": "array", "items": enum(CHANNELS), "uniqueItems": True} for kind in CHOICE_KINDS
             }, description="Each kind of notice with the channels it goes by; [] sends none of that kind"),
             "PushSubscription": record({"id": ID, "endpoint": string(format="uri"), "created_at": INSTANT}),
+            "Attachment": record({
+                "id": ID, "kind": enum(AttachmentKind), "sha256": string(pattern=r"^[0-9a-f]{64}$"),
+                "size": integer(0), "url": string("Where to download the file", format="uri"),
+                "content_type": nullable(string()),
+                "public": {"type": "boolean", "description": "Published with the minutes"},
+            }, description="A recording, transcript or chat log of the session, kept by Majlis"),
+            "EventReceipt": record({"status": enum(["recorded", "duplicate", "ignored"],
+                                                   "duplicate: this event was received before and changed nothing; "
+                                                   "ignored: no session has this room")}),
             "ArchiveResult": record({"session_id": ID, "title": string("The Arabic title"),
                                      "title_en": string(), "starts_at": INSTANT,
-                                     "snippet": string()}),
+                                     "snippet": string("A passage around the first match, as plain text"),
+                                     "highlights": {"type": "array", "items": string(),
+                                                    "description": "The snippet's words that matched, as written"}}),
         },
     }
 
@@ -346,6 +381,8 @@ def _operations() -> list[tuple]:
                              "description": N_("Minutes before each session at which registrants are reminded; "
                                                "default [1440, 60] (a day and an hour); [] for none")},
     }, required=["kind", "title_ar", "title_en", "rrule", "first_start", "duration_minutes", "capacity"])
+    stream_url = nullable(string(N_("An https address of the live stream (YouTube, PeerTube or another player); "
+                                    "null for none"), max_length=500, format="uri", pattern=r"^https://"))
     session_input = obj({
         "title_ar": TITLE, "title_en": TITLE,
         "description_ar": LONG_TEXT, "description_en": LONG_TEXT,
@@ -356,12 +393,16 @@ def _operations() -> list[tuple]:
         "visibility": enum(Visibility, N_("Default public")),
         "registration_opens_at": nullable({**INPUT_INSTANT, "description": N_("Default: 7 days before the start")}),
         "registration_closes_at": nullable({**INPUT_INSTANT, "description": N_("Default: 1 hour before the start")}),
+        "stream_url": stream_url,
+        "public_viewing": {"type": "boolean", "default": False,
+                           "description": N_("Any signed-in resident may follow, not only the waiting line")},
     }, required=["title_ar", "title_en", "starts_at", "duration_minutes", "capacity"])
     session_patch = obj({
         "starts_at": {**INPUT_INSTANT, "description": N_("Moving keeps the length and the registration window's "
                                                          "offsets unless those are given too")},
         "ends_at": INPUT_INSTANT, "capacity": integer(1, 100_000),
         "registration_opens_at": INPUT_INSTANT, "registration_closes_at": INPUT_INSTANT,
+        "stream_url": stream_url, "public_viewing": {"type": "boolean"},
     }, closed=True, minProperties=1)
     question_body = string(N_("3 to 1000 characters; line breaks are kept"), min_length=3, max_length=1000)
     session_list_params = [
@@ -538,6 +579,9 @@ def _operations() -> list[tuple]:
                   forbidden=["forbidden"], responses=ok(list_of("registrations", ref("Registrant")))),
         operation("post", "/sessions/{session_id}/join", "join", N_("Get a token for the session's video room"),
                   who=ENTITLED, tag="registrations", forbidden=["not_registered"],
+                  description="The token's role: moderator (the Governor's office), participant (a seat, an "
+                              "invitation, or a question on air until shortly after its answer), or visitor "
+                              "(view-only, with JITSI_VISITORS) for the waiting line and public viewing.",
                   responses=ok(ref("RoomToken")),
                   errors={409: ["session_cancelled", "not_open_yet", "session_ended"],
                           503: ["jitsi_not_configured"]}),
@@ -633,9 +677,46 @@ def _operations() -> list[tuple]:
                   responses=ok(ref("Minutes"), "The minutes with the new published revision", status=201),
                   errors={400: ["invalid_input"], 404: ["no_minutes"], 409: ["illegal_transition"]}),
         operation("get", "/archive", "archive", N_("Search the published minutes"), who=ANY_USER, tag="minutes",
+                  description="Minutes and transcripts, on the database's full-text index; Arabic spelling "
+                              "variants (hamza, taa marbuta, alef maqsura, diacritics, tatweel) match; ranked.",
                   params=[query("q", string(), N_("Words to look for, in Arabic or English; spelling variants "
                                                   "match"))],
                   responses=ok(list_of("results", ref("ArchiveResult")))),
+        operation("get", "/sessions/{session_id}/attachments/{attachment_id}", "get_attachment",
+                  N_("Download a recording, transcript or chat log"), who=MINUTES_READERS, tag="minutes",
+                  description="Staff always; others once it is published with published minutes. From an S3 "
+                              "store the answer is a redirect to a short-lived link.",
+                  responses={**ok({"type": "string", "contentMediaType": "application/octet-stream"}, "The file",
+                                  media_type="application/octet-stream"),
+                             "302": {"description": "A short-lived link to the file in the S3-compatible store"}},
+                  errors={404: ["no_attachment"]}),
+        operation("patch", "/sessions/{session_id}/attachments/{attachment_id}", "publish_attachment",
+                  N_("Publish an attachment with the minutes, or keep it for staff"), who=STAFF, tag="minutes",
+                  forbidden=["forbidden"], body=obj({"public": {"type": "boolean"}}, required=["public"],
+                                                    closed=True),
+                  responses=ok(ref("Attachment")),
+                  errors={400: ["invalid_input"], 404: ["no_attachment"], 409: ["transcript_in_minutes"]}),
+
+        # --- the video service's events
+        operation("post", "/jitsi/events", "jitsi_events", N_("Receive an event of the video service"),
+                  who=VIDEO_SERVICE, tag="video", public=True,
+                  description="JaaS webhooks (PARTICIPANT_JOINED, PARTICIPANT_LEFT, PARTICIPANT_JOINED_LOBBY, "
+                              "ROOM_CREATED, ROOM_DESTROYED, RECORDING_UPLOADED, TRANSCRIPTION_UPLOADED, "
+                              "CHAT_UPLOADED...) with `X-Jaas-Signature: t=<unix>,v1=<base64 HMAC-SHA256 of "
+                              "\"<t>.<body>\">` (older than 5 minutes: 401), or Prosody event-sync posts with "
+                              "`Authorization: Bearer <JITSI_EVENTS_TOKEN>`. A repeated idempotencyKey (or body) "
+                              "changes nothing. Joins and leaves become attendance; uploads are fetched.",
+                  body=obj({"idempotencyKey": string(), "eventType": string(), "timestamp": integer(0),
+                            "fqn": string(), "data": {"type": "object"}, "event_name": string()}),
+                  params=[{"name": "X-Jaas-Signature", "in": "header", "required": False,
+                           "description": N_("The JaaS signature"), "schema": string()}],
+                  responses=ok(ref("EventReceipt")),
+                  errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]}),
+        operation("post", "/jitsi/events/{event}", "jitsi_event_sync", N_("Receive a Prosody event-sync post"),
+                  who=VIDEO_SERVICE, tag="video", public=True,
+                  body=obj({"event_name": string(), "room_name": string(), "occupant": {"type": "object"}}),
+                  responses=ok(ref("EventReceipt")),
+                  errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]}),
 
         # --- this document
         operation("get", "/openapi.json", "openapi_document", N_("This OpenAPI document"), who=ANYONE,
@@ -667,7 +748,7 @@ def _document() -> dict:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": name} for name in
                  ("accounts", "notifications", "directory", "schedule", "registrations", "questions", "cases",
-                  "minutes", "meta")],
+                  "minutes", "video", "meta")],
         "paths": paths,
         "components": _components(),
     }
@@ -727,7 +808,7 @@ def describe_operations(doc: dict) -> list[dict]:
                                    "type": describe_schema(schema), "description": schema.get("description", "")})
             successes, errors = [], []
             for status, response in spec["responses"].items():
-                if status.startswith("2") or status == "304":
+                if status[0] in "23":  # successes, redirects and not-modified
                     successes.append({"status": status, "media_type": next(iter(response.get("content", {})), "")})
                     continue
                 schema = response["content"][JSON]["schema"]["allOf"][1]

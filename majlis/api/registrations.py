@@ -49,8 +49,14 @@ def list_registrations(session_id: int):
     viewer = require_role(Role.STAFF, Role.MODERATOR)
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
+    from_room = services.attendance_from_room(db_session, majlis_session)
     return jsonify({"registrations": [
         {"user_id": r.user_id, "name": r.user.name, "status": r.status.value, "position": position,
-         "attended": r.attended_at is not None}
+         "attended": services.attended(r, from_room), "joined_at": _iso(r.joined_at), "left_at": _iso(r.left_at),
+         "minutes_present": r.seconds_present // 60 if r.joined_at else None}
         for r, position in services.active_registrations(db_session, majlis_session)
     ]})
+
+
+def _iso(instant):
+    return instant.isoformat() if instant is not None else None

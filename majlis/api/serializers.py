@@ -62,4 +62,6 @@ def session_to_dict(row) -> dict:
         "waitlist_count": row.waitlist_count,
         "registration_opens_at": _iso(row.registration_opens_at),
         "registration_closes_at": _iso(row.registration_closes_at),
+        "stream_url": row.stream_url,
+        "public_viewing": row.public_viewing,
     }

@@ -10,6 +10,31 @@ from majlis.jitsi.services import settings_from_config
 from majlis.jitsi.tokens import AUDIENCE
 
 
+def _lobby_and_visitors(settings) -> None:
+    """The lobby (moderators pass it by their token), visitors, and the events Majlis reads attendance from."""
+    click.echo("")
+    click.echo("# Lobby: residents wait until a moderator admits them; moderators' tokens carry")
+    click.echo("# context.user.lobby_bypass = true, read by jitsi-contrib's token_lobby_bypass module")
+    click.echo("ENABLE_LOBBY=1")
+    click.echo("XMPP_MUC_MODULES=token_affiliation,token_lobby_bypass")
+    click.echo("-- Prosody (Debian), on the conference Component:")
+    click.echo('--   modules_enabled = { "token_verification", "token_affiliation", "muc_lobby_rooms", '
+               '"token_lobby_bypass" }')
+    click.echo("")
+    click.echo("# Visitors (view-only overflow audiences, tokens with context.user.visitor = true):")
+    if settings.visitors:
+        click.echo("ENABLE_VISITORS=1")
+        click.echo("# and one visitors' Prosody per ~2,000 viewers (docker-jitsi-meet: VISITORS_COUNT)")
+    else:
+        click.echo("# JITSI_VISITORS is off: residents without a seat watch the session's stream_url instead")
+    click.echo("")
+    click.echo("# Attendance from the room: jitsi-contrib's event_sync component posting to Majlis")
+    click.echo('--   Component "esync.<your XMPP domain>" "event_sync_component"')
+    click.echo('--     muc_component = "conference.<your XMPP domain>"')
+    click.echo('--     api_prefix = "<MAJLIS_BASE_URL>/api/v1/jitsi"')
+    click.echo('--     api_headers = { ["Authorization"] = "Bearer <the value of JITSI_EVENTS_TOKEN>" }')
+
+
 def warnings_for(settings) -> list[str]:
     found = []
     if settings.profile is None:
@@ -41,6 +66,9 @@ def jitsi_config_command():
         click.echo("# 8x8 JaaS: upload the public key of JITSI_PRIVATE_KEY_FILE in the JaaS console as API key")
         click.echo(f"#   {settings.jaas_kid}")
         click.echo(f"# Rooms: https://8x8.vc/{settings.jaas_app_id}/<room>  (IFrame API from 8x8.vc)")
+        click.echo("# Webhooks (JaaS console): <MAJLIS_BASE_URL>/api/v1/jitsi/events; its secret is "
+                   "JITSI_WEBHOOK_SECRET")
+        click.echo("# Lobby: turn it on in the console's meeting settings; moderators' tokens carry lobby_bypass")
     else:
         # The secret itself is never printed: operators copy it from where they keep it.
         secret = "<the value of JITSI_APP_SECRET>"  # noqa: S105 - a placeholder
@@ -66,6 +94,7 @@ def jitsi_config_command():
                    "\"token_affiliation\" }")
         click.echo("-- jicofo.conf: jicofo { conference { enable-auto-owner = false } }")
         click.echo(f"-- tokens carry sub = {settings.sub!r}: it must equal the XMPP domain (or '*')")
+    _lobby_and_visitors(settings)
     problems = warnings_for(settings)
     for problem in problems:
         click.echo(f"WARNING: {problem}", err=True)

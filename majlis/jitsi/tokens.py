@@ -2,7 +2,9 @@
 
 Pure: no Flask, no database. The rules follow what Jitsi's Prosody token plugin and JaaS enforce:
 `typ` exactly "JWT", `aud` a string, integer times with `nbf` backdated against clock skew (Prosody
-allows no leeway), every `context.user` value a string, moderator only for the governor's office.
+allows no leeway), the `context.user` fields strings, moderator only for the governor's office. Two flags are
+booleans because the modules that read them compare with `true`: `lobby_bypass` (jitsi-contrib's
+token_lobby_bypass) on moderators' tokens, and `visitor` (Jitsi's visitors) on view-only tokens.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ AUDIENCE = "jitsi"
 CLOCK_SKEW = timedelta(seconds=30)
 JAAS_DOMAIN = "8x8.vc"
 JAAS_FEATURES = ("livestreaming", "recording", "transcription", "outbound-call")
+MODERATOR, PARTICIPANT, VISITOR = "moderator", "participant", "visitor"
 
 
 class JitsiNotConfigured(RuntimeError):
@@ -36,6 +39,7 @@ class JitsiSettings:
     grace: timedelta = timedelta(minutes=30)
     # The token's `context.user` is shown to every participant and sent to 8x8: no e-mail unless asked for.
     token_email: bool = False
+    visitors: bool = False  # the deployment lets view-only visitors in (overflow audiences)
 
     @property
     def profile(self) -> str | None:
@@ -64,6 +68,11 @@ class Participant:
     email: str
     moderator: bool
     avatar: str | None = None
+    visitor: bool = False  # view-only: never together with moderator
+
+    @property
+    def role(self) -> str:
+        return MODERATOR if self.moderator else VISITOR if self.visitor else PARTICIPANT
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class RoomToken:
     url: str
     expires_at: datetime
     moderator: bool
+    role: str = PARTICIPANT
 
 
 def window(starts_at: datetime, ends_at: datetime, settings: JitsiSettings) -> tuple[datetime, datetime]:
@@ -82,12 +92,16 @@ def window(starts_at: datetime, ends_at: datetime, settings: JitsiSettings) -> t
 
 
 def claims(settings: JitsiSettings, participant: Participant, *, room: str, starts_at: datetime,
-           ends_at: datetime, now: datetime) -> dict:
-    """The payload for one participant and one session's room."""
+           ends_at: datetime, now: datetime, not_after: datetime | None = None) -> dict:
+    """The payload for one participant and one session's room (ending at `not_after` if that comes first)."""
     profile = settings.profile
     if profile is None:
         raise JitsiNotConfigured("set JITSI_APP_ID and JITSI_APP_SECRET, or the JITSI_JAAS_* settings")
+    if participant.moderator and participant.visitor:
+        raise ValueError("a visitor is never a moderator")
     not_before, expires = window(starts_at, ends_at, settings)
+    if not_after is not None:
+        expires = min(expires, not_after)
     user = {
         "id": str(participant.id),
         "name": str(participant.name),
@@ -97,6 +111,10 @@ def claims(settings: JitsiSettings, participant: Participant, *, room: str, star
         user["email"] = str(participant.email)
     if participant.avatar:
         user["avatar"] = str(participant.avatar)
+    if participant.moderator:
+        user["lobby_bypass"] = True
+    if participant.visitor:
+        user["visitor"] = True
     payload = {
         "aud": AUDIENCE,
         "iss": "chat" if profile == "jaas" else settings.app_id,
@@ -123,9 +141,10 @@ def sign(settings: JitsiSettings, payload: dict) -> str:
 
 
 def issue(settings: JitsiSettings, participant: Participant, *, room: str, starts_at: datetime, ends_at: datetime,
-          now: datetime) -> RoomToken:
+          now: datetime, not_after: datetime | None = None) -> RoomToken:
     """Sign a token for one participant and one room."""
-    payload = claims(settings, participant, room=room, starts_at=starts_at, ends_at=ends_at, now=now)
+    payload = claims(settings, participant, room=room, starts_at=starts_at, ends_at=ends_at, now=now,
+                     not_after=not_after)
     return RoomToken(
         jwt=sign(settings, payload),
         domain=settings.meeting_domain,
@@ -133,4 +152,5 @@ def issue(settings: JitsiSettings, participant: Participant, *, room: str, start
         url=settings.room_url(room),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         moderator=participant.moderator,
+        role=participant.role,
     )

@@ -18,6 +18,14 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """Leave the engine-specific search index objects (an FTS5 table and its shadows, a generated tsvector column
+    and its GIN index; see minutes.models) out of comparisons of the models with the database."""
+    from majlis.minutes.models import INDEX_OBJECT_PREFIXES
+
+    return not (name or "").startswith(INDEX_OBJECT_PREFIXES)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema (safe to run again: already at head does nothing)."""
     command.upgrade(alembic_config(engine), revision)

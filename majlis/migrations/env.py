@@ -4,6 +4,7 @@ from alembic import context
 
 import majlis.models  # noqa: F401 - registers every table on the metadata
 from majlis.db import Base
+from majlis.migrations import include_name
 
 config = context.config
 engine = config.attributes["engine"]
@@ -14,6 +15,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

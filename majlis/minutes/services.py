@@ -11,7 +11,7 @@ from babel.dates import format_date, format_time
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, column, func, literal_column, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,9 @@ from majlis.core.models import GovernmentBody
 from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
 from majlis.errors import Conflict, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case
-from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
+from majlis.minutes import fulltext
+from majlis.minutes.models import ArchiveDocument, Minutes, MinutesRevision, SessionNote
 from majlis.questions.models import Question
-from majlis.questions.normalize import normalize
 from majlis.registration.services import attendance
 from majlis.sessions.models import MajlisSession
 from majlis.timeutil import format_hijri
@@ -88,6 +88,16 @@ def compose_draft(db_session: Session, majlis_session: MajlisSession, *, zone: Z
             _("Registered: %(n)s", n=counts.registered),
             _("Attended: %(n)s", n=counts.attended),
             _("No-shows: %(n)s", n=counts.no_shows),
+        ]
+        if counts.from_room:
+            lines += [
+                _("In the room (from the video service): %(joined)s joined, %(stayed)s stayed to the end",
+                  joined=counts.joined, stayed=counts.stayed),
+            ]
+            if counts.median_minutes is not None:
+                lines.append(_("Median time in the room: %(n)s minutes", n=counts.median_minutes))
+            lines.append(_("Followed without a seat (visitors): %(n)s", n=counts.visitors))
+        lines += [
             "",
             "## " + _("Questions answered"),
         ]
@@ -134,6 +144,9 @@ def compile_minutes(db_session: Session, session_id: int, *, now: datetime, zone
             db_session.flush()
     except IntegrityError:
         return None  # compiled meanwhile by another run
+    from majlis.minutes.attachments import add_transcripts_to_draft
+
+    add_transcripts_to_draft(db_session, session_id, now=now)  # a transcript that came before the draft
     return minutes
 
 
@@ -199,6 +212,7 @@ def publish(db_session: Session, majlis_session: MajlisSession, staff: User, *, 
     minutes.status, minutes.published_at, minutes.published_by_id = MinutesStatus.PUBLISHED, now, staff.id
     db_session.add(MinutesRevision(minutes_id=minutes.id, number=1, body=minutes.body, sha256=sha256(minutes.body),
                                    created_by_id=staff.id, created_at=now))
+    index_published(db_session, majlis_session, revision=1, body=minutes.body, now=now)
     audit.record(db_session, actor_id=staff.id, action="minutes.publish", object_type="minutes",
                  object_id=minutes.id, from_state="approved", to_state="published", now=now)
     db_session.flush()
@@ -224,6 +238,7 @@ def revise(db_session: Session, majlis_session: MajlisSession, staff: User, *, b
     minutes.body = text
     minutes.updated_at = now
     db_session.flush()
+    index_published(db_session, majlis_session, revision=number, body=text, now=now)
     audit.record(db_session, actor_id=staff.id, action="minutes.revise", object_type="minutes", object_id=minutes.id,
                  now=now, data={"revision": number})
     return revision
@@ -267,48 +282,115 @@ def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None
     return View(minutes.status, minutes.body, None, None, None)
 
 
+# --- attachments: recordings, transcripts, chat logs ---------------------------------------------------------------
+
+
+def attachments_for(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> list:
+    """The attachments a viewer may see with the minutes: staff all stored ones; others those published with
+    published minutes."""
+    from majlis.minutes import attachments
+
+    staff = permissions.is_staff(viewer)
+    if not staff:
+        minutes = minutes_of(db_session, majlis_session)
+        if minutes is None or minutes.status != MinutesStatus.PUBLISHED:
+            return []
+    return attachments.of_session(db_session, majlis_session.id, staff=staff)
+
+
+def attachment_for(db_session: Session, majlis_session: MajlisSession, attachment_id: int, viewer: User | None):
+    """One attachment the viewer may download; 404 otherwise."""
+    for row in attachments_for(db_session, majlis_session, viewer):
+        if row.id == attachment_id:
+            return row
+    raise NotFound(_l("No such attachment."), code="no_attachment")
+
+
 # --- the archive --------------------------------------------------------------------------------------------------
+
+
+def index_published(db_session: Session, majlis_session: MajlisSession, *, revision: int, body: str,
+                    now: datetime) -> None:
+    """Put a session's latest published text into the archive's index (the database's full-text index)."""
+    text = fulltext.index_text(majlis_session.title_ar, majlis_session.title_en, body)
+    document = db_session.scalar(select(ArchiveDocument).where(ArchiveDocument.session_id == majlis_session.id))
+    if document is None:
+        db_session.add(ArchiveDocument(session_id=majlis_session.id, revision=revision, search_text=text,
+                                       updated_at=now))
+    else:
+        document.revision, document.search_text, document.updated_at = revision, text, now
+    db_session.flush()
 
 
 @dataclass(frozen=True)
 class Hit:
     majlis_session: MajlisSession
-    snippet: str
+    pieces: tuple  # of fulltext.Piece: the snippet, its matching words marked
+
+    @property
+    def snippet(self) -> str:
+        return fulltext.plain(list(self.pieces))
 
 
-def _snippet(body: str, terms: list[str], width: int = 160) -> str:
-    folded = normalize(body)
-    position = min((folded.find(term) for term in terms if folded.find(term) >= 0), default=0)
-    # normalize() drops punctuation, so positions are approximate in the original text; close enough for a snippet.
-    start = max(0, position - width // 3)
-    text = " ".join(body.split())
-    piece = text[start:start + width]
-    return ("… " if start else "") + piece + (" …" if start + width < len(text) else "")
+# The most recent matches a query's ranking considers on PostgreSQL (ranking reads each match's whole tsvector: a word
+# found in thousands of minutes would cost a read of each); among more, recency has already chosen.
+RANKED_CANDIDATES = 200
 
 
-def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 50) -> list[Hit]:
-    """Published minutes (their latest revision) the viewer may read, matching every word of the query.
+def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 20) -> list[Hit]:
+    """Published minutes (their latest revision) the viewer may read that contain every word of the query, best
+    first, each with a snippet around its first match.
 
-    Matching is on normalised text (alef forms, taa marbuta, diacritics folded), so spelling variants match.
-    Minutes of invitation-only sessions are listed only to those who may see such sessions.
+    The words are normalised before they are sought as they were before they were indexed (see minutes.fulltext),
+    so spelling variants match; each is a word prefix. Ranked by the database's text ranking (FTS5's bm25, or
+    ts_rank_cd among the RANKED_CANDIDATES most recent matches on PostgreSQL), then the most recent first. Without
+    words, the latest published minutes. Minutes of invitation-only sessions are listed only to those who may see
+    such sessions.
     """
     from majlis.sessions.services import visible_filter
 
-    # The definite article is dropped from the words sought, so "الطريق" also finds "طريق".
-    terms = [term[2:] if term.startswith("ال") and len(term) > 4 else term for term in normalize(query or "").split()]
+    terms = fulltext.query_terms(query or "")
+    params = {}
+    documents = ArchiveDocument.__table__
+    statement = (select(documents.c.session_id)
+                 .join(MajlisSession, MajlisSession.id == documents.c.session_id).where(visible_filter(viewer)))
+    if not terms:
+        if (query or "").strip():
+            return []  # only punctuation: nothing to look for
+        statement = statement.order_by(MajlisSession.starts_at.desc()).limit(limit)
+    elif db_session.get_bind().dialect.name == "postgresql":
+        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("b_query"))
+        vector = literal_column("archive_documents.search_vector")
+        candidates = (statement.add_columns(vector.label("vector"), MajlisSession.starts_at)
+                      .where(vector.op("@@")(tsquery)).order_by(MajlisSession.starts_at.desc())
+                      .limit(RANKED_CANDIDATES).subquery())
+        statement = (select(candidates.c.session_id)
+                     .order_by(func.ts_rank_cd(candidates.c.vector, tsquery).desc(), candidates.c.starts_at.desc())
+                     .limit(limit))
+        params["b_query"] = fulltext.tsquery(terms)
+    else:
+        fts = table("archive_fts", column("rowid"), column("rank"))
+        statement = (statement.join(fts, fts.c.rowid == documents.c.id)
+                     .where(literal_column("archive_fts").op("MATCH")(bindparam("b_query")))
+                     .order_by(fts.c.rank, MajlisSession.starts_at.desc()).limit(limit))
+        params["b_query"] = fulltext.fts5_query(terms)
+    order = list(db_session.scalars(statement, params))
+    if not order:
+        return []
+    # The hits' sessions, indexed texts and bodies in one more statement.
     rows = db_session.execute(
-        select(MajlisSession, MinutesRevision).join(Minutes, Minutes.session_id == MajlisSession.id)
-        .join(MinutesRevision, MinutesRevision.minutes_id == Minutes.id)
-        .where(Minutes.status == MinutesStatus.PUBLISHED, visible_filter(viewer))
-        .order_by(MajlisSession.starts_at.desc(), MinutesRevision.number.desc())).all()
-    hits, seen = [], set()
-    for majlis_session, revision in rows:
-        if majlis_session.id in seen:
-            continue  # only the latest revision of each
-        seen.add(majlis_session.id)
-        haystack = normalize(f"{majlis_session.title_ar} {majlis_session.title_en} {revision.body}")
-        if all(term in haystack for term in terms):
-            hits.append(Hit(majlis_session, _snippet(revision.body, terms)))
-        if len(hits) >= limit:
-            break
+        select(MajlisSession, documents.c.search_text, MinutesRevision.body)
+        .join(documents, documents.c.session_id == MajlisSession.id)
+        .join(Minutes, Minutes.session_id == MajlisSession.id)
+        .join(MinutesRevision, (MinutesRevision.minutes_id == Minutes.id)
+              & (MinutesRevision.number == documents.c.revision))
+        .where(MajlisSession.id.in_(order))).all()
+    by_id = {row[0].id: row for row in rows}
+    found = [by_id[session_id] for session_id in order if session_id in by_id]
+    hits = []
+    for majlis_session, indexed, body in found:
+        pieces = fulltext.snippet(body, indexed, terms,
+                                  skip_words=fulltext.title_word_count(majlis_session.title_ar,
+                                                                       majlis_session.title_en))
+        hits.append(Hit(majlis_session, tuple(pieces)))
     return hits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,8 +12,8 @@ from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
-from majlis.errors import MajlisError
-from majlis.minutes import services
+from majlis.errors import MajlisError, as_id
+from majlis.minutes import attachments, services
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
@@ -31,7 +31,8 @@ def minutes_page(session_id: int):
     view = services.view(db_session, majlis_session, _viewer(), revision=request.args.get("revision"))
     minutes = services.minutes_of(db_session, majlis_session)
     return render_template("minutes/minutes.html", majlis_session=majlis_session, view=view,
-                           revisions=services.revisions(db_session, minutes))
+                           revisions=services.revisions(db_session, minutes),
+                           attachments=services.attachments_for(db_session, majlis_session, _viewer()))
 
 
 @bp.get("/sessions/<int:session_id>/minutes.<any(md, json):fmt>")
@@ -72,6 +73,9 @@ def minutes_editor(session_id: int):
                 elif action == "revise":
                     services.revise(db_session, majlis_session, current_user, body=request.form.get("body"),
                                     reason=request.form.get("reason"), now=utcnow())
+                elif action in ("publish_attachment", "withhold_attachment"):
+                    attachments.set_public(db_session, session_id, as_id(request.form.get("attachment")) or 0,
+                                           current_user, public=action == "publish_attachment", now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
         else:
@@ -79,13 +83,39 @@ def minutes_editor(session_id: int):
         return redirect(url_for("minutes.minutes_editor", session_id=session_id))
     minutes = services.minutes_of(db_session, majlis_session)
     return render_template("minutes/editor.html", majlis_session=majlis_session, minutes=minutes, form=EmptyForm(),
-                           revisions=services.revisions(db_session, minutes) if minutes else [])
+                           revisions=services.revisions(db_session, minutes) if minutes else [],
+                           attachments=services.attachments_for(db_session, majlis_session, current_user))
+
+
+@bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")
+def attachment_download(session_id: int, attachment_id: int):
+    """A recording, transcript or chat log: staff always; others once published with the minutes."""
+    return attachment_response(get_db(), session_id, attachment_id, _viewer())
+
+
+def attachment_response(db_session, session_id: int, attachment_id: int, viewer):
+    """The file of an attachment the viewer may have (the folder's file, or a short-lived link to the S3 object)."""
+    from flask import send_file
+
+    from majlis import storage
+
+    majlis_session = get_visible_session(db_session, session_id, viewer)
+    row = services.attachment_for(db_session, majlis_session, attachment_id, viewer)
+    store = storage.from_config(current_app.config, current_app.instance_path)
+    name = f"majlis-{session_id}-{row.kind.value}-{row.id}.{attachments.EXTENSIONS[row.kind]}"
+    if isinstance(store, storage.FolderStorage):
+        response = send_file(store.path(row.storage_key), mimetype=row.content_type, as_attachment=True,
+                             download_name=name, conditional=True, etag=row.sha256)
+    else:
+        response = redirect(store.presigned_url(row.storage_key, filename=name))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/archive")
 def archive():
     query = request.args.get("q", "").strip()
-    hits = services.search(get_db(), query, viewer=_viewer(), limit=50 if query else 20)
+    hits = services.search(get_db(), query, viewer=_viewer())
     return render_template("minutes/archive.html", query=query, hits=hits)
 
 

@@ -31,6 +31,13 @@ class Registration(Timestamps, Base):
     queued_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # The first join token obtained during the join window (kept as the evidence of attendance for sessions
+    # whose room sends no events); see registration.services.attendance for what "attended" means.
     attended_at: Mapped[datetime | None]
+    # From the video service's events: first join, last leave, and the time spent in the room (joins on two
+    # devices at once counted once).
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    seconds_present: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship()

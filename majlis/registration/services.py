@@ -197,7 +197,9 @@ class Choice:
 
 @dataclass(frozen=True)
 class Offer:
-    """What a viewer may do with a session now: register (for a seat or a place in line), cancel, enter the room."""
+    """What a viewer may do with a session now: register (for a seat or a place in line), cancel, enter the room
+    (as a moderator, a participant or a view-only visitor; `called_in` when their question is on air), or watch the
+    session's live stream."""
 
     place: Place | None
     invitation: InvitationResponse | None
@@ -205,6 +207,15 @@ class Offer:
     seat_free: bool  # registering now gives a seat (else a place in line)
     cancel: Choice
     join: Choice
+    join_role: str | None = None  # "moderator", "participant" or "visitor" when join is allowed
+    called_in: bool = False
+    watch: Choice = Choice(NotFound())
+
+    @property
+    def state(self) -> str:
+        """A short digest of what the viewer's part of the page shows (the page's live refresh compares it)."""
+        place = (self.place.status.value, self.place.position) if self.place else None
+        return repr((place, self.join.code, self.join_role, self.called_in, self.watch.code))
 
 
 def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, now: datetime,
@@ -222,10 +233,32 @@ def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | Non
         cancel_refusal = NotFound(_l("You are not registered for this session."), code="not_registered")
     else:
         cancel_refusal = _cancel_refusal(majlis_session, now)
-    join_refusal = jitsi.join_refusal(db_session, majlis_session, viewer, settings=room_settings, now=now)
+    room = jitsi.entry(db_session, majlis_session, viewer, settings=room_settings, now=now)
     return Offer(place=place, invitation=invitation, register=Choice(register_refusal),
                  seat_free=majlis_session.confirmed_count < majlis_session.capacity,
-                 cancel=Choice(cancel_refusal), join=Choice(join_refusal))
+                 cancel=Choice(cancel_refusal), join=Choice(room.refusal),
+                 join_role=room.role if room.refusal is None else None, called_in=room.called_in,
+                 watch=Choice(_watch_refusal(majlis_session, viewer, room, room_settings, now)))
+
+
+def _watch_refusal(majlis_session: MajlisSession, viewer: User | None, room, room_settings,
+                   now: datetime) -> MajlisError | None:
+    """Why the viewer may not watch the session's live stream now: it is for followers (without a seat), where the
+    deployment has no visitors, while the room is open (an anonymous reader where the public may follow is asked
+    to sign in)."""
+    from majlis.jitsi import services as jitsi
+
+    try:
+        jitsi.check_window(majlis_session, room_settings, now)
+    except Conflict as exc:
+        return exc
+    if viewer is None and majlis_session.public_viewing and (majlis_session.stream_url or room_settings.visitors):
+        return Unauthorized(_l("Sign in to follow the session."), code="sign_in")  # as a viewer or on the stream
+    if not majlis_session.stream_url or room_settings.visitors:
+        return NotFound(_l("This session has no live stream."), code="no_stream")
+    if viewer is None or not room.follower or room.called_in:
+        return Forbidden(_l("The live stream is for residents waiting for a seat."), code="not_registered")
+    return None
 
 
 def _cancel_refusal(majlis_session, now: datetime) -> MajlisError | None:
@@ -317,8 +350,12 @@ def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now
         promoted.append(registration)
         notices.promoted(db_session, majlis_session, registration.user, now=now)
     if promoted:
+        # The promoted see it at once on the session page (a seat, the room as a participant), even mid-session.
         majlis_session.live_version += 1
         db_session.flush()
+        from majlis import live
+
+        live.announce(db_session, majlis_session.id)
     return promoted
 
 
@@ -363,22 +400,56 @@ def _mark_attended():
 
 @dataclass(frozen=True)
 class Attendance:
+    """Who came. `attended` counts confirmed registrants who were in the room by the video service's events when
+    it sent any for the session (`from_room`), else those who obtained a join token during the join window."""
+
     registered: int
     attended: int
     waitlisted: int
+    from_room: bool = False
+    joined: int = 0  # confirmed registrants seen in the room
+    stayed: int = 0  # of them, still in the room at the scheduled end (or when it closed after it)
+    median_minutes: int | None = None  # of those who joined
+    visitors: int = 0  # followed the room without a seat
 
     @property
     def no_shows(self) -> int:
         return self.registered - self.attended
 
 
+def attended(registration: Registration, from_room: bool) -> bool:
+    """The one rule of "attended": in the room by the video service's events when the session has them, else
+    a join token obtained during the join window."""
+    return registration.joined_at is not None if from_room else registration.attended_at is not None
+
+
+def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> bool:
+    """Whether the session's attendance is read from the room's events (see `attended`)."""
+    from majlis.jitsi import events
+
+    return events.has_room_events(db_session, majlis_session.id)
+
+
 def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance:
+    from majlis.jitsi import events
+
     counts = dict(db_session.execute(select(Registration.status, func.count()).where(
         Registration.session_id == majlis_session.id).group_by(Registration.status)).all())
-    attended = db_session.scalar(select(func.count()).select_from(Registration).where(
+    from_room = attendance_from_room(db_session, majlis_session)
+    if not from_room:
+        count = db_session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
+            Registration.attended_at.is_not(None)))
+        return Attendance(registered=counts.get(CONFIRMED, 0), attended=count, waitlisted=counts.get(WAITLISTED, 0))
+    present = db_session.execute(select(Registration.left_at, Registration.seconds_present).where(
         Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
-        Registration.attended_at.is_not(None)))
-    return Attendance(registered=counts.get(CONFIRMED, 0), attended=attended, waitlisted=counts.get(WAITLISTED, 0))
+        Registration.joined_at.is_not(None))).all()
+    stayed = sum(1 for row in present if row.left_at is None or row.left_at >= majlis_session.ends_at)
+    minutes = sorted(row.seconds_present // 60 for row in present)
+    return Attendance(registered=counts.get(CONFIRMED, 0), attended=len(present),
+                      waitlisted=counts.get(WAITLISTED, 0), from_room=True, joined=len(present), stayed=stayed,
+                      median_minutes=minutes[len(minutes) // 2] if minutes else None,
+                      visitors=events.visitors(db_session, majlis_session.id))
 
 
 def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:

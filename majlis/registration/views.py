@@ -64,7 +64,7 @@ def registrants(session_id: int):
     majlis_session = get_visible_session(db_session, session_id, current_user)
     return render_template("registration/registrants.html", majlis_session=majlis_session,
                            rows=services.active_registrations(db_session, majlis_session),
-                           counts=services.attendance(db_session, majlis_session))
+                           counts=services.attendance(db_session, majlis_session), attended=services.attended)
 
 
 @bp.get("/staff/sessions/<int:session_id>/registrants.csv")
@@ -72,10 +72,13 @@ def registrants(session_id: int):
 def registrants_csv(session_id: int):
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
-    header = [_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"), _("Attended")]
+    header = [_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"), _("Attended"),
+              _("Minutes in the room")]
+    from_room = services.attendance_from_room(db_session, majlis_session)
     rows = ([registration.user.name, registration.user.email, registration.user.phone or "",
              registration.user.area.name_ar if registration.user.area else "", registration.status.value,
-             position or "", _("yes") if registration.attended_at else _("no")]
+             position or "", _("yes") if services.attended(registration, from_room) else _("no"),
+             registration.seconds_present // 60 if registration.joined_at else ""]
             for registration, position in services.active_registrations(db_session, majlis_session))
     return csv_response(header, rows, filename=f"majlis-session-{session_id}-registrants.csv")
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields import URLField
 from wtforms.validators import InputRequired, Optional
 
 try:  # WTForms 3.3 deprecates (value, label) tuples as choices
@@ -32,6 +42,10 @@ _REQUIRED = _l("This field is required.")
 _WHOLE_NUMBER = _l("Enter a whole number.")
 _DATE_TIME = _l("Enter a date and time.")
 _DATE = _l("Enter a date.")
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 def _choices(labels: dict) -> list:
@@ -137,16 +151,20 @@ class OneOffForm(_TitlesForm):
     registration_opens_at = _wall_time(_l("Registration opens (optional)"), required=False)
     registration_closes_at = _wall_time(_l("Registration closes (optional)"), required=False)
     visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
+    stream_url = URLField(_l("Live stream address (optional)"), validators=[Optional()], filters=[_stripped])
+    public_viewing = BooleanField(_l("Any signed-in resident may follow (as a viewer or on the stream)"))
 
 
 class SessionUpdateForm(FlaskForm):
-    """Move one session or change its seats and registration window (local wall times)."""
+    """Move one session or change its seats, registration window and overflow viewing (local wall times)."""
 
     starts_at = _wall_time(_l("Starts (local date and time)"))
     ends_at = _wall_time(_l("Ends (local date and time)"))
     capacity = _whole_number(_l("Seats"))
     registration_opens_at = _wall_time(_l("Registration opens"))
     registration_closes_at = _wall_time(_l("Registration closes"))
+    stream_url = URLField(_l("Live stream address (optional)"), validators=[Optional()], filters=[_stripped])
+    public_viewing = BooleanField(_l("Any signed-in resident may follow (as a viewer or on the stream)"))
 
 
 class CancelForm(FlaskForm):

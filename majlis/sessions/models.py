@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth.models import User
@@ -93,6 +93,10 @@ class MajlisSession(Timestamps, Base):
     # Live-update version: rises with every change a watcher should see.
     live_version: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Overflow viewing: an https live stream (YouTube, PeerTube...) shown on the session page while the room is
+    # open, and whether any signed-in resident may follow (as a Jitsi visitor or on the stream), not only the line.
+    stream_url: Mapped[str | None] = mapped_column(String(500))
+    public_viewing: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The last change a calendar shows (DTSTAMP, LAST-MODIFIED): set by the flush hook in majlis.cache when a
     # shown column changes, not on every write (seat counters and the live version leave it alone).
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

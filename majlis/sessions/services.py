@@ -75,6 +75,22 @@ def _text(value, field: str) -> str:
     return text
 
 
+def _stream_url(value, field: str = "stream_url") -> str | None:
+    from majlis.sessions.streams import StreamURLError, check
+
+    try:
+        return check(value)
+    except StreamURLError:
+        raise InvalidInput(_l("Give the stream's https address (YouTube, PeerTube or another player), or nothing."),
+                           field=field) from None
+
+
+def _flag(value, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(_l("Say yes or no."), field=field)
+    return value
+
+
 # Dates Majlis accepts: the Umm al-Qura tables behind the Hijri dates run to November 2077.
 FIRST_YEAR, LAST_YEAR = 2000, 2076
 
@@ -419,6 +435,8 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
         registration_opens_at=opens_at,
         registration_closes_at=closes_at,
         room_name=new_room_name(),
+        stream_url=_stream_url(data.get("stream_url")),
+        public_viewing=_flag(data.get("public_viewing", False), "public_viewing"),
         created_by_id=actor.id if actor else None,
         created_at=now,
         updated_at=now,
@@ -463,12 +481,14 @@ def _bump(row: MajlisSession, now: datetime) -> None:
         row.series.updated_at = now
 
 
-_PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at")
+_PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at", "stream_url",
+              "public_viewing")
 
 
 def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor: User | None, zone: ZoneInfo,
                    now: datetime) -> MajlisSession:
-    """Change a session's times, capacity or registration window; nothing is changed unless all of it is valid.
+    """Change a session's times, capacity, registration window or overflow viewing (its stream, public viewing);
+    nothing is changed unless all of it is valid.
 
     A session that has not begun cannot be moved into the past (its real times can be recorded once it is running
     or has run). A capacity below the seats already confirmed takes nobody's seat: newcomers wait until fewer hold one.
@@ -483,6 +503,8 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
     times = _new_times(row, data, zone)
     capacity = _int_in_range(data["capacity"], "capacity") if "capacity" in data else row.capacity
+    stream_url = _stream_url(data["stream_url"]) if "stream_url" in data else row.stream_url
+    public_viewing = _flag(data["public_viewing"], "public_viewing") if "public_viewing" in data else row.public_viewing
     _check_window(times)
     begun = row.status != SessionStatus.SCHEDULED or row.starts_at <= now
     if not begun and times.starts_at != row.starts_at and times.starts_at < now:
@@ -490,7 +512,7 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     moved = (times.starts_at, times.ends_at) != (row.starts_at, row.ends_at)
     row.starts_at, row.ends_at = times.starts_at, times.ends_at
     row.registration_opens_at, row.registration_closes_at = times.registration_opens_at, times.registration_closes_at
-    row.capacity = capacity
+    row.capacity, row.stream_url, row.public_viewing = capacity, stream_url, public_viewing
     if moved:
         _bump(row, now)
         notices.session_changed(db_session, row, now=now)

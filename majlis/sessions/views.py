@@ -68,7 +68,8 @@ def session_page(session_id: int):
     minutes = minutes_of(db_session, majlis_session)
     minutes_status = minutes.status.value if minutes else None
     if viewer is not None or cookie_session.keys() - ANONYMOUS_KEYS or request.args.keys() - {"lang"}:
-        return _session_page(majlis_session, viewer, minutes_status)
+        return _framing(majlis_session, current_app.make_response(_session_page(majlis_session, viewer,
+                                                                                minutes_status)))
     # Every anonymous reader sees the same page in their language: built once per state of what it shows.
     key = (f"page:{majlis_session.id}:{majlis_session.updated_at.timestamp()}:{majlis_session.status.value}:"
            f"{majlis_session.confirmed_count}:{majlis_session.waitlist_count}:{majlis_session.live_version}:"
@@ -76,7 +77,42 @@ def session_page(session_id: int):
     response = current_app.response_class(cache.built(key, lambda: _session_page(majlis_session, None, minutes_status)),
                                           mimetype="text/html")
     response.vary.add("Cookie")  # a signed-in reader gets another page at the same address
+    return _framing(majlis_session, response)
+
+
+def _framing(majlis_session: MajlisSession, response):
+    """A session with a live stream: its page may frame that stream's player, and nothing else."""
+    if majlis_session.stream_url:
+        from majlis import csp_framing
+        from majlis.sessions.streams import embed_url, origin
+
+        response.headers["Content-Security-Policy"] = csp_framing(current_app,
+                                                                  origin(embed_url(majlis_session.stream_url)))
     return response
+
+
+@public.route("/sessions/<int:session_id>/viewer")
+def viewer_part(session_id: int):
+    """Send the viewer's part of the session page alone (the room, the stream, their place), for its live refresh."""
+    from majlis.jitsi.services import settings_from_config
+    from majlis.registration.services import offer
+
+    db_session = get_db()
+    viewer = _viewer()
+    majlis_session = services.get_visible_session(db_session, session_id, viewer)
+    now = utcnow()
+    found = offer(db_session, majlis_session, viewer, now=now, room_settings=settings_from_config(current_app.config))
+    html = render_template("sessions/_viewer_part.html", majlis_session=majlis_session, offer=found, now=now,
+                           stream_embed=_stream_embed(majlis_session), form=EmptyForm() if viewer else None)
+    response = _framing(majlis_session, current_app.make_response(html))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _stream_embed(majlis_session: MajlisSession) -> str | None:
+    from majlis.sessions.streams import embed_url
+
+    return embed_url(majlis_session.stream_url) if majlis_session.stream_url else None
 
 
 def _session_page(majlis_session: MajlisSession, viewer, minutes_status: str | None) -> str:
@@ -94,6 +130,7 @@ def _session_page(majlis_session: MajlisSession, viewer, minutes_status: str | N
         may_ask=viewer is not None and ask_refusal(db_session, majlis_session, viewer, now=now) is None,
         questions=question_views.rendered_list(majlis_session, viewer), minutes_status=minutes_status,
         calendar=_calendar_links(majlis_session), form=EmptyForm() if viewer is not None else None,
+        stream_embed=_stream_embed(majlis_session),
     )
 
 
@@ -403,7 +440,11 @@ def _session_values(row: MajlisSession) -> dict:
         "starts_at": _wall_of(row.starts_at), "ends_at": _wall_of(row.ends_at), "capacity": row.capacity,
         "registration_opens_at": _wall_of(row.registration_opens_at),
         "registration_closes_at": _wall_of(row.registration_closes_at),
+        "stream_url": row.stream_url or "", "public_viewing": row.public_viewing,
     }
+
+
+_AS_GIVEN = frozenset({"capacity", "stream_url", "public_viewing"})  # the rest are wall times
 
 
 def _render_session(row: MajlisSession, update_form=None, cancel_form=None, status: int = 200):
@@ -427,8 +468,9 @@ def session_update(session_id: int):
     status = 400
     if form.validate_on_submit():
         zone = local_zone()
-        changed = {name: form[name].data for name, value in _session_values(row).items() if form[name].data != value}
-        data = {name: value if name == "capacity" else _instant_text(value, zone) for name, value in changed.items()}
+        changed = {name: form[name].data for name, value in _session_values(row).items()
+                   if form[name].data != value and (form[name].data or "") != (value or "")}
+        data = {name: value if name in _AS_GIVEN else _instant_text(value, zone) for name, value in changed.items()}
         try:
             with unit_of_work() as db_session:
                 services.update_session(db_session, row, data, actor=_actor(), zone=zone, now=utcnow())

@@ -106,8 +106,14 @@ def seeded(app, db, make_user, make_body, api_token):
                      client.post(f"{minutes}/publish", headers=staff_header),
                      client.put(f"/api/v1/sessions/{live.id}/minutes", json={"body": "مسودة"}, headers=staff_header)):
         assert response.status_code == 200, response.get_data(as_text=True)
+    from majlis.minutes import attachments
+
+    with unit_of_work(db):  # a recording the video service announced, waiting to be fetched
+        recording = attachments.queue_download(db, held.id, kind="recording",
+                                               link="https://video.example.org/recording.mp4", received_at=now,
+                                               now=now)
     ids = {"session_id": session_ids, "series_id": [series.id], "question_id": [pending.id, approved.id],
-           "case_id": [case.get_json()["id"]]}
+           "case_id": [case.get_json()["id"]], "attachment_id": [recording.id]}
     return headers, ids
 
 

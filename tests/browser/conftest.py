@@ -109,6 +109,8 @@ def live_server(tmp_path_factory, browser, jitsi_stub):
     with app.app_context(), unit_of_work(get_database(app).session_factory()) as db_session:
         demo.load(db_session, now=now, config=app.config)
         _session_starting_soon(db_session, now)
+        _overflowing_session(db_session, now)
+    LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -178,6 +180,47 @@ def _history(db_session, resident, now):
 
 HISTORY: dict = {}
 LIVE_APP: dict = {}
+LIVE: dict = {}  # the live server's app, for tests that change its configuration or data while it runs
+OVERFLOW: dict = {}
+FOLLOWER_PASSWORD = "majlis-follower-2026"
+
+
+def _overflowing_session(db_session, now):
+    """A live session with one seat, taken; two residents in line: one follows, one has a question on air."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from majlis.questions import services as questions
+    from majlis.registration.services import register
+    from majlis.sessions.services import create_one_off
+
+    row = create_one_off(db_session, {
+        "title_ar": "مجلس ممتلئ المقاعد", "title_en": "A full majlis", "capacity": 1, "duration_minutes": 90,
+        "starts_at": (now - timedelta(minutes=10)).isoformat(),
+        "registration_opens_at": (now - timedelta(days=2)).isoformat(),
+        "registration_closes_at": (now - timedelta(minutes=30)).isoformat(),
+        "stream_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"},
+        actor=None, zone=ZoneInfo("Asia/Bahrain"), now=now - timedelta(days=2))
+    from tests import factories
+
+    people = [factories.user(db_session, password=FOLLOWER_PASSWORD, email=f"{who}@demo.majlis", name=name)
+              for who, name in (("seated", "سلمان"), ("follower", "نورة الحداد"), ("caller", "حسن"))]
+    for person in people:
+        register(db_session, row.id, person, now=now - timedelta(days=1))
+    office = _moderator(db_session)
+    question = questions.ask(db_session, row, people[2], body="متى تُنار طريق سترة الرئيسي؟", now=now)
+    questions.moderate(db_session, question, office, action="approve", now=now)
+    questions.moderate(db_session, question, office, action="on_air", now=now)
+    OVERFLOW.update(id=row.id)
+
+
+def _moderator(db_session):
+    from sqlalchemy import select
+
+    from majlis.auth.models import User
+    from majlis.enums import Role
+
+    return db_session.scalar(select(User).where(User.role == Role.MODERATOR))
 
 
 SOON: dict = {}

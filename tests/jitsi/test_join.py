@@ -51,8 +51,8 @@ def test_a_confirmed_registrant_gets_a_token_and_is_marked_attended(jitsi_app, c
     response = join(client, majlis_session.id, api_token(user))
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"jwt", "domain", "room", "url", "expires_at", "moderator"}
-    assert body["moderator"] is False and body["room"] == majlis_session.room_name
+    assert set(body) == {"jwt", "domain", "room", "url", "expires_at", "moderator", "role"}
+    assert body["moderator"] is False and body["role"] == "participant" and body["room"] == majlis_session.room_name
     assert body["url"] == f"https://meet.capital.example/{majlis_session.room_name}"
     claims = jose_jwt.decode(body["jwt"], OctKey.import_key(SECRET), algorithms=["HS256"]).claims
     assert claims["room"] == majlis_session.room_name and claims["context"]["user"]["id"] == str(user.id)
