@@ -59,6 +59,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "MAJLIS_HIJRI_ADJUST_DAYS": int(env.get("MAJLIS_HIJRI_ADJUST_DAYS", "0")),
         # Occurrences of a series are stored as rows this far ahead.
         "MAJLIS_HORIZON_WEEKS": int(env.get("MAJLIS_HORIZON_WEEKS", "26")),
+        # Days after a case is resolved that its resident is asked "was it fixed?".
+        "MAJLIS_FEEDBACK_DELAY_DAYS": int(env.get("MAJLIS_FEEDBACK_DELAY_DAYS", "3")),
         "MAJLIS_BASE_URL": env.get("MAJLIS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "JITSI_DOMAIN": jitsi_domain,
         "JITSI_APP_ID": env.get("JITSI_APP_ID") or None,

@@ -6,7 +6,7 @@ from majlis.cache import CacheVersion
 from majlis.calendar.models import CalendarFeed
 from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
-from majlis.followups.models import Case, CaseUpdate
+from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
 from majlis.minutes.models import Minutes, MinutesRevision, SessionNote
 from majlis.notifications.models import OutboxMessage
 from majlis.questions.models import Question, Vote
@@ -14,7 +14,8 @@ from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
-    "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseUpdate", "EmailVerification",
+    "ApiToken", "Area", "AuditEntry", "Base", "CacheVersion", "CalendarFeed", "Case", "CaseCategory", "CaseFeedback",
+    "CaseUpdate", "EmailVerification",
     "GovernmentBody", "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "OutboxMessage",
     "Question", "Registration", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
 ]
