@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-ROW_HEIGHT = 48
-BAR_TOP = 22
+LINE_HEIGHT = 20
 BAR_HEIGHT = 18
+ROW_GAP = 12
+# Labels sit above their bars and are broken into lines of about this many characters, which fit a 360 px phone.
+LABEL_CHARACTERS = 30
 # The longest bar takes this share of the width; the rest is room for its value.
-BAR_SPACE = 82.0
+BAR_SPACE = 72.0
 
 
 @dataclass(frozen=True)
@@ -38,32 +40,47 @@ def _number(value: float) -> str:
     return f"{value:g}" if value != int(value) else str(int(value))
 
 
+def _lines(label: str, limit: int = LABEL_CHARACTERS) -> list[str]:
+    """A label broken between words into lines of about `limit` characters (SVG text does not wrap)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= limit:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def bar_chart(chart_id: str, title: str, rows: Sequence[Row], series: Sequence[Series], *, rtl: bool,
               empty_text: str) -> Markup:
-    """A horizontal stacked bar chart: one row per group, one segment per series."""
+    """A horizontal stacked bar chart: one row per group (its label above its bar), one segment per series."""
     width_of = max((sum(v or 0 for v in row.values) for row in rows), default=0)
-    height = max(len(rows), 1) * ROW_HEIGHT + 4
+    labels = [_lines(row.label) for row in rows]
+    height = sum(LINE_HEIGHT * len(lines) + BAR_HEIGHT + ROW_GAP for lines in labels) if width_of else ROW_GAP * 2
     direction = "rtl" if rtl else "ltr"
     parts = [f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-labelledby="{escape(chart_id)}-title" '
              f'width="100%" height="{height}" direction="{direction}">',
              f'<title id="{escape(chart_id)}-title">{escape(title)}</title>']
     if not rows or width_of == 0:
-        parts.append(_text(empty_text, x=0.0, y=BAR_TOP + 12, rtl=rtl, css="chart-empty"))
+        parts.append(_text(empty_text, x=0.0, y=ROW_GAP + 8, rtl=rtl, css="chart-empty"))
     else:
-        for index, row in enumerate(rows):
-            top = index * ROW_HEIGHT
-            parts.append(_text(row.label, x=0.0, y=top + 15, rtl=rtl, css="chart-label"))
+        top = 0
+        for row, lines in zip(rows, labels, strict=True):
+            for line in lines:
+                top += LINE_HEIGHT
+                parts.append(_text(line, x=0.0, y=top - 5, rtl=rtl, css="chart-label"))
             start = 0.0
             for value, one in zip(row.values, series, strict=True):
                 if not value:
                     continue
                 share = BAR_SPACE * value / width_of
                 x = 100.0 - start - share if rtl else start
-                parts.append(f'<rect class="{escape(one.css_class)}" x="{x:.3f}%" y="{top + BAR_TOP}" '
+                parts.append(f'<rect class="{escape(one.css_class)}" x="{x:.3f}%" y="{top + 2}" '
                              f'width="{share:.3f}%" height="{BAR_HEIGHT}"></rect>')
                 start += share
             total = row.text if row.text is not None else _number(sum(v or 0 for v in row.values))
-            parts.append(_text(total, x=start, y=top + BAR_TOP + 14, rtl=rtl, css="chart-value", offset=6))
+            parts.append(_text(total, x=start, y=top + BAR_HEIGHT - 2, rtl=rtl, css="chart-value", offset=6))
+            top += BAR_HEIGHT + ROW_GAP
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute in it went through escape()
 

@@ -362,7 +362,11 @@ def accountability():
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
     figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)
     return render_template("followups/accountability.html", figures=figures, start=start, end=end,
-                           group_by=group_by, charts=_charts(figures))
+                           group_by=group_by, charts=_charts(figures), month_name=_month_name)
+
+
+def _month_name(key: str) -> str:
+    return dashboard.month_names(key)[1 if current_lang() == "en" else 0]
 
 
 def _charts(figures: dashboard.Dashboard) -> dict:
@@ -386,8 +390,8 @@ def _charts(figures: dashboard.Dashboard) -> dict:
         "median": charts.bar_chart(
             "chart-median", _("Median days to close"),
             [charts.Row(label(g), [g.median_days_to_close],
-                        text=_("%(n)s days", n=g.median_days_to_close) if g.median_days_to_close is not None
-                        else "—") for g in groups],
+                        text=str(g.median_days_to_close) if g.median_days_to_close is not None else "—")
+             for g in groups],
             [series(_("Median days to close"), "bar-median")], rtl=rtl, empty_text=empty),
         "satisfaction": charts.bar_chart(
             "chart-satisfaction", _("Was it fixed? The residents' answers"),
@@ -397,7 +401,7 @@ def _charts(figures: dashboard.Dashboard) -> dict:
              series(_("Not fixed"), "bar-not-fixed")], rtl=rtl, empty_text=empty),
         "backlog": charts.bar_chart(
             "chart-backlog", _("Backlog at the end of each month"),
-            [charts.Row(dashboard.month_names(p.month)[0 if rtl else 1], [p.overdue, p.open - p.overdue])
+            [charts.Row(_month_name(p.month), [p.overdue, p.open - p.overdue])
              for p in figures.backlog],
             [series(_("Overdue"), "bar-overdue"), series(_("Open, within the due date"), "bar-open")],
             rtl=rtl, empty_text=empty),
