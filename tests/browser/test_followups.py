@@ -1,6 +1,7 @@
 """The follow-up pages in Chromium, Arabic and English, 360 and 1280 px: the dashboard's SVG charts, the request
 form, the triage queue, "was it fixed?", the case forms and open data; no serious or critical axe-core fault, no
-sideways scrolling. Screenshots of the dashboard, the request form and the triage queue go to /tmp/majlis-cases-*.png."""
+sideways scrolling. Screenshots of the dashboard, the request form and the triage queue go to
+/tmp/majlis-cases-*.png."""
 
 import pytest
 
