@@ -2,7 +2,9 @@
 
 Every figure is computed in SQL, in a fixed number of statements whatever the number of cases: the periods (the
 whole range, or each month of it) are a small derived table joined to the cases, and each family of figures is one
-grouped statement over it. The definitions, for a period [start of its first day, end of its last day):
+grouped statement over it. The cases counted are those that reached a body (a resident's request counts once the
+office sent it on; the requests still waiting are a figure of their own). The definitions, for a period [start of
+its first day, end of its last day):
 
 - opened: cases opened in the period;
 - open: cases opened before the period's end (or now, if earlier) and not closed by then; overdue: those of them
@@ -232,24 +234,28 @@ def _rows(db_session: Session, statement, group, dim) -> dict[tuple, tuple]:
     return found
 
 
+# A body answers for the cases that reached it.
+ASSIGNED = Case.assigned_at.is_not(None)
+
+
 def _counts(db_session: Session, spans: list[Period], dim, zone: ZoneInfo) -> dict[str, dict]:
     """Each family of figures by (period, dimension value): one statement each."""
     table = _table(spans)
     statement, group = _grouped(table, dim, func.count(Case.id))
     opened = _rows(db_session, statement.select_from(Case).join(
-        table, and_(Case.opened_at >= table.c.starts, Case.opened_at < table.c.ends)), group, dim)
+        table, and_(Case.opened_at >= table.c.starts, Case.opened_at < table.c.ends)).where(ASSIGNED), group, dim)
 
     statement, group = _grouped(table, dim, func.count(Case.id),
                                 func.sum(case((Case.due_on < table.c.as_of_day, 1), else_=0)))
     still_open = _rows(db_session, statement.select_from(Case).join(table, and_(
-        Case.opened_at < table.c.as_of, or_(Case.resolved_at.is_(None), Case.resolved_at >= table.c.as_of))),
-        group, dim)
+        Case.opened_at < table.c.as_of, or_(Case.resolved_at.is_(None), Case.resolved_at >= table.c.as_of)))
+        .where(ASSIGNED), group, dim)
 
     closed_in = and_(Case.resolved_at >= table.c.starts, Case.resolved_at < table.c.ends)
     on_time = local_date(Case.resolved_at, literal(zone.key)) <= Case.due_on
     statement, group = _grouped(table, dim, func.sum(case((on_time, 1), else_=0)),
                                 func.sum(case((on_time, 0), else_=1)))
-    closed = _rows(db_session, statement.select_from(Case).join(table, closed_in), group, dim)
+    closed = _rows(db_session, statement.select_from(Case).join(table, closed_in).where(ASSIGNED), group, dim)
 
     fb = CaseFeedback
     statement, group = _grouped(
@@ -258,7 +264,7 @@ def _counts(db_session: Session, spans: list[Period], dim, zone: ZoneInfo) -> di
         func.sum(case((fb.outcome == FeedbackOutcome.NOT_FIXED, 1), else_=0)), func.count(fb.rating),
         func.coalesce(func.sum(fb.rating), 0))
     satisfaction = _rows(db_session, statement.select_from(fb).join(Case, Case.id == fb.case_id).join(
-        table, and_(fb.created_at >= table.c.starts, fb.created_at < table.c.ends)), group, dim)
+        table, and_(fb.created_at >= table.c.starts, fb.created_at < table.c.ends)).where(ASSIGNED), group, dim)
     return {"opened": opened, "open": still_open, "closed": closed, "satisfaction": satisfaction,
             "median": _medians(db_session, table, dim)}
 
@@ -269,7 +275,7 @@ def _medians(db_session: Session, table, dim) -> dict[tuple, tuple]:
     columns = [table.c.key.label("pk"), days_between(Case.opened_at, Case.resolved_at).label("days")]
     if dim is not None:
         columns.insert(1, dim.label("dk"))
-    inner = select(*columns).select_from(Case).join(table, closed_in).subquery("closed")
+    inner = select(*columns).select_from(Case).join(table, closed_in).where(ASSIGNED).subquery("closed")
     partition = [inner.c.pk, *([inner.c.dk] if dim is not None else [])]
     ranked = select(*partition, inner.c.days,
                     func.row_number().over(partition_by=partition, order_by=inner.c.days).label("rn"),
@@ -380,6 +386,6 @@ def _backlog(db_session: Session, start: date, end: date, *, now: datetime, zone
         select(table.c.key, func.count(Case.id), func.sum(case((Case.due_on < table.c.as_of_day, 1), else_=0)))
         .select_from(Case).join(table, and_(Case.opened_at < table.c.as_of,
                                             or_(Case.resolved_at.is_(None), Case.resolved_at >= table.c.as_of)))
-        .group_by(table.c.key))))
+        .where(ASSIGNED).group_by(table.c.key))))
     return [BacklogPoint(p.key, int(rows.get(p.key, (0, 0))[0]), int(rows.get(p.key, (0, 0))[1] or 0))
             for p in spans]

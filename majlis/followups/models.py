@@ -72,6 +72,9 @@ class Case(Timestamps, Base):
     reference_number: Mapped[str | None] = mapped_column(String(64))
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it reached a government body: at once when the office opens it, at triage for a resident's request (None
+    # while it waits, or when the office declined it there). Only such cases count in the body's figures.
+    assigned_at: Mapped[datetime | None]
     # When it was last closed (resolved, confirmed or declined); cleared when it is reopened.
     resolved_at: Mapped[datetime | None]
     declined_reason: Mapped[str | None] = mapped_column(Text)

@@ -288,7 +288,7 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
                 resident_id=question.author_id, body_id=body.id, category_id=chosen.id if chosen else None,
                 area_id=question.author.area_id if question.author else None, description=question.body,
                 status=C.OPEN, due_on=due, reference_number=_reference(reference), opened_by_id=moderator.id,
-                opened_at=now, created_at=now, updated_at=now)
+                opened_at=now, assigned_at=now, created_at=now, updated_at=now)
     _new_case(db_session, case, moderator, now=now, note=_l("Case opened."),
               audit_data={"question": question.id, "body": body.id})
     from majlis.followups import notices
@@ -332,7 +332,7 @@ def open_channel_case(db_session: Session, data: dict, actor: User, *, now: date
                 status=C.OPEN, due_on=_due(data.get("due_on"), default=today + timedelta(days=category.days_to_resolve),
                                            today=today),
                 reference_number=_reference(data.get("reference")), opened_by_id=actor.id, opened_at=now,
-                created_at=now, updated_at=now)
+                assigned_at=now, created_at=now, updated_at=now)
     _new_case(db_session, case, actor, now=now, note=_l("Case opened."), audit_data={"body": body.id})
     from majlis.followups import notices
 
@@ -379,7 +379,7 @@ def triage(db_session: Session, case: Case, actor: User, *, category, now: datet
         default_due = case.due_on
     case.due_on = _due(due_on, default=default_due, today=min(opened_day, local_today(now, zone)))
     case.category_id, case.body_id, case.status = chosen.id, chosen.body_id, C.OPEN
-    case.updated_at = now
+    case.assigned_at = case.updated_at = now
     db_session.add(CaseUpdate(case_id=case.id, author_id=actor.id, text=str(_l("Sent to the government body.")),
                               old_status=C.SUBMITTED, new_status=C.OPEN, to_body_id=chosen.body_id,
                               created_at=now))

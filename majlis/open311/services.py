@@ -1,9 +1,9 @@
 """The public record of cases: what open data and Open311 publish, and nothing more.
 
-A published case has been sent to a body (a request waiting for triage is not yet one) and its category, if it has
-one, is published (a sensitive category counts in the dashboard only). It carries no name, e-mail, phone, account,
-description or comment: free text may hold personal details. Its location is its area, and its place (address and
-point) only when the resident agreed to publish it.
+A published case has reached a body (a request waiting for triage, or declined there, never has) and its category,
+if it has one, is published (a sensitive category counts in the dashboard only). It carries no name, e-mail, phone,
+account, description or comment: free text may hold personal details. Its location is its area, and its place
+(address and point) only when the resident agreed to publish it.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _statement():
         .join(_BODY, _BODY.id == Case.body_id)
         .outerjoin(CaseCategory, CaseCategory.id == Case.category_id)
         .outerjoin(Area, Area.id == Case.area_id)
-        .where(Case.status != CaseStatus.SUBMITTED, or_(Case.category_id.is_(None), CaseCategory.is_published))
+        .where(Case.assigned_at.is_not(None), or_(Case.category_id.is_(None), CaseCategory.is_published))
     )
 
 

@@ -282,7 +282,8 @@ def test_accountability_figures_match_hand_computed_values(app, db, make_body, m
             db.flush()
             db.add(Case(question_id=question.id, session_id=majlis_session.id, resident_id=resident.id,
                         body_id=body.id, status=status, due_on=due, opened_by_id=moderator.id, opened_at=opened,
-                        resolved_at=resolved_at, description=question.body, created_at=opened, updated_at=opened))
+                        resolved_at=resolved_at, description=question.body, assigned_at=opened, created_at=opened,
+                        updated_at=opened))
     result = dashboard.dashboard(db, start=date(2027, 3, 1), end=date(2027, 3, 31), group_by="body",
                                  now=datetime(2027, 4, 2, tzinfo=UTC), zone=BAHRAIN)
     figures = {row.name_en: row for row in result.groups}

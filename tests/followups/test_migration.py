@@ -44,8 +44,8 @@ def test_cases_from_questions_keep_working_after_the_migration(database_url, tmp
         migrations.upgrade(engine)
         with engine.connect() as connection:
             row = connection.execute(text("SELECT channel, description, area_id, category_id, place_is_public, "
-                                          "status FROM cases WHERE id = 1")).one()
-        assert tuple(row) == ("majlis", "متى يُصلح الرصيف؟", 1, None, False, "in_progress")
+                                          "status, assigned_at = opened_at FROM cases WHERE id = 1")).one()
+        assert tuple(row) == ("majlis", "متى يُصلح الرصيف؟", 1, None, False, "in_progress", True)
     finally:
         engine.dispose()
         if url.startswith("postgresql"):

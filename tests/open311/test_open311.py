@@ -50,8 +50,10 @@ def published(client, db, office):
     # A sensitive category: counted, never listed.
     ids["sensitive"] = phone_case(client, office, category="home-care", body_id=office["health"].id
                                   ).get_json()["id"]
-    # Waiting for triage: not a body's case yet.
+    # Waiting for triage: not a body's case yet; declined at triage: never one.
     ids["waiting"] = request_by_app(client, office, who="other_resident").get_json()["id"]
+    ids["declined"] = request_by_app(client, office, who="other_resident").get_json()["id"]
+    update(client, office, ids["declined"], "moderator", text="طلب مكرر", status="declined")
     # A majlis question without a category: the general service.
     now = datetime.now(UTC)
     with unit_of_work(db):
@@ -125,7 +127,7 @@ def test_one_service_request(client, published):
     assert len(one) == 1 and one[0]["service_request_id"] == str(published["public_place"])
     assert xml_items(client.get(f"/open311/v2/requests/{published['phone']}.xml"), "service_requests",
                      "request")[0]["service_request_id"] == str(published["phone"])
-    for hidden in ("sensitive", "waiting"):
+    for hidden in ("sensitive", "waiting", "declined"):
         response = client.get(f"/open311/v2/requests/{published[hidden]}.json")
         assert response.status_code == 404 and response.get_json()[0]["code"] == 404
 

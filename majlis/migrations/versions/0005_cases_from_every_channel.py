@@ -62,6 +62,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('longitude', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('place_is_public', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('feedback_requested_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.alter_column('question_id', existing_type=sa.Integer(), nullable=True)
         batch_op.alter_column('session_id', existing_type=sa.Integer(), nullable=True)
         batch_op.alter_column('resident_id', existing_type=sa.Integer(), nullable=True)
@@ -85,6 +86,7 @@ def upgrade() -> None:
                "WHERE questions.id = cases.question_id)")
     op.execute("UPDATE cases SET description = '' WHERE description IS NULL")
     op.execute("UPDATE cases SET area_id = (SELECT users.area_id FROM users WHERE users.id = cases.resident_id)")
+    op.execute("UPDATE cases SET assigned_at = opened_at")  # a question's case went to its body when opened
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.alter_column('description', existing_type=sa.Text(), nullable=False)
         # The defaults only filled the rows already there: writers set both on every new case.
@@ -145,6 +147,7 @@ def downgrade() -> None:
         batch_op.alter_column('resident_id', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('session_id', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('question_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('assigned_at')
         batch_op.drop_column('feedback_requested_at')
         batch_op.drop_column('place_is_public')
         batch_op.drop_column('longitude')
