@@ -61,7 +61,7 @@ class Case(Timestamps, Base):
     body_id: Mapped[int] = mapped_column(ForeignKey("government_bodies.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("case_categories.id"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
     place_address: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
