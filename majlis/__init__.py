@@ -152,6 +152,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.jitsi import views as jitsi_views
     from majlis.minutes import views as minutes_views
     from majlis.notifications import views as notification_views
+    from majlis.open311 import views as open311_views
     from majlis.questions import views as question_views
     from majlis.registration import views as registration_views
     from majlis.sessions import views as planning_views
@@ -162,6 +163,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(jitsi_views.bp)
     app.register_blueprint(followup_views.bp)
+    app.register_blueprint(open311_views.bp)
+    app.register_blueprint(open311_views.data_bp)
     app.register_blueprint(minutes_views.bp)
     app.register_blueprint(question_views.bp)
     app.register_blueprint(planning_views.bp)

@@ -68,6 +68,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "MAJLIS_HIJRI_ADJUST_DAYS": int(env.get("MAJLIS_HIJRI_ADJUST_DAYS", "0")),
         # Occurrences of a series are stored as rows this far ahead.
         "MAJLIS_HORIZON_WEEKS": int(env.get("MAJLIS_HORIZON_WEEKS", "26")),
+        # Days after a case is resolved that its resident is asked "was it fixed?".
+        "MAJLIS_FEEDBACK_DELAY_DAYS": int(env.get("MAJLIS_FEEDBACK_DELAY_DAYS", "3")),
         "MAJLIS_BASE_URL": base_url,
         # Production answers only requests addressed to its own host names; any other Host header is 400.
         "TRUSTED_HOSTS": trusted_hosts(base_url, env.get("MAJLIS_ALLOWED_HOSTS", "")) if production else None,

@@ -72,6 +72,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite has no time zones: reports ask Python for an instant's local date (PostgreSQL uses timezone()).
+        dbapi_connection.create_function("majlis_local_date", 2, _local_date, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
@@ -82,6 +84,16 @@ def _configure_sqlite(engine: Engine) -> None:
             return  # a read: each statement sees the committed data of its moment (see Database.reader)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _local_date(stored: str | None, zone: str | None) -> str | None:
+    """The local calendar date, in `zone`, of an instant as SQLite stores it (UTC wall time, no offset)."""
+    if stored is None or zone is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    instant = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 class WriteGate:

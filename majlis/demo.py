@@ -1,4 +1,5 @@
-"""The Capital Governorate demo: areas, bodies, two series and one account per role (idempotent)."""
+"""The Capital Governorate demo: areas, bodies and their categories of requests, two series and one account per role
+(idempotent)."""
 
 from __future__ import annotations
 
@@ -120,6 +121,10 @@ def load(db_session: Session, *, now: datetime, config) -> Report:
                                           created_at=now, updated_at=now))
             report.created += 1
     db_session.flush()
+    from majlis.followups.demo import load_categories
+
+    created, existing = load_categories(db_session, now=now)
+    report.created, report.existing = report.created + created, report.existing + existing
 
     for role, email in DEMO_ACCOUNTS:
         if db_session.scalar(select(User).where(User.email == email)):

@@ -56,11 +56,32 @@ class QuestionStatus(StrEnum):
 
 
 class CaseStatus(StrEnum):
+    SUBMITTED = "submitted"  # a resident's request, waiting for the office to triage it to a body
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     DECLINED = "declined"
     CONFIRMED = "confirmed"  # the resident confirmed the resolution
+
+
+class CaseChannel(StrEnum):
+    """How a need reached the governorate."""
+
+    MAJLIS = "majlis"
+    FIELD_VISIT = "field_visit"
+    APP = "app"
+    WEBSITE = "website"
+    PHONE = "phone"
+    SOCIAL_MEDIA = "social_media"
+    EMAIL = "email"
+
+
+class FeedbackOutcome(StrEnum):
+    """The resident's answer to "was it fixed?"."""
+
+    FIXED = "fixed"
+    PARTLY_FIXED = "partly_fixed"
+    NOT_FIXED = "not_fixed"
 
 
 class MinutesStatus(StrEnum):

@@ -6,7 +6,7 @@ from majlis.cache import CacheVersion
 from majlis.calendar.models import CalendarFeed
 from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
-from majlis.followups.models import Case, CaseUpdate
+from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
 from majlis.jitsi.models import RoomEvent
 from majlis.minutes.models import ArchiveDocument, Attachment, Minutes, MinutesRevision, SessionNote
 from majlis.notifications.models import NotificationSettings, OutboxMessage, PhoneVerification, PushSubscription
@@ -16,7 +16,8 @@ from majlis.sessions.models import Invitation, MajlisSession, Series
 
 __all__ = [
     "AccountThrottle", "ApiToken", "ArchiveDocument", "Area", "Attachment", "AuditEntry", "Base", "CacheVersion",
-    "CalendarFeed", "Case", "CaseUpdate", "EmailVerification", "GovernmentBody", "Invitation", "MajlisSession",
-    "Minutes", "MinutesRevision", "NotificationSettings", "OutboxMessage", "PhoneVerification", "PushSubscription",
-    "Question", "Registration", "RoomEvent", "SchedulerHeartbeat", "Series", "SessionNote", "User", "Vote",
+    "CalendarFeed", "Case", "CaseCategory", "CaseFeedback", "CaseUpdate", "EmailVerification", "GovernmentBody",
+    "Invitation", "MajlisSession", "Minutes", "MinutesRevision", "NotificationSettings", "OutboxMessage",
+    "PhoneVerification", "PushSubscription", "Question", "Registration", "RoomEvent", "SchedulerHeartbeat", "Series",
+    "SessionNote", "User", "Vote",
 ]

@@ -128,6 +128,15 @@ def fetch_attachments(now: datetime) -> int:
     return stored
 
 
+def request_case_feedback(now: datetime) -> int:
+    """Ask "was it fixed?" of residents whose case was resolved some days ago (MAJLIS_FEEDBACK_DELAY_DAYS)."""
+    from majlis.followups.services import request_feedback
+
+    with unit_of_work() as db_session:
+        return request_feedback(db_session, now=now,
+                                delay=timedelta(days=current_app.config["MAJLIS_FEEDBACK_DELAY_DAYS"]))
+
+
 JOBS: tuple[Job, ...] = (
     Job("sweep", sweep, every_seconds=30),
     Job("send_reminders", send_reminders, every_seconds=60),
@@ -136,4 +145,5 @@ JOBS: tuple[Job, ...] = (
     Job("materialize_occurrences", materialize_occurrences, every_seconds=3600),
     Job("flag_overdue_cases", flag_overdue_cases, every_seconds=3600),
     Job("purge_expired_signups", purge_expired_signups, every_seconds=3600),
+    Job("request_case_feedback", request_case_feedback, every_seconds=3600),
 )

@@ -41,7 +41,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from majlis.db import unit_of_work
-from majlis.enums import QuestionStatus, RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.enums import CaseChannel, QuestionStatus, RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.followups.models import CaseCategory
 from majlis.questions.models import Question
 from majlis.registration.models import Registration
 from majlis.security import hash_password
@@ -134,6 +135,7 @@ INVITED = {"session_id": "invited"}  # coordinating, invitation-only (body A inv
 PAST = {"session_id": "past"}  # ended, with published minutes
 INVITED_PAST = {"session_id": "invited_past"}  # coordinating, invitation-only (body A invited), ended, published
 CASE = {"case_id": "case"}
+REQUEST = {"case_id": "request"}  # the resident's request from the app, waiting for triage (category of body A)
 APPROVED_Q = {"question_id": "q_approved"}  # the resident's, approved, with the case
 PENDING_Q = {"question_id": "q_pending"}  # the resident's, waiting for moderation
 FREE_Q = {"question_id": "q_free"}  # the resident's, approved, no case yet
@@ -174,6 +176,14 @@ def _open_case(world, role):
 
 def _push_subscription(world, role):
     return {"endpoint": f"https://push.example.com/send/{role}", "keys": world["push_keys"]}
+
+
+def _channel_case(world, role):
+    return {"channel": "phone", "body_id": world["body_a"], "category": "lighting", "description": "عمود مطفأ"}
+
+
+def _request(world, role):
+    return {"category": "lighting", "description": "الشارع مظلم ليلًا"}
 
 
 ROUTES: list[Route] = [
@@ -261,6 +271,19 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/cases/<int:case_id>", own_case(200, anonymous=401), CASE),
     Route("POST", "/api/v1/cases/<int:case_id>/updates", own_case(ALLOWED, anonymous=401), CASE,
           body={"text": "تمت المتابعة"}),
+    Route("GET", "/api/v1/categories", api_any()),
+    Route("POST", "/api/v1/cases", api_office(ALLOWED), body=_channel_case),
+    Route("POST", "/api/v1/requests", cells(403, anonymous=401, resident=ALLOWED, other_resident=ALLOWED),
+          body=_request),
+    # A waiting request is not yet its body's: officials get the 404 of a case they may not see; its resident sees
+    # it but may not triage it.
+    Route("POST", "/api/v1/cases/<int:case_id>/triage",
+          cells(404, anonymous=401, resident=403, moderator=ALLOWED, staff=ALLOWED, admin=ALLOWED), REQUEST,
+          body={"category": "lighting"}),
+    # Only the case's resident answers "was it fixed?" (the open case answers 409 feedback_closed).
+    Route("POST", "/api/v1/cases/<int:case_id>/feedback", own_case(403, anonymous=401) | {"resident": ALLOWED},
+          CASE, body={"outcome": "fixed"}),
+    Route("GET", "/api/v1/accountability", cells(200)),
     # --- API: minutes and the archive -----------------------------------------------------------------------------
     Route("GET", "/api/v1/sessions/<int:session_id>/minutes", api_any(), PAST, label="published"),
     Route("GET", "/api/v1/sessions/<int:session_id>/minutes", cells(404, anonymous=401, staff=200, admin=200),
@@ -357,6 +380,29 @@ ROUTES: list[Route] = [
     Route("POST", "/questions/<int:question_id>/case", page_office(302), FREE_Q, body=_open_case),
     Route("GET", "/staff/agenda", page_office(200)),
     Route("GET", "/accountability", cells(200)),
+    Route("GET", "/requests/new", cells(403, anonymous=LOGIN, resident=200, other_resident=200)),
+    Route("POST", "/requests/new", cells(403, anonymous=LOGIN, resident=400, other_resident=400), body={}),
+    Route("GET", "/cases/new", page_office(200)),
+    Route("POST", "/cases/new", page_office(400), body={}),
+    Route("GET", "/staff/requests", page_office(200)),
+    Route("POST", "/staff/requests/<int:case_id>/triage", page_office(302), REQUEST, body={}),
+    Route("GET", "/staff/categories", page_staff(200)),
+    Route("POST", "/staff/categories", page_staff(400), body={}),
+    Route("GET", "/staff/categories/<int:category_id>", page_staff(200), {"category_id": "category"}),
+    Route("POST", "/staff/categories/<int:category_id>", page_staff(400), {"category_id": "category"}, body={}),
+    # Without a signed link, the case's parties see the page (which says the case is not waiting for an answer);
+    # anonymous visitors and outsiders get 404.
+    Route("GET", "/cases/<int:case_id>/feedback", own_case(200, anonymous=404), CASE),
+    Route("POST", "/cases/<int:case_id>/feedback", own_case(200, anonymous=404), CASE, body={}),
+    # --- open data and Open311: public ----------------------------------------------------------------------------
+    Route("GET", "/open-data", cells(200)),
+    Route("GET", "/open-data/cases.csv", cells(200)),
+    Route("GET", "/open-data/cases.json", cells(200)),
+    *[Route("GET", f"/open311/v2/{name}.{fmt}", cells(200)) for name in ("discovery", "services", "requests")
+      for fmt in ("json", "xml")],
+    *[Route("GET", f"/open311/v2/requests/<request_id>.{fmt}", cells(200), {"request_id": "case"})
+      for fmt in ("json", "xml")],
+    Route("GET", "/open311/v2/<path:rest>", cells(404), {"rest": Lit("nothing.json")}),
     # --- pages: minutes -------------------------------------------------------------------------------------------
     Route("GET", "/archive", cells(200)),  # what it lists: see test_the_archive_lists_only_readable_minutes
     Route("GET", "/sessions/<int:session_id>/attachments/<int:attachment_id>", cells(404, staff=200, admin=200),
@@ -474,6 +520,12 @@ def world(app, db):
         db.flush()
         case = followup_services.open_case(db, questions["q_approved"], people["moderator"], body_id=body_a.id,
                                            now=now, zone=zone)
+        category = CaseCategory(code="lighting", body_id=body_a.id, name_ar="الإنارة", name_en="Lighting",
+                                days_to_resolve=10, created_at=now, updated_at=now)
+        db.add(category)
+        db.flush()
+        request = followup_services.submit_request(db, {"category": "lighting", "description": "عمود مطفأ"},
+                                                   resident, channel=CaseChannel.APP, now=now, zone=zone)
         minutes_services.edit_draft(db, public, staff, body="مسودة المحضر", now=now)
         for row, text in ((past, PUBLIC_MINUTES), (invited_past, COORDINATING_MINUTES)):
             minutes_services.edit_draft(db, row, staff, body=text, now=now)
@@ -493,7 +545,7 @@ def world(app, db):
         "public": public.id, "upcoming": upcoming.id, "invited": invited.id, "past": past.id,
         "invited_past": invited_past.id,
         **{name: question.id for name, question in questions.items()},
-        "case": case.id, "recording": recording,
+        "case": case.id, "recording": recording, "request": request.id, "category": category.id,
         "feed_secret": feed.secret, "revoked_secret": revoked_feed.secret,
         "spare_token": spare_token.id,
         "push_keys": push_keys, "push_subscription": subscription.id,
@@ -634,6 +686,8 @@ def test_lists_show_only_what_a_role_may_see(app, world):
                        ("moderator", True), ("staff", True), ("admin", True)):
         cases = {case["id"] for case in get("/api/v1/cases", role)["cases"]}
         assert (world["case"] in cases) is sees, f"{role} lists the case: {not sees}"
+        # The request waiting for triage: its resident and the office, not yet the body's officials.
+        assert (world["request"] in cases) is (sees and role != "official"), f"{role} lists the waiting request"
     for role, sees in (("resident", False), ("other_resident", False), ("official", True), ("other_official", True),
                        ("moderator", True), ("staff", True), ("admin", True)):
         sessions = {row["id"] for row in get("/api/v1/sessions", role)["sessions"]}

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import event
 
 from majlis.db import get_database, unit_of_work
-from majlis.enums import QuestionStatus, RegistrationStatus, Role
-from majlis.followups.models import Case
+from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome, QuestionStatus, RegistrationStatus, Role
+from majlis.followups.models import Case, CaseCategory, CaseFeedback
 from majlis.questions.models import Question
 from majlis.registration.models import Registration
 from tests import factories
@@ -40,6 +40,9 @@ def grow(db, make_body):
         majlis_session = factories.majlis_session(db, starts_at=NOW + timedelta(minutes=30), capacity=500,
                                                   registration_opens_at=NOW - timedelta(days=1))
         office = factories.user(db, role=Role.MODERATOR)
+        category = CaseCategory(code="roads", body_id=body.id, name_ar="الطرق", name_en="Roads", days_to_resolve=9,
+                                created_at=NOW, updated_at=NOW)
+        db.add(category)
 
     def add(n):
         with unit_of_work(db):
@@ -54,7 +57,21 @@ def grow(db, make_body):
                 db.flush()
                 db.add(Case(question_id=question.id, session_id=majlis_session.id, resident_id=resident.id,
                             body_id=body.id, due_on=NOW.date(), opened_by_id=office.id, opened_at=NOW,
-                            created_at=NOW, updated_at=NOW))
+                            description=question.body, created_at=NOW, updated_at=NOW))
+                # A request from the app waiting for triage, and one resolved and answered, in an area.
+                area = factories.area(db)
+                db.add(Case(channel=CaseChannel.APP, status=CaseStatus.SUBMITTED, resident_id=resident.id,
+                            body_id=body.id, category_id=category.id, area_id=area.id, description="إنارة",
+                            due_on=NOW.date(), opened_by_id=resident.id, opened_at=NOW, created_at=NOW,
+                            updated_at=NOW))
+                resolved = Case(channel=CaseChannel.PHONE, status=CaseStatus.RESOLVED, body_id=body.id,
+                                category_id=category.id, area_id=area.id, description="حفرة", due_on=NOW.date(),
+                                opened_by_id=office.id, opened_at=NOW - timedelta(days=3), resolved_at=NOW,
+                                created_at=NOW, updated_at=NOW, resident_id=resident.id)
+                db.add(resolved)
+                db.flush()
+                db.add(CaseFeedback(case_id=resolved.id, round=0, outcome=FeedbackOutcome.FIXED, rating=4,
+                                    created_at=NOW))
                 factories.majlis_session(db, starts_at=NOW + timedelta(days=1))
 
     return majlis_session, office, add
@@ -69,10 +86,22 @@ PAGES = [
     ("page", "/staff/calendar"),
     ("page", "/cases"),
     ("page", "/accountability"),
+    ("page", "/accountability?group_by=month"),
+    ("page", "/accountability?group_by=area"),
+    ("page", "/accountability?group_by=category"),
+    ("page", "/staff/requests"),
+    ("page", "/open-data"),
     ("api", "/api/v1/sessions"),
     ("api", "/api/v1/sessions/{sid}/questions"),
     ("api", "/api/v1/sessions/{sid}/registrations"),
     ("api", "/api/v1/cases"),
+    ("api", "/api/v1/accountability?group_by=channel"),
+    ("api", "/api/v1/categories"),
+    ("feed", "/open311/v2/requests.json"),
+    ("feed", "/open311/v2/requests.xml"),
+    ("feed", "/open311/v2/services.json"),
+    ("feed", "/open-data/cases.json"),
+    ("feed", "/open-data/cases.csv"),
     ("feed", "/calendar/majlis.ics"),
 ]
 

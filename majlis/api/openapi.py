@@ -15,7 +15,9 @@ from flask import jsonify, render_template
 from majlis.api import bp
 from majlis.enums import (
     AttachmentKind,
+    CaseChannel,
     CaseStatus,
+    FeedbackOutcome,
     MinutesStatus,
     QuestionStatus,
     Role,
@@ -23,8 +25,10 @@ from majlis.enums import (
     SessionStatus,
     Visibility,
 )
+from majlis.followups.dashboard import GROUPINGS
 from majlis.notifications.models import CHANNELS
 from majlis.notifications.preferences import CHOICE_KINDS
+from majlis.open311.opendata import DICTIONARY
 from majlis.questions.services import CATEGORIES
 from majlis.sessions.services import MAX_REMINDERS, REMINDER_RANGE
 
@@ -35,6 +39,11 @@ def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pyb
 
 
 API_PREFIX = "/api/v1"
+OPEN311_PREFIX = "/open311/v2"
+OPEN_DATA_PREFIX = "/open-data"
+# The routes this document describes: the API, and the public machine-readable data beside it.
+DOCUMENTED_PREFIXES = (API_PREFIX + "/", OPEN311_PREFIX + "/", OPEN_DATA_PREFIX + "/")
+XML = "text/xml"
 INT32_MAX = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 JSON = "application/json"
 BEARER = [{"bearerAuth": []}]
@@ -54,6 +63,7 @@ ENTITLED = N_("Confirmed registrants, invited officials, moderators and staff; r
 VIDEO_SERVICE = N_("The video service: a JaaS webhook signed with JITSI_WEBHOOK_SECRET, or a Prosody event-sync "
                    "post with the JITSI_EVENTS_TOKEN bearer token")
 CASE_PARTIES = N_("The resident (own cases), officials (their body's cases), moderators and staff")
+CASE_RESIDENT = N_("The case's resident")
 MINUTES_READERS = N_("Any signed-in user (published minutes); staff (drafts)")
 
 
@@ -139,6 +149,18 @@ LONG_TEXT = string(N_("At most 4000 characters"), max_length=4000)
 MINUTES_BODY = string(N_("Not blank; at most 200,000 characters"), min_length=1, max_length=200_000)
 DIGITS_ID = {"type": ["integer", "string"], "minimum": 1, "maximum": INT32_MAX, "pattern": r"^[0-9]+$",
              "description": N_("An id, as a number or a string of digits")}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
+COUNT = integer(0)
+CATEGORY_CODE = string(N_("A category's code, from GET /api/v1/categories"), max_length=64)
+DESCRIPTION = string(N_("3 to 2000 characters; line breaks are kept"), min_length=3, max_length=2000)
+PLACE_INPUT = obj({
+    "address": nullable(string(N_("At most 300 characters"), max_length=300)),
+    "lat": nullable({"type": "number", "minimum": -90, "maximum": 90, "description": N_("WGS 84 latitude")}),
+    "lon": nullable({"type": "number", "minimum": -180, "maximum": 180, "description": N_("WGS 84 longitude")}),
+    "public": {"type": "boolean", "default": False,
+               "description": N_("The resident agreed to publish the place; otherwise only the area is")},
+}, description=N_("Where exactly (optional); latitude and longitude together or neither"))
 
 
 # --- responses ----------------------------------------------------------------------------------------------------
@@ -264,12 +286,41 @@ def _components() -> dict:
         "reject_reason": nullable(string("Shown only to the author and moderators")),
     }, description="`author` is null for an anonymous question, except for moderators and the author")
     body_ref = record({"id": ID, "name_ar": string(), "name_en": string()})
+    named = record({"code": string(), "name_ar": string(), "name_en": string()})
     case_fields = {
-        "id": ID, "question_id": ID, "session_id": ID, "question": string("The question's text"),
-        "body": body_ref, "status": enum(CaseStatus), "due_on": DAY, "overdue": {"type": "boolean"},
+        "id": ID, "channel": enum(CaseChannel), "question_id": nullable(ID), "session_id": nullable(ID),
+        "question": nullable(string("The question's text, for a case raised in a majlis")),
+        "description": string(), "body": body_ref, "category": nullable(named),
+        "area": nullable(record({"id": ID, "code": string(), "name_ar": string(), "name_en": string()})),
+        "place": nullable(record({"address": nullable(string()), "lat": nullable(NUMBER), "lon": nullable(NUMBER),
+                                  "public": BOOLEAN})),
+        "resident_id": nullable(ID),
+        "contact": nullable(record({"name": nullable(string()), "phone": nullable(string()),
+                                    "email": nullable(string())},
+                                   description="Given by phone or in writing; seen by the office and the body only")),
+        "status": enum(CaseStatus), "due_on": DAY, "overdue": BOOLEAN,
         "reference_number": nullable(string()), "opened_at": INSTANT, "resolved_at": nullable(INSTANT),
-        "declined_reason": nullable(string()), "reopened": {"type": "boolean"},
+        "declined_reason": nullable(string()), "reopened": BOOLEAN,
     }
+    satisfaction = record({"answers": COUNT, "fixed": COUNT, "partly_fixed": COUNT, "not_fixed": COUNT,
+                           "average_rating": nullable(NUMBER)})
+    figures = record({
+        "key": nullable(string("A body, area or category code, a channel, or a month YYYY-MM; null: not given")),
+        "name_ar": string(), "name_en": string(), "opened": COUNT, "open": COUNT, "overdue": COUNT,
+        "closed_on_time": COUNT, "closed_late": COUNT, "median_days_to_close": nullable(NUMBER),
+        "satisfaction": satisfaction,
+    })
+    open_data_types = {"integer": integer(), "text": string(), "date": DAY, "number": NUMBER, "boolean": BOOLEAN}
+    always = {"case_id", "channel", "status", "category_code", "category_name_ar", "category_name_en", "body_code",
+              "body_name_ar", "body_name_en", "opened_on", "due_on", "reopened"}
+    open311_request = record({
+        "service_request_id": string(), "status": enum(["open", "closed"]), "status_notes": string(),
+        "service_name": string(), "service_code": string(), "agency_responsible": string(),
+        "service_notice": {"type": "null"}, "requested_datetime": INSTANT, "updated_datetime": INSTANT,
+        "expected_datetime": INSTANT,
+        "address": nullable(string("The area, or the address when the resident agreed to publish the place")),
+        "lat": nullable(NUMBER), "long": nullable(NUMBER),
+    }, description="GeoReport v2's service request; no personal data")
     return {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer",
@@ -328,7 +379,37 @@ def _components() -> dict:
             "Question": question,
             "Votes": record({"votes": integer(0)}),
             "Case": record(case_fields),
-            "CaseWithUpdates": record({**case_fields, "updates": {"type": "array", "items": ref("CaseUpdate")}}),
+            "CaseWithUpdates": record({**case_fields, "updates": {"type": "array", "items": ref("CaseUpdate")},
+                                       "feedback": {"type": "array", "items": ref("Feedback")},
+                                       "feedback_open": {"type": "boolean", "description": "Whether the caller "
+                                                                                          "may answer now"}}),
+            "Feedback": record({"round": integer(0, description="Which resolution of the case it answers"),
+                                "outcome": enum(FeedbackOutcome), "rating": nullable(integer(1, 5)),
+                                "comment": nullable(string()), "created_at": INSTANT}),
+            "Category": record({"code": string(), "name_ar": string(), "name_en": string(), "body_id": ID,
+                                "days_to_resolve": integer(1)}),
+            "Figures": figures,
+            "Accountability": record({
+                "from": DAY, "to": DAY, "group_by": enum(GROUPINGS), "as_of": INSTANT,
+                "groups": {"type": "array", "items": ref("Figures")}, "totals": ref("Figures"),
+                "backlog": {"type": "array", "items": record({"month": string(pattern=r"^\d{4}-\d{2}$"),
+                                                              "open": COUNT, "overdue": COUNT})},
+                "awaiting_triage": COUNT,
+            }),
+            "OpenDataCase": record({f.name: open_data_types[f.kind] if f.name in always
+                                    else nullable(open_data_types[f.kind]) for f in DICTIONARY}),
+            "Open311Request": open311_request,
+            "Open311Service": record({"service_code": string(), "service_name": string(), "description": string(),
+                                      "metadata": BOOLEAN, "type": enum(["realtime"]), "keywords": string(),
+                                      "group": string("The government body")}),
+            "Open311Discovery": record({
+                "changeset": INSTANT, "contact": string(), "key_service": string(),
+                "endpoints": {"type": "array", "items": record({
+                    "specification": string(format="uri"), "url": string(format="uri"), "changeset": INSTANT,
+                    "type": enum(["production"]), "formats": {"type": "array", "items": string()}})},
+            }),
+            "Open311Errors": {"type": "array", "items": record({"code": integer(400, 599), "description": string()}),
+                              "description": "GeoReport v2's error list"},
             "CaseUpdate": record({
                 "id": ID, "text": string(), "status": nullable(enum(CaseStatus, "The status it moved to")),
                 "author": record({"name": string(), "role": enum(Role)}), "from_body": nullable(ID),
@@ -630,6 +711,7 @@ def _operations() -> list[tuple]:
                       "body_id": {**DIGITS_ID, "description": N_("The government body that answers")},
                       "due_on": nullable({**DAY, "description": N_("Default: today plus the body's SLA days")}),
                       "reference": nullable(string(N_("The body's reference number"), max_length=64)),
+                      "category": nullable({**CATEGORY_CODE, "description": N_("Optional; one of the body's")}),
                   }, required=["body_id"]),
                   responses=ok(ref("CaseWithUpdates"), "The case", status=201, location=True),
                   errors={400: ["invalid_input"], 409: ["illegal_transition", "case_exists"]}),
@@ -649,6 +731,70 @@ def _operations() -> list[tuple]:
                   }),
                   responses=ok(ref("CaseWithUpdates"), "The case"),
                   errors={400: ["invalid_input"], 409: ["illegal_transition", "reopen_used", "reopen_expired"]}),
+        operation("get", "/categories", "list_categories", N_("List the categories of requests"), who=ANY_USER,
+                  tag="cases", responses=ok(list_of("categories", ref("Category")))),
+        operation("post", "/cases", "create_case", N_("Open a case received by any channel"), who=OFFICE,
+                  tag="cases", forbidden=["forbidden"],
+                  description="A need received by phone, social media, e-mail or seen on a field visit goes "
+                              "straight to its body, due by its category's days unless `due_on` is given. It "
+                              "follows a resident's account (`resident_id`) or the contact details given "
+                              "(`contact`, never published), or neither.",
+                  body=obj({
+                      "channel": enum(CaseChannel),
+                      "body_id": {**DIGITS_ID, "description": N_("The government body; the category's own")},
+                      "category": CATEGORY_CODE,
+                      "description": DESCRIPTION,
+                      "area_id": nullable({**DIGITS_ID, "description": N_("An area of the governorate")}),
+                      "resident_id": nullable({**DIGITS_ID, "description": N_("The resident's account")}),
+                      "contact": nullable(obj({
+                          "name": nullable(string(max_length=120)),
+                          "phone": nullable(string(N_("Digits with an optional leading +"), max_length=32)),
+                          "email": nullable(string(max_length=254)),
+                      })),
+                      "place": nullable(PLACE_INPUT),
+                      "session_id": nullable({**DIGITS_ID, "description": N_("The majlis or field visit it "
+                                                                              "was raised in")}),
+                      "due_on": nullable({**DAY, "description": N_("Default: today plus the category's days")}),
+                      "reference": nullable(string(N_("The body's reference number"), max_length=64)),
+                  }, required=["channel", "body_id", "category", "description"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case", status=201, location=True),
+                  errors={400: ["invalid_input"]}),
+        operation("post", "/requests", "submit_request", N_("Send a request (from the app)"), who=RESIDENT,
+                  tag="cases", forbidden=["residents_only"], rate_limited=True,
+                  description="The request waits (status `submitted`) until the Governor's office sends it to "
+                              "the government body of its category.",
+                  body=obj({"category": CATEGORY_CODE, "description": DESCRIPTION,
+                            "area_id": nullable({**DIGITS_ID, "description": N_("Default: the resident's area")}),
+                            "place": nullable(PLACE_INPUT)}, required=["category", "description"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case, waiting for triage", status=201, location=True),
+                  errors={400: ["invalid_input"]}),
+        operation("post", "/cases/{case_id}/triage", "triage_case", N_("Send a waiting request to a body"),
+                  who=OFFICE, tag="cases", forbidden=["forbidden"],
+                  body=obj({"category": {**CATEGORY_CODE, "description": N_("The category, which decides the body")},
+                            "due_on": nullable({**DAY, "description": N_("Default: the request's date plus the "
+                                                                         "category's days")})},
+                           required=["category"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case, open with its body"),
+                  errors={400: ["invalid_input"], 409: ["already_triaged"]}),
+        operation("post", "/cases/{case_id}/feedback", "give_feedback", N_("Answer \"was it fixed?\""),
+                  who=CASE_RESIDENT, tag="cases", forbidden=["not_your_case"],
+                  description="Once per resolution, within 30 days of it. `fixed` confirms the case; `not_fixed` "
+                              "reopens it to its body.",
+                  body=obj({"outcome": enum(FeedbackOutcome), "rating": nullable(integer(1, 5)),
+                            "comment": nullable(string(N_("At most 1000 characters"), max_length=1000))},
+                           required=["outcome"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case"),
+                  errors={400: ["invalid_input"], 409: ["feedback_closed", "feedback_given"]}),
+        operation("get", "/accountability", "accountability", N_("The accountability figures"), who=ANYONE,
+                  tag="cases", public=True,
+                  description="Per body, area, channel, category or month: opened, open and overdue at the end of "
+                              "the range, closed on time and late, median days to close, and the residents' "
+                              "answers. No personal data.",
+                  params=[query("from", DAY, N_("First local day; default the first day of the month 11 months "
+                                                "ago")),
+                          query("to", DAY, N_("Last local day; default today")),
+                          query("group_by", enum(GROUPINGS), N_("Default body"))],
+                  responses=ok(ref("Accountability")), errors={400: ["invalid_input"]}),
 
         # --- minutes and the archive
         operation("get", "/sessions/{session_id}/minutes", "get_minutes", N_("Read a session's minutes"),
@@ -718,12 +864,93 @@ def _operations() -> list[tuple]:
                   responses=ok(ref("EventReceipt")),
                   errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]}),
 
+        # --- open data and Open311
+        *public_data(),
+
         # --- this document
         operation("get", "/openapi.json", "openapi_document", N_("This OpenAPI document"), who=ANYONE,
                   tag="meta", public=True, responses=ok({"type": "object"}, "The OpenAPI 3.1 document")),
         operation("get", "/docs", "docs", N_("This API's reference page (HTML)"), who=ANYONE, tag="meta",
                   public=True, responses=ok(string(), "The page", media_type="text/html")),
     ]
+
+
+def open311_errors(statuses: tuple[int, ...], media_type: str) -> dict:
+    """GeoReport v2's error list (in the document's format), for each status."""
+    schema = ref("Open311Errors") if media_type == JSON else string("<errors><error><code/><description/></error>"
+                                                                    "</errors>")
+    return {str(status): {"description": ERROR_DESCRIPTIONS[status], "content": {media_type: {"schema": schema}}}
+            for status in statuses}
+
+
+def _open311_operation(fmt: str, path: str, op_id: str, summary: str, schema_name: str, *, many: bool = True,
+                       params=(), errors=(), description: str | None = None) -> tuple:
+    """One GeoReport v2 read in one format: `.json` (the schema) or `.xml` (text)."""
+    media_type = JSON if fmt == "json" else XML
+    if fmt == "xml":
+        schema = string("GeoReport v2 XML")
+    else:
+        schema = {"type": "array", "items": ref(schema_name)} if many else ref(schema_name)
+    spec: dict = {"operationId": f"{op_id}_{fmt}", "summary": summary, "tags": ["open data"], "security": [],
+                  "x-majlis-who": ANYONE,
+                  "responses": {"200": {"description": "Success", "content": {media_type: {"schema": schema}}},
+                                **open311_errors(errors, media_type)}}
+    if description:
+        spec["description"] = description
+    parameters = [{"name": "service_request_id", "in": "path", "required": True,
+                   "description": N_("The service request's id (the case's number)"), "schema": string()}
+                  ] if "{" in path else []
+    parameters += list(params)
+    if parameters:
+        spec["parameters"] = parameters
+    return f"{OPEN311_PREFIX}{path}.{fmt}", "get", spec
+
+
+def public_data() -> list[tuple]:
+    """Open311 GeoReport v2 (JSON and XML) and the open data files: public, read-only, without personal data."""
+    lang = [query("lang", enum(["ar", "en"]), N_("The language of names and notes (default Arabic)")),
+            query("jurisdiction_id", string(), N_("Accepted and ignored: there is one jurisdiction"))]
+    request_params = [
+        query("start_date", string(N_("ISO 8601 (w3c); default end_date minus 90 days"), format="date-time"),
+              N_("Requests opened from this instant")),
+        query("end_date", string(N_("ISO 8601 (w3c); default start_date plus 90 days, or now"), format="date-time"),
+              N_("Requests opened until this instant; at most 90 days after start_date")),
+        query("status", string(N_("open, closed, or both separated by a comma")), N_("Only these statuses")),
+        query("service_code", string(N_("Codes separated by commas")), N_("Only these services")),
+        query("service_request_id", string(N_("Ids separated by commas; overrides the other filters")),
+              N_("Only these requests")),
+        *lang,
+    ]
+    found = []
+    for fmt in ("json", "xml"):
+        found += [
+            _open311_operation(fmt, "/discovery", "open311_discovery", N_("Open311 service discovery"),
+                               "Open311Discovery", many=False),
+            _open311_operation(fmt, "/services", "open311_services",
+                               N_("Open311 services (the categories of requests)"), "Open311Service", params=lang),
+            _open311_operation(fmt, "/requests", "open311_requests", N_("Open311 service requests (published cases)"),
+                               "Open311Request", params=request_params, errors=(400,),
+                               description="At most 1000, newest first. The location is the area unless the "
+                                           "resident agreed to publish the place; no name, e-mail, phone or free "
+                                           "text."),
+            _open311_operation(fmt, "/requests/{service_request_id}", "open311_request",
+                               N_("One Open311 service request"), "Open311Request", params=lang, errors=(404,)),
+        ]
+    range_params = [query("from", DAY, N_("Cases opened from this local day")),
+                    query("to", DAY, N_("Cases opened until this local day"))]
+    files = (("csv", "text/csv", string(N_("UTF-8 CSV, a header line then a case per line"))),
+             ("json", JSON, record({"fields": {"type": "array", "items": string()},
+                                    "cases": {"type": "array", "items": ref("OpenDataCase")}})))
+    for fmt, media_type, schema in files:
+        found.append((f"{OPEN_DATA_PREFIX}/cases.{fmt}", "get", {
+            "operationId": f"open_data_cases_{fmt}", "summary": N_("Open data: every published case"),
+            "tags": ["open data"], "security": [], "x-majlis-who": ANYONE,
+            "description": "Anonymised: see the data dictionary at /open-data.",
+            "parameters": range_params,
+            "responses": {"200": {"description": "Success", "content": {media_type: {"schema": schema}}},
+                          "400": error(400, ["invalid_input"])},
+        }))
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -748,7 +975,7 @@ def _document() -> dict:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": name} for name in
                  ("accounts", "notifications", "directory", "schedule", "registrations", "questions", "cases",
-                  "minutes", "video", "meta")],
+                  "minutes", "video", "open data", "meta")],
         "paths": paths,
         "components": _components(),
     }
@@ -811,8 +1038,9 @@ def describe_operations(doc: dict) -> list[dict]:
                 if status[0] in "23":  # successes, redirects and not-modified
                     successes.append({"status": status, "media_type": next(iter(response.get("content", {})), "")})
                     continue
-                schema = response["content"][JSON]["schema"]["allOf"][1]
-                codes = schema["properties"]["error"]["properties"]["code"]["enum"]
+                schema = next(iter(response["content"].values()))["schema"]
+                codes = (schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+                         if "allOf" in schema else [])  # GeoReport's own errors carry the status alone
                 errors.append({"status": status, "codes": codes})
             entries.append({
                 "id": spec["operationId"], "method": method.upper(), "path": path, "summary": spec["summary"],

@@ -7,7 +7,8 @@ message to the resident carries the date of the step in both calendars, its time
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from majlis.auth.models import User
 from majlis.core.models import GovernmentBody
-from majlis.enums import CaseStatus, Role
-from majlis.followups.models import Case, CaseUpdate
+from majlis.enums import CaseStatus, FeedbackOutcome, Role
+from majlis.followups.links import feedback_token
+from majlis.followups.models import Case, CaseFeedback, CaseUpdate
 from majlis.notifications import services as outbox
 from majlis.notifications.rendering import Message, RenderContext, Skip, renders
 from majlis.timeutil import format_hijri
@@ -31,19 +33,20 @@ def _officials(db_session: Session, body_id: int) -> list[User]:
 
 
 def case_opened(db_session: Session, case: Case, *, now: datetime) -> None:
+    """The case reached its body: tell the resident (when it follows one) and the body's officials."""
     # The body it went to is the event's; a hand-over before delivery has its own notice.
-    outbox.enqueue(db_session, kind="case_opened", user=case.resident,
-                   params={"case_id": case.id, "body_id": case.body_id}, now=now)
+    if case.resident is not None:
+        outbox.enqueue(db_session, kind="case_opened", user=case.resident,
+                       params={"case_id": case.id, "body_id": case.body_id}, now=now)
     for official in _officials(db_session, case.body_id):
         outbox.enqueue(db_session, kind="case_assigned", user=official, params={"case_id": case.id}, now=now)
 
 
 def case_updated(db_session: Session, case: Case, update: CaseUpdate, author: User, *, now: datetime) -> None:
     params = {"case_id": case.id, "update_id": update.id}
-    if author.id != case.resident_id:
-        # A resolution asks the resident whether it was fixed; every other step is news.
-        kind = "case_resolved" if update.new_status == CaseStatus.RESOLVED else "case_update"
-        outbox.enqueue(db_session, kind=kind, user=case.resident, params=params, now=now)
+    if author.id != case.resident_id and case.resident is not None:
+        # A resolution is news too; "was it fixed?" follows some days later (case_feedback), with one-click answers.
+        outbox.enqueue(db_session, kind="case_update", user=case.resident, params=params, now=now)
     if update.to_body_id:
         # A hand-over: the update's id tells this assignment from the first one.
         for official in _officials(db_session, update.to_body_id):
@@ -55,6 +58,19 @@ def case_overdue(db_session: Session, case: Case, *, now: datetime) -> None:
     for official in _officials(db_session, case.body_id):
         outbox.enqueue(db_session, kind="case_overdue", user=official, params={"case_id": case.id, "due_on": due},
                        dedupe_key=f"case-overdue:{case.id}:{official.id}:{due}", now=now)
+
+
+def case_reopened(db_session: Session, case: Case, *, now: datetime) -> None:
+    """The resident says it is not fixed: the case is back with its body's officials."""
+    for official in _officials(db_session, case.body_id):
+        outbox.enqueue(db_session, kind="case_reopened", user=official, params={"case_id": case.id}, now=now)
+
+
+def case_feedback(db_session: Session, case: Case, *, now: datetime) -> None:
+    """Ask the resident "was it fixed?" about the case's current resolution (once per resolution)."""
+    outbox.enqueue(db_session, kind="case_feedback", user=case.resident,
+                   params={"case_id": case.id, "round": case.round},
+                   dedupe_key=f"case-feedback:{case.id}:{case.round}", now=now)
 
 
 # Rendering, at delivery.
@@ -113,9 +129,14 @@ def _opened(ctx: RenderContext, params: dict) -> Message:
         raise Skip("the government body no longer exists")
     due_day, due_hijri = _day(ctx, case.due_on)
     due = f"{due_day} ({due_hijri})" if due_hijri else due_day
+    if case.question_id is not None:
+        body_text = _("Your question became case number %(id)s with %(body)s, due by %(due)s.",
+                      id=case.id, body=_body_name(ctx, body), due=due)
+    else:
+        body_text = _("Your request is case number %(id)s with %(body)s, due by %(due)s.",
+                      id=case.id, body=_body_name(ctx, body), due=due)
     return _resident_message(ctx, case, subject=_("Your request is now a follow-up case"), at=case.opened_at,
-                             body=_("Your question became case number %(id)s with %(body)s, due by %(due)s.",
-                                    id=case.id, body=_body_name(ctx, body), due=due))
+                             body=body_text)
 
 
 @renders("case_assigned")
@@ -138,17 +159,6 @@ def _updated(ctx: RenderContext, params: dict) -> Message:
                              at=update.created_at)
 
 
-@renders("case_resolved")
-def _resolved(ctx: RenderContext, params: dict) -> Message:
-    case, update = _case(ctx, params), _update(ctx, params)
-    if case.status != CaseStatus.RESOLVED:
-        raise Skip("the case is no longer waiting for the resident's answer")
-    return _resident_message(ctx, case, subject=_("Was it fixed? Case number %(id)s", id=case.id),
-                             body=_("The body reports your case resolved. Was it fixed? Confirm it, or reopen the "
-                                    "case within 14 days, on the case's page."),
-                             detail=update.text or None, at=update.created_at)
-
-
 @renders("case_overdue")
 def _overdue(ctx: RenderContext, params: dict) -> Message:
     case = _case(ctx, params)
@@ -158,3 +168,38 @@ def _overdue(ctx: RenderContext, params: dict) -> Message:
                    text=_("The case was due by %(due)s and is not resolved yet. It is proposed for the agenda of "
                           "the next coordinating majlis.", due=params["due_on"]) + f"\n{_link(ctx, case)}\n",
                    link=_link(ctx, case))
+
+
+@renders("case_reopened")
+def _reopened(ctx: RenderContext, params: dict) -> Message:
+    case = _case(ctx, params)
+    return Message(subject=_("Case number %(id)s was reopened", id=case.id),
+                   text=_("The resident says the case is not fixed; it is open again for your body, due by %(due)s.",
+                          due=case.due_on.isoformat()) + f"\n{_link(ctx, case)}\n",
+                   link=_link(ctx, case))
+
+
+def feedback_links(config, case: Case, *, now: datetime) -> dict[str, str]:
+    """The one-click links of the notice, one per answer, all carrying the same signed token."""
+    token = feedback_token(config["SECRET_KEY"], case_id=case.id, round=case.round, resident_id=case.resident_id,
+                           now=now)
+    base = f"{config['MAJLIS_BASE_URL']}/cases/{case.id}/feedback"
+    return {outcome.value: f"{base}?{urlencode({'outcome': outcome.value, 'token': token})}"
+            for outcome in FeedbackOutcome}
+
+
+@renders("case_feedback")
+def _feedback(ctx: RenderContext, params: dict) -> Message:
+    case = _case(ctx, params)
+    if case.status != CaseStatus.RESOLVED or case.round != params["round"] or case.resident_id is None:
+        raise Skip("the case is no longer waiting for the resident's answer")
+    if ctx.db_session.scalar(select(CaseFeedback.id).where(CaseFeedback.case_id == case.id,
+                                                           CaseFeedback.round == case.round)) is not None:
+        raise Skip("the resident has already answered")
+    links = feedback_links(ctx.config, case, now=datetime.now(UTC))
+    labels = {"fixed": _("Fixed"), "partly_fixed": _("Partly fixed"), "not_fixed": _("Not fixed")}
+    lines = [_("Case number %(id)s was resolved. Was it fixed? Choose one answer:", id=case.id), ""]
+    lines += [f"{labels[outcome]}: {link}" for outcome, link in links.items()]
+    lines += ["", _("If it is not fixed, the case goes back to the government body.")]
+    return Message(subject=_("Was it fixed? Case number %(id)s", id=case.id), text="\n".join(lines) + "\n",
+                   link=links["fixed"])

@@ -1,33 +1,68 @@
-"""Case pages, the overdue agenda for the coordinating majlis, and the public accountability page."""
+"""Case pages: requests, the triage queue, cases from every channel, "was it fixed?", categories, the overdue
+agenda for the coordinating majlis, and the public accountability dashboard."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
+from majlis.auth import permissions
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.core.models import GovernmentBody
+from majlis.auth.models import User
+from majlis.core.models import Area, GovernmentBody
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Role, SeriesKind, SessionStatus
-from majlis.errors import InvalidInput, MajlisError
-from majlis.followups import services
-from majlis.followups.models import CaseUpdate
+from majlis.enums import CaseChannel, CaseStatus, Role, SeriesKind, SessionStatus
+from majlis.errors import Forbidden, MajlisError, NotFound
+from majlis.extensions import rate_limit
+from majlis.followups import charts, dashboard, services
+from majlis.followups.forms import CategoryForm, ChannelCaseForm, FeedbackForm, RequestForm, TriageForm
+from majlis.followups.links import read_feedback_token
+from majlis.followups.models import Case, CaseCategory, CaseUpdate
 from majlis.questions.models import Question
 from majlis.questions.services import get_question
 from majlis.sessions.models import MajlisSession
-from majlis.sessions.services import parse_day
+from majlis.templating import current_lang
 from majlis.timeutil import local_zone, utcnow
 
 bp = Blueprint("followups", __name__)
+REQUEST_LIMIT = "5 per hour; 20 per day"
 
 
 def _bodies():
     return get_db().scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id)).all()
+
+
+def _name(row) -> str:
+    return row.name_en if current_lang() == "en" else row.name_ar
+
+
+def _category_choices(categories) -> list:
+    """The categories as choices grouped by their body (an <optgroup> each)."""
+    return [SelectChoice("", _("— choose —"))] + [
+        SelectChoice(c.code, _name(c), optgroup=_name(c.body)) for c in categories]
+
+
+def _area_choices() -> list:
+    areas = get_db().scalars(select(Area).order_by(Area.id)).all()
+    return [SelectChoice("", _("— not given —"))] + [SelectChoice(str(a.id), _name(a)) for a in areas]
+
+
+def _show_error(form, exc: MajlisError, aliases: dict | None = None) -> int:
+    """Put a service's refusal next to its field (or flash it) and return the status to answer with."""
+    name = (aliases or {}).get(exc.field, exc.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        flash(str(exc.message), "error")
+    return exc.status
+
+
+# --- cases --------------------------------------------------------------------------------------------------------
 
 
 @bp.get("/cases")
@@ -46,11 +81,15 @@ def case_page(case_id: int):
     case = services.get_case(db_session, case_id, current_user)
     updates = db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))
     now = utcnow()
+    is_resident = current_user.id == case.resident_id and current_user.role == Role.RESIDENT
+    feedback_form = None
+    if is_resident and services.feedback_refusal(db_session, case, current_user, now=now) is None:
+        feedback_form = FeedbackForm()
     return render_template(
-        "followups/case.html", case=case, updates=list(updates), question=db_session.get(Question, case.question_id),
-        form=EmptyForm(), bodies=_bodies(), today=services.local_today(now, local_zone()),
-        is_resident=current_user.id == case.resident_id and current_user.role == Role.RESIDENT,
-        can_reopen=case.reopened_count == 0 and case.resolved_at is not None
+        "followups/case.html", case=case, updates=list(updates), form=EmptyForm(), bodies=_bodies(),
+        today=services.local_today(now, local_zone()), is_resident=is_resident, feedback_form=feedback_form,
+        feedback=services.feedback_of(db_session, case), sees_contact=services.sees_contact(current_user, case),
+        can_reopen=case.status == CaseStatus.DECLINED and case.reopened_count == 0 and case.resolved_at is not None
         and now - case.resolved_at <= services.REOPEN_WINDOW,
     )
 
@@ -58,6 +97,7 @@ def case_page(case_id: int):
 @bp.post("/cases/<int:case_id>/updates")
 @login_required
 def add_update(case_id: int):
+    back = request.form.get("back") == "queue" and permissions.is_office(current_user)
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -71,7 +111,7 @@ def add_update(case_id: int):
             flash(str(exc.message), "error")
         else:
             flash(_("The update was saved."), "success")
-    return redirect(url_for("followups.case_page", case_id=case_id))
+    return redirect(url_for("followups.triage_queue") if back else url_for("followups.case_page", case_id=case_id))
 
 
 @bp.post("/questions/<int:question_id>/case")
@@ -92,6 +132,217 @@ def open_case(question_id: int):
     return redirect(target)
 
 
+@bp.route("/requests/new", methods=["GET", "POST"])
+@login_required
+@rate_limit(REQUEST_LIMIT, methods=["POST"], key_func=lambda: f"user:{current_user.get_id()}")
+def new_request():
+    if not permissions.is_resident(current_user):
+        raise Forbidden(_("Only residents send requests."), code="residents_only")
+    form = RequestForm()
+    form.category.choices = _category_choices(services.list_categories(get_db()))
+    form.area_id.choices = _area_choices()
+    if request.method == "GET" and current_user.area_id:
+        form.area_id.data = str(current_user.area_id)
+    status = 200
+    if form.validate_on_submit():
+        data = {"category": form.category.data, "description": form.description.data,
+                "area_id": form.area_id.data or None,
+                "place": form.place(public=form.place_is_public.data)}
+        try:
+            with unit_of_work() as db_session:
+                case = services.submit_request(db_session, data, current_user, channel=CaseChannel.WEBSITE,
+                                               now=utcnow(), zone=local_zone())
+        except MajlisError as exc:
+            status = _show_error(form, exc, {"lat": "latitude", "lon": "longitude", "address": "place_address"})
+        else:
+            flash(_("Your request number %(id)s was received. The Governor's office will send it to the "
+                    "government body in charge.", id=case.id), "success")
+            return redirect(url_for(".case_page", case_id=case.id))
+    elif form.errors:
+        status = 400
+    return render_template("followups/request_new.html", form=form), status
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@roles_required(Role.MODERATOR, Role.STAFF)
+def new_case():
+    db_session = get_db()
+    form = ChannelCaseForm()
+    form.category.choices = _category_choices(services.list_categories(db_session))
+    form.area_id.choices = _area_choices()
+    status = 200
+    if form.validate_on_submit():
+        category = db_session.scalar(select(CaseCategory).where(CaseCategory.code == form.category.data))
+        data = {"channel": form.channel.data, "category": form.category.data,
+                "body_id": category.body_id if category else None, "area_id": form.area_id.data or None,
+                "description": form.description.data, "session_id": form.session_id.data,
+                "due_on": form.due_on.data.isoformat() if form.due_on.data else None,
+                "place": form.place(public=form.place_is_public.data),
+                "contact": {"name": form.contact_name.data or None, "phone": form.contact_phone.data or None,
+                            "email": form.contact_email.data or None}}
+        resident_email = (form.resident_email.data or "").lower()
+        if resident_email:
+            resident = db_session.scalar(select(User).where(User.email == resident_email))
+            data["resident_id"] = resident.id if resident else 0
+        try:
+            with unit_of_work() as write_session:
+                case = services.open_channel_case(write_session, data, current_user, now=utcnow(), zone=local_zone())
+        except MajlisError as exc:
+            status = _show_error(form, exc, {"lat": "latitude", "lon": "longitude", "address": "place_address",
+                                             "resident_id": "resident_email", "body_id": "category"})
+        else:
+            flash(_("Case number %(id)s opened.", id=case.id), "success")
+            return redirect(url_for(".case_page", case_id=case.id))
+    elif form.errors:
+        status = 400
+    return render_template("followups/case_new.html", form=form), status
+
+
+@bp.get("/staff/requests")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def triage_queue():
+    db_session = get_db()
+    choices = _category_choices(services.list_categories(db_session))
+    waiting = services.triage_queue(db_session)
+    forms = {}
+    for case in waiting:
+        form = TriageForm(formdata=None, prefix=f"c{case.id}", category=case.category.code if case.category else "")
+        form.category.choices = choices
+        forms[case.id] = form
+    return render_template("followups/triage.html", cases=waiting, forms=forms, form=EmptyForm())
+
+
+@bp.post("/staff/requests/<int:case_id>/triage")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def triage(case_id: int):
+    form = TriageForm(prefix=f"c{case_id}")
+    form.category.choices = _category_choices(services.list_categories(get_db()))
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                case = services.get_case(db_session, case_id, current_user)
+                services.triage(db_session, case, current_user, category=form.category.data,
+                                due_on=form.due_on.data.isoformat() if form.due_on.data else None, now=utcnow(),
+                                zone=local_zone())
+        except MajlisError as exc:
+            if exc.status == 404:
+                raise
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Request number %(id)s was sent to %(body)s.", id=case.id, body=_name(case.body)), "success")
+    else:
+        for errors in form.errors.values():
+            flash(" ".join(str(e) for e in errors), "error")
+    return redirect(url_for(".triage_queue"))
+
+
+# --- "was it fixed?" ----------------------------------------------------------------------------------------------
+
+
+def _feedback_party(case_id: int, token: str | None):
+    """The case and its resident, from the signed link's token or the signed-in resident; 404 otherwise."""
+    db_session = get_db()
+    now = utcnow()
+    if token:
+        claim = read_feedback_token(current_app.config["SECRET_KEY"], token, now=now)
+        case = db_session.get(Case, case_id)
+        if claim is None or case is None or claim.case_id != case.id or claim.resident_id != case.resident_id:
+            raise NotFound(_("This link is not valid or has expired. Sign in to answer from the case page."))
+        return case, db_session.get(User, claim.resident_id)
+    if not current_user.is_authenticated:
+        raise NotFound()
+    case = services.get_case(db_session, case_id, current_user)
+    return case, current_user._get_current_object()
+
+
+@bp.route("/cases/<int:case_id>/feedback", methods=["GET", "POST"])
+def feedback(case_id: int):
+    token = request.values.get("token") or None
+    case, resident = _feedback_party(case_id, token)
+    form = FeedbackForm()
+    if request.method == "GET" and request.args.get("outcome") in {"fixed", "partly_fixed", "not_fixed"}:
+        form.outcome.data = request.args["outcome"]  # chosen by the link: one more click sends it
+    refusal = services.feedback_refusal(get_db(), case, resident, now=utcnow())
+    status = 200
+    if refusal is None and form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                case = db_session.get(Case, case.id)
+                services.give_feedback(db_session, case, db_session.get(User, resident.id),
+                                       outcome=form.outcome.data, rating=form.rating.data, comment=form.comment.data,
+                                       now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            return render_template("followups/feedback_done.html", case=case, outcome=form.outcome.data)
+    elif form.errors:
+        status = 400
+    return render_template("followups/feedback.html", case=case, form=form, token=token, refusal=refusal), status
+
+
+# --- categories ---------------------------------------------------------------------------------------------------
+
+
+def _category_data(form: CategoryForm) -> dict:
+    return {"code": form.code.data, "name_ar": form.name_ar.data, "name_en": form.name_en.data,
+            "body_id": form.body_id.data, "days_to_resolve": form.days_to_resolve.data,
+            "is_active": form.is_active.data, "is_published": form.is_published.data}
+
+
+@bp.route("/staff/categories", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def categories():
+    db_session = get_db()
+    form = CategoryForm()
+    form.body_id.choices = [SelectChoice("", _("— choose —"))] + [
+        SelectChoice(str(b.id), _name(b)) for b in _bodies()]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as write_session:
+                category = services.create_category(write_session, _category_data(form), actor=current_user,
+                                                    now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The category %(code)s was added.", code=category.code), "success")
+            return redirect(url_for(".categories"))
+    elif form.errors:
+        status = 400
+    return render_template("followups/categories.html", form=form,
+                           categories=services.list_categories(db_session, active_only=False)), status
+
+
+@bp.route("/staff/categories/<int:category_id>", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def category_edit(category_id: int):
+    db_session = get_db()
+    category = db_session.get(CaseCategory, category_id)
+    if category is None:
+        raise NotFound()
+    form = CategoryForm(obj=category if request.method == "GET" else None)
+    if request.method == "GET":
+        form.body_id.data = str(category.body_id)
+    form.body_id.choices = [SelectChoice(str(b.id), _name(b)) for b in _bodies()]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as write_session:
+                services.update_category(write_session, write_session.get(CaseCategory, category_id),
+                                         _category_data(form), actor=current_user, now=utcnow())
+        except MajlisError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(_("The category %(code)s was saved.", code=category.code), "success")
+            return redirect(url_for(".categories"))
+    elif form.errors:
+        status = 400
+    return render_template("followups/category_edit.html", form=form, category=category), status
+
+
+# --- the agenda and the dashboard ---------------------------------------------------------------------------------
+
+
 @bp.get("/staff/agenda")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def agenda():
@@ -105,18 +356,53 @@ def agenda():
                            next_session=next_session, today=services.local_today(now, local_zone()))
 
 
-def _period() -> tuple[date, date]:
-    today = services.local_today(utcnow(), local_zone())
-    # The one date parser: a malformed day or one outside the supported years is 400 naming its parameter.
-    start = parse_day(request.args["from"], "from") if request.args.get("from") else today - timedelta(days=90)
-    end = parse_day(request.args["to"], "to") if request.args.get("to") else today
-    if end < start:
-        raise InvalidInput(_("'to' must not be before 'from'."), field="to")
-    return start, end
-
-
 @bp.get("/accountability")
 def accountability():
-    start, end = _period()
-    figures = services.accountability(get_db(), start=start, end=end, now=utcnow(), zone=local_zone())
-    return render_template("followups/accountability.html", figures=figures, start=start, end=end)
+    now, zone = utcnow(), local_zone()
+    start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
+    figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)
+    return render_template("followups/accountability.html", figures=figures, start=start, end=end,
+                           group_by=group_by, charts=_charts(figures), month_name=_month_name)
+
+
+def _month_name(key: str) -> str:
+    return dashboard.month_names(key)[1 if current_lang() == "en" else 0]
+
+
+def _charts(figures: dashboard.Dashboard) -> dict:
+    """The dashboard's SVG charts, in the page's language and direction."""
+    rtl = current_lang() == "ar"
+    label = (lambda g: g.name_en) if not rtl else (lambda g: g.name_ar)
+    empty = _("No figures for this period.")
+    groups = figures.groups
+    series = charts.Series
+    return {
+        "open": charts.bar_chart(
+            "chart-open", _("Open cases, and how many of them are overdue"),
+            [charts.Row(label(g), [g.overdue, g.open - g.overdue]) for g in groups],
+            [series(_("Overdue"), "bar-overdue"), series(_("Open, within the due date"), "bar-open")],
+            rtl=rtl, empty_text=empty),
+        "closed": charts.bar_chart(
+            "chart-closed", _("Cases closed on time and late"),
+            [charts.Row(label(g), [g.closed_on_time, g.closed_late]) for g in groups],
+            [series(_("Closed on time"), "bar-on-time"), series(_("Closed late"), "bar-late")],
+            rtl=rtl, empty_text=empty),
+        "median": charts.bar_chart(
+            "chart-median", _("Median days to close"),
+            [charts.Row(label(g), [g.median_days_to_close],
+                        text=str(g.median_days_to_close) if g.median_days_to_close is not None else "—")
+             for g in groups],
+            [series(_("Median days to close"), "bar-median")], rtl=rtl, empty_text=empty),
+        "satisfaction": charts.bar_chart(
+            "chart-satisfaction", _("Was it fixed? The residents' answers"),
+            [charts.Row(label(g), [g.satisfaction.fixed, g.satisfaction.partly_fixed, g.satisfaction.not_fixed])
+             for g in groups],
+            [series(_("Fixed"), "bar-fixed"), series(_("Partly fixed"), "bar-partly"),
+             series(_("Not fixed"), "bar-not-fixed")], rtl=rtl, empty_text=empty),
+        "backlog": charts.bar_chart(
+            "chart-backlog", _("Backlog at the end of each month"),
+            [charts.Row(_month_name(p.month), [p.overdue, p.open - p.overdue])
+             for p in figures.backlog],
+            [series(_("Overdue"), "bar-overdue"), series(_("Open, within the due date"), "bar-open")],
+            rtl=rtl, empty_text=empty),
+    }

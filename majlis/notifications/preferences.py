@@ -41,7 +41,7 @@ CHOICE_OF = {
     "question_on_air": "question_on_air",
     "case_opened": "case_updated",
     "case_update": "case_updated",
-    "case_resolved": "case_feedback",
+    "case_feedback": "case_feedback",
 }
 # Notices that are not a matter of choice go by one channel: a code goes where it proves something.
 FIXED_CHANNELS = {"email_verification": (EMAIL,), "phone_verification": (SMS,)}

@@ -27,6 +27,7 @@ from schemathesis.checks import (
 from majlis.api.openapi import API_PREFIX, document
 from majlis.db import get_database, unit_of_work
 from majlis.enums import Role
+from majlis.followups.models import CaseCategory
 from majlis.questions import services as questions
 from majlis.registration import services as registration
 from majlis.sessions import services as sessions
@@ -112,8 +113,19 @@ def seeded(app, db, make_user, make_body, api_token):
         recording = attachments.queue_download(db, held.id, kind="recording",
                                                link="https://video.example.org/recording.mp4", received_at=now,
                                                now=now)
+    # A category, a resident's request waiting for triage, and the case resolved (so "was it fixed?" is open).
+    with unit_of_work(db):
+        db.add(CaseCategory(code="roads", body_id=body.id, name_ar="الطرق", name_en="Roads", days_to_resolve=14,
+                            created_at=now, updated_at=now))
+    request = client.post("/api/v1/requests", json={"category": "roads", "description": "حفرة في الطريق"},
+                          headers=headers["resident"])
+    assert request.status_code == 201, request.get_data(as_text=True)
+    resolved = client.post(f"/api/v1/cases/{case.get_json()['id']}/updates", json={"text": "تم", "status": "resolved"},
+                           headers=staff_header)
+    assert resolved.status_code == 200, resolved.get_data(as_text=True)
     ids = {"session_id": session_ids, "series_id": [series.id], "question_id": [pending.id, approved.id],
-           "case_id": [case.get_json()["id"]], "attachment_id": [recording.id]}
+           "case_id": [case.get_json()["id"], request.get_json()["id"]],
+           "service_request_id": [str(case.get_json()["id"])], "attachment_id": [recording.id]}
     return headers, ids
 
 

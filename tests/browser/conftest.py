@@ -110,6 +110,7 @@ def live_server(tmp_path_factory, browser, jitsi_stub):
         demo.load(db_session, now=now, config=app.config)
         _session_starting_soon(db_session, now)
         _overflowing_session(db_session, now)
+        _cases_from_every_channel(db_session, now, app.config["SECRET_KEY"])
     LIVE["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -221,6 +222,67 @@ def _moderator(db_session):
     from majlis.enums import Role
 
     return db_session.scalar(select(User).where(User.role == Role.MODERATOR))
+
+
+def _cases_from_every_channel(db_session, now, secret):
+    """A season of cases: opened by channel over four months, some resolved on time or late, some answered,
+    two requests waiting for triage, and a resolved one whose resident has a "was it fixed?" link."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from majlis.auth.models import User
+    from majlis.core.models import Area
+    from majlis.enums import CaseChannel, Role
+    from majlis.followups import services
+    from majlis.followups.links import feedback_token
+    from majlis.followups.models import Case, CaseCategory
+
+    zone = ZoneInfo("Asia/Bahrain")
+    resident = db_session.scalar(select(User).where(User.email == "resident@demo.majlis"))
+    office = db_session.scalar(select(User).where(User.role == Role.MODERATOR))
+    official = db_session.scalar(select(User).where(User.email == "official@demo.majlis"))
+    areas = db_session.scalars(select(Area.id).order_by(Area.id)).all()
+    plan = [  # days ago opened, channel, category, days to resolve (None: still open), answer
+        (110, CaseChannel.MAJLIS, "roads-potholes", 9, "fixed"),
+        (95, CaseChannel.PHONE, "street-lighting", 20, "not_fixed"),
+        (80, CaseChannel.APP, "sewage-overflow", 2, "fixed"),
+        (70, CaseChannel.FIELD_VISIT, "rainwater-drainage", None, None),
+        (60, CaseChannel.WEBSITE, "street-lighting", 6, "partly_fixed"),
+        (45, CaseChannel.SOCIAL_MEDIA, "roads-potholes", None, None),
+        (30, CaseChannel.EMAIL, "sewage-overflow", 12, None),
+        (20, CaseChannel.PHONE, "street-lighting", None, None),
+        (8, CaseChannel.APP, "roads-potholes", 4, None),
+    ]
+    for number, (days_ago, channel, category, resolve_after, answer) in enumerate(plan):
+        opened = now - timedelta(days=days_ago)
+        code = db_session.scalar(select(CaseCategory).where(CaseCategory.code == category))
+        case = services.open_channel_case(db_session, {
+            "channel": channel.value, "body_id": code.body_id, "category": category, "resident_id": resident.id,
+            "description": f"ملاحظة رقم {number + 1} من جولة الأحياء", "area_id": areas[number % len(areas)]},
+            office, now=opened, zone=zone)
+        if resolve_after is not None:
+            services.add_update(db_session, case, official, text="تمت المعالجة", status="resolved",
+                                now=opened + timedelta(days=resolve_after))
+            if answer is not None:
+                services.give_feedback(db_session, case, resident, outcome=answer, rating=4 if answer == "fixed" else 2,
+                                       now=opened + timedelta(days=resolve_after + 3))
+    for text in ("الرصيف مكسور أمام مدرسة الجفير", "تسرب مياه في شارع 17 منذ يومين"):
+        services.submit_request(db_session, {"category": "water-leak", "description": text}, resident,
+                                channel=CaseChannel.WEBSITE, now=now - timedelta(hours=5), zone=zone)
+    waiting = services.open_channel_case(db_session, {
+        "channel": "phone", "body_id": official.body_id, "category": "street-lighting", "resident_id": resident.id,
+        "description": "عمود إنارة مائل في طريق 28"}, office, now=now - timedelta(days=5), zone=zone)
+    services.add_update(db_session, waiting, official, text="تم تثبيت العمود", status="resolved",
+                        now=now - timedelta(days=1))
+    db_session.flush()
+    CASES.update(resolved=waiting.id, token=feedback_token(secret, case_id=waiting.id, round=0,
+                                                           resident_id=resident.id, now=now),
+                 count=db_session.query(Case).count())
+
+
+CASES: dict = {}
 
 
 SOON: dict = {}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from majlis.db import unit_of_work
 from majlis.enums import CaseStatus, QuestionStatus, Role
-from majlis.followups import services
+from majlis.followups import dashboard
 from majlis.followups.models import Case
 from majlis.notifications.models import OutboxMessage
 from majlis.notifications.preferences import stop_token
@@ -71,8 +71,9 @@ def test_the_whole_chain(client, db, world):
     assert [u["status"] for u in confirmed["updates"]] == ["open", "in_progress", "resolved", "confirmed"]
     db.rollback()
     kinds = db.scalars(select(OutboxMessage.kind).where(OutboxMessage.user_id == world["people"]["resident"].id))
-    # One per update by someone else; the resolution asks the resident whether it was fixed.
-    assert list(kinds) == ["case_opened", "case_update", "case_resolved"]
+    # One per update by someone else (the resolution too: "was it fixed?" follows days later, tests/followups/
+    # test_feedback.py).
+    assert list(kinds) == ["case_opened", "case_update", "case_update"]
     assert db.scalar(select(OutboxMessage.kind).where(OutboxMessage.user_id == world["people"]["official"].id)) \
         == "case_assigned"
 
@@ -261,8 +262,8 @@ def test_resident_follows_and_confirms_on_the_case_page(client, db, world, login
     listing = client.get("/cases?lang=en").get_data(as_text=True)
     assert f"Case number {cid}" in listing
     page = client.get(f"/cases/{cid}?lang=en").get_data(as_text=True)
-    assert "تم الإصلاح" in page and "Yes, it is resolved" in page
-    form_post(client, f"/cases/{cid}/updates", {"status": "confirmed"}, page=f"/cases/{cid}")
+    assert "تم الإصلاح" in page and "Was it fixed?" in page
+    form_post(client, f"/cases/{cid}/feedback", {"outcome": "fixed"}, page=f"/cases/{cid}")
     db.expire_all()
     assert db.get(Case, cid).status == CaseStatus.CONFIRMED
 
@@ -291,12 +292,17 @@ def test_accountability_figures_match_hand_computed_values(app, db, make_body, m
             db.flush()
             db.add(Case(question_id=question.id, session_id=majlis_session.id, resident_id=resident.id,
                         body_id=body.id, status=status, due_on=due, opened_by_id=moderator.id, opened_at=opened,
-                        resolved_at=resolved_at, created_at=opened, updated_at=opened))
-    figures = {row.body.name_en: row for row in services.accountability(
-        db, start=date(2027, 3, 1), end=date(2027, 3, 31), now=datetime(2027, 4, 2, tzinfo=UTC), zone=BAHRAIN)}
+                        resolved_at=resolved_at, description=question.body, assigned_at=opened, created_at=opened,
+                        updated_at=opened))
+    result = dashboard.dashboard(db, start=date(2027, 3, 1), end=date(2027, 3, 31), group_by="body",
+                                 now=datetime(2027, 4, 2, tzinfo=UTC), zone=BAHRAIN)
+    figures = {row.name_en: row for row in result.groups}
     w, h = figures["Works"], figures["Health"]
-    assert (w.opened, w.open, w.overdue, w.resolved, w.median_days) == (3, 2, 1, 2, 7.0)
-    assert (h.opened, h.open, h.overdue, h.resolved, h.median_days) == (2, 0, 0, 1, 7.0)
+    # A declined case is closed (on time here): the body answered, if not as the resident hoped.
+    assert (w.opened, w.open, w.overdue, w.closed_on_time, w.closed_late, w.median_days_to_close) == (
+        3, 2, 1, 2, 0, 7.0)
+    assert (h.opened, h.open, h.overdue, h.closed_on_time, h.closed_late, h.median_days_to_close) == (
+        2, 0, 0, 2, 0, 4.0)
 
 
 def test_accountability_page_is_public_and_has_no_personal_data(client, world):
@@ -304,6 +310,6 @@ def test_accountability_page_is_public_and_has_no_personal_data(client, world):
     page = client.get("/accountability?lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Median days to resolve" in html and "Fatima" not in html and "متى سيتم" not in html
+    assert "Median days to close" in html and "Fatima" not in html and "متى سيتم" not in html
     bad = client.get("/accountability?from=2027-13-01")
     assert bad.status_code == 400

@@ -260,7 +260,7 @@ def test_events_are_refused_when_no_secret_is_configured(app, client, db):
 @pytest.mark.parametrize("body", [
     b'{"eventType": "PARTICIPANT_JOINED", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}",  # too deep to parse
     b'{"eventType": "PARTICIPANT_JOINED", "data": ' + b"[" * 40 + b"]" * 40 + b"}",  # parsed, still too deep
-    '{"eventType": "PARTICIPANT_JOINED", "fqn": "\\ud800"}'.encode(),  # a lone surrogate
+    b'{"eventType": "PARTICIPANT_JOINED", "fqn": "\\ud800"}',  # a lone surrogate
     b'{"eventType": NaN}',
 ])
 def test_a_signed_event_with_a_hostile_body_is_400_and_changes_nothing(events_app, client, body):

@@ -146,8 +146,12 @@ def _case_updated(db, resident):
 
 
 def _case_resolved(db, resident):
+    """Resolved, then asked "was it fixed?" by the job, some days later."""
+    from datetime import timedelta
+
     case, official = _case(db, resident)
     followups.add_update(db, case, official, text="تم الإصلاح", status="resolved", now=NOW)
+    followups.request_feedback(db, now=NOW + timedelta(days=3, hours=1), delay=timedelta(days=3))
 
 
 SCENARIOS = {
@@ -159,7 +163,7 @@ SCENARIOS = {
     "session_cancelled": (_cancelled, {"session_cancelled"}),
     "question_on_air": (_on_air, {"question_on_air"}),
     "case_updated": (_case_updated, {"case_opened", "case_update"}),
-    "case_feedback": (_case_resolved, {"case_resolved"}),
+    "case_feedback": (_case_resolved, {"case_feedback"}),
 }
 
 
