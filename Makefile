@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 translations: install
 	$(BIN)/pybabel extract -F majlis/translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +16,20 @@ from majlis.db import Base, get_database, make_engine, unit_of_work
 from tests import factories
 
 PG_URL = os.environ.get("MAJLIS_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("MAJLIS_TEST_REDIS_URL")
+
+
+def _redis_of_this_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker takes its own Redis database, so limits and cached bodies never collide.
+
+    (Pub/sub channels span databases; a message from another worker only makes a stream re-read its version.)
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.removeprefix("gw").isdecimal():
+        return url
+    return urlsplit(url)._replace(path=f"/{int(worker.removeprefix('gw')) % 16}").geturl()
+
+
+REDIS_URL = _redis_of_this_worker(os.environ.get("MAJLIS_TEST_REDIS_URL"))
 PG_SKIP_REASON = "PostgreSQL run skipped: set MAJLIS_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
 REDIS_SKIP_REASON = "Redis test skipped: set MAJLIS_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
 

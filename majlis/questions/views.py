@@ -87,7 +87,8 @@ def events(session_id: int):
     since = request.headers.get("Last-Event-ID") or request.args.get("since") or "0"
     since = int(since) if since.isascii() and since.isdecimal() and len(since) < 12 else 0
     config = current_app.config
-    client = request.remote_addr or "-"
+    # Per account when signed in: many residents share one address behind a carrier's or an office's NAT.
+    client = f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or "-"
     if not live.slots.take(client, per_worker=config["MAJLIS_LIVE_STREAMS_PER_WORKER"],
                            per_client=config["MAJLIS_LIVE_STREAMS_PER_CLIENT"]):
         raise StreamsBusy()

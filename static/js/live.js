@@ -170,7 +170,9 @@
     });
     source.onerror = function () {
       self.failures += 1;
-      if (self.failures > 5) {  // the stream cannot be held (a proxy, a limit): fall back to polling
+      // A refused stream (503 when the server's streams are taken) is closed for good by the browser; one that keeps
+      // dropping is cut by a proxy. Either way the page keeps up by polling.
+      if (source.readyState === EventSource.CLOSED || self.failures > 5) {
         source.close();
         self.poll();
       }

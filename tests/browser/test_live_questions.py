@@ -37,6 +37,27 @@ def test_an_approved_question_appears_on_the_residents_open_page(live_server, ne
     assert resident.evaluate("window.notReloaded") is True
 
 
+def test_a_page_refused_a_stream_keeps_up_by_polling(live_server, new_page):
+    """The server refuses streams beyond its caps (503, Retry-After): the open page still follows the queue."""
+    resident = new_page(360)
+    sign_in(resident, live_server, "resident@demo.majlis")
+    resident.route("**/events?*", lambda route: route.fulfill(status=503, headers={"Retry-After": "30"},
+                                                               content_type="application/json", body="{}"))
+    resident.goto(f"{live_server}/sessions/{SOON['id']}")
+    resident.locator("#question-body").fill("هل ستُفتح مواقف إضافية قرب سوق المحرق؟")
+    resident.locator("form.ask button[type=submit]").click()
+    resident.wait_for_url(f"{live_server}/sessions/{SOON['id']}#questions-heading")
+    resident.evaluate("window.notReloaded = true")
+
+    moderator = new_page(1280)
+    sign_in(moderator, live_server, "moderator@demo.majlis")
+    moderator.goto(f"{live_server}/sessions/{SOON['id']}/moderate")
+    moderator.locator("article.question", has_text="سوق المحرق").locator("button[data-shortcut=a]").click()
+
+    resident.locator("#live-questions li.question-approved", has_text="سوق المحرق").wait_for(timeout=15_000)
+    assert resident.evaluate("window.notReloaded") is True
+
+
 def test_moderator_keyboard_shortcuts(live_server, new_page):
     resident = new_page(360)
     sign_in(resident, live_server, "resident@demo.majlis")

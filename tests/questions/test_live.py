@@ -9,7 +9,7 @@ from majlis import live
 from majlis.db import unit_of_work
 from majlis.sessions.models import MajlisSession
 from tests import factories
-from tests.conftest import REDIS_SKIP_REASON, REDIS_URL
+from tests.conftest import REDIS_SKIP_REASON, REDIS_URL, form_post
 
 
 @pytest.fixture
@@ -166,3 +166,21 @@ def test_streams_beyond_the_caps_are_refused_and_the_site_keeps_answering(app, c
     again = client.get(f"/sessions/{majlis_session.id}/events", buffered=False)
     assert again.status_code == 200
     again.close()
+
+
+def test_signed_in_residents_behind_one_address_each_get_their_own_streams(app, db, majlis_session, make_user):
+    """A carrier's or an office's NAT puts many residents behind one address: the per-client cap counts accounts."""
+    app.config.update(MAJLIS_LIVE_STREAMS_PER_WORKER=10, MAJLIS_LIVE_STREAMS_PER_CLIENT=2,
+                      MAJLIS_LIVE_STREAM_SECONDS=30)
+    url = f"/sessions/{majlis_session.id}/events"
+    held = []
+    for email in ("first@example.org", "second@example.org"):
+        client = app.test_client()
+        assert form_post(client, "/login", {"email": make_user(email=email).email,
+                                             "password": factories.PASSWORD}).status_code == 302
+        held += [client.get(url, buffered=False) for _ in range(2)]
+        assert all(response.status_code == 200 for response in held)
+        refused = client.get(url, buffered=False)
+        assert refused.status_code == 503  # one account's own cap still holds
+    for response in held:
+        response.close()
