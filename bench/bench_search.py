@@ -202,6 +202,29 @@ def _scratch_postgres(url: str):
     return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
+def run(given: str, *, documents: int = DOCUMENTS, runs: int = 101) -> tuple[dict[str, list[float]], float]:
+    """Seed a scratch database on the engine `given` names ('sqlite…' or a PostgreSQL URL), time every query,
+    drop the scratch database; returns the timings (ms) and the seconds seeding took. `make bench` calls this."""
+    with tempfile.TemporaryDirectory() as scratch:
+        cleanup = None
+        if given.startswith("sqlite"):
+            url = f"sqlite:///{Path(scratch) / 'bench-search.db'}"
+        else:
+            url, cleanup = _scratch_postgres(given)
+        try:
+            started = time.perf_counter()
+            seed(url, documents)
+            seconds = time.perf_counter() - started
+            return measure(url, runs), seconds
+        finally:
+            if cleanup is not None:
+                cleanup()
+
+
+def median_of(timings: dict[str, list[float]], label: str = "two words (the target)") -> float:
+    return statistics.median(timings[label])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", action="append", default=[],
@@ -213,22 +236,9 @@ def main(argv=None) -> int:
     missed = False
     summary = []
     for given in args.database_url or ["sqlite"]:
-        with tempfile.TemporaryDirectory() as scratch:
-            cleanup = None
-            if given == "sqlite" or given.startswith("sqlite"):
-                url, engine_name = f"sqlite:///{Path(scratch) / 'bench-search.db'}", "sqlite"
-            else:
-                url, cleanup = _scratch_postgres(given)
-                engine_name = "postgresql"
-            try:
-                started = time.perf_counter()
-                seed(url, args.documents)
-                print(f"{engine_name}: {args.documents} minutes with transcripts seeded and indexed in "
-                      f"{time.perf_counter() - started:.1f} s", flush=True)
-                timings = measure(url, args.runs)
-            finally:
-                if cleanup is not None:
-                    cleanup()
+        engine_name = "sqlite" if given.startswith("sqlite") else "postgresql"
+        timings, seconds = run(given, documents=args.documents, runs=args.runs)
+        print(f"{engine_name}: {args.documents} minutes with transcripts seeded and indexed in {seconds:.1f} s")
         for label, query in QUERIES.items():
             values = sorted(timings[label])
             median = statistics.median(values)

@@ -7,7 +7,8 @@ Order of a run:
 3. run the HTTP benchmarks (bench_http): groups sharing a ceiling alternate ceiling and Majlis runs, each request
    shape checked once before it is timed and the database checked after each burst;
 4. restart Majlis on gthread workers with Redis and measure the live fan-out to 1,000 watchers (bench_live);
-5. time the minutes compile in process (bench_minutes);
+5. time the minutes compile in process (bench_minutes) and the archive search over 10,000 minutes in a scratch
+   database (bench_search);
 6. repeat 2-5 on PostgreSQL;
 7. profile, with py-spy, every benchmark that missed its target; print the table; write RESULTS.md.
 
@@ -19,7 +20,7 @@ Settings (environment):
 - BENCH_SECONDS (5) per timed run, BENCH_CONNECTIONS (16), BENCH_WORKERS (4 sync workers for both apps);
 - BENCH_ONLY=feed,join: only the benchmarks whose names contain one of these parts (prints, leaves RESULTS.md
   alone); the names: /healthz, session list, session page (anonymous, signed in), ICS feed (full, 304), join
-  (first, again), registration, vote, question, fan-out, minutes;
+  (first, again), registration, vote, question, fan-out, minutes, archive search;
 - BENCH_WATCHERS (1000) live fan-out watchers, each with its own address (X-Forwarded-For, MAJLIS_TRUSTED_PROXIES=1:
   the stream service behind a proxy of docs/production.md), on a gunicorn of BENCH_SSE_WORKERS (2) workers of class
   BENCH_SSE_WORKER_CLASS (gthread; gevent once installed) with BENCH_SSE_THREADS threads each (default: watchers
@@ -60,6 +61,7 @@ import bare_app  # noqa: E402
 import bench_http  # noqa: E402
 import bench_live  # noqa: E402
 import bench_minutes  # noqa: E402
+import bench_search  # noqa: E402
 import hotspots  # noqa: E402
 import loadgen  # noqa: E402
 import seed  # noqa: E402
@@ -105,6 +107,7 @@ class BackendResult:
     rows: list[bench_http.Row]
     fixture: seed.Fixture
     minutes: tuple | None = None
+    search: tuple[dict[str, list[float]], float] | None = None  # bench_search's timings (ms), seconds seeding
     fanout: bench_live.FanOut | None = None
     fanout_row: bench_http.Row | None = None
     fanout_polling: int = 0  # streams that could not subscribe to Redis and poll the database instead
@@ -242,16 +245,27 @@ def run_backend(label: str, database_url: str, fixture: seed.Fixture, work: Path
 
     if bench_http.wanted(settings.only, "live fan-out"):
         run_fanout(result, database, database_url, instance, work, settings, pyspy)
-    if not bench_http.wanted(settings.only, "minutes compile"):
-        database.engine.dispose()
-        return result
-
-    log("minutes compile (in process) ...")
-    result.minutes = bench_minutes.run(database_url, str(instance), fixture.minutes_session_id)
-    compose, compiled, length = result.minutes
-    log(f"  compose_draft: {compose.describe()}; compile_minutes: {compiled.describe()} ({length} characters)")
+    if bench_http.wanted(settings.only, "minutes compile"):
+        log("minutes compile (in process) ...")
+        result.minutes = bench_minutes.run(database_url, str(instance), fixture.minutes_session_id)
+        compose, compiled, length = result.minutes
+        log(f"  compose_draft: {compose.describe()}; compile_minutes: {compiled.describe()} ({length} characters)")
     database.engine.dispose()
+    if bench_http.wanted(settings.only, "archive search"):
+        log(f"archive search (in process, {bench_search.DOCUMENTS:,} minutes with transcripts, a scratch database) ...")
+        result.search = bench_search.run(database_url)
+        log("  " + _search_line(result.search))
     return result
+
+
+def _search_line(search: tuple[dict[str, list[float]], float]) -> str:
+    timings, seconds = search
+    return "; ".join(f"{label} «{query}» median {bench_search.median_of(timings, label):.1f} ms"
+                     for label, query in bench_search.QUERIES.items()) + f" (seeded in {seconds:.0f} s)"
+
+
+def _search_met(search) -> bool:
+    return bench_search.median_of(search[0]) < bench_search.TARGET_MS
 
 
 def fanout_name(settings: Settings) -> str:
@@ -493,6 +507,11 @@ def table(results: list[BackendResult]) -> list[list[str]]:
             lines.append(["minutes compile, 500 questions", result.label,
                           f"{compiled.median:.0f} ms (compose_draft {compose.median:.0f} ms)", "–", "–", "—", "–",
                           before_of("minutes compile", result.label)])
+        if result.search:
+            lines.append(["archive search, 10,000 minutes", result.label,
+                          f"median {bench_search.median_of(result.search[0]):.0f} ms", "–", "–",
+                          f"< {bench_search.TARGET_MS:.0f} ms (issue 18)",
+                          "yes" if _search_met(result.search) else "**no**", "new"])
     return lines
 
 
@@ -516,6 +535,10 @@ def _shapes(results: list[BackendResult]) -> list[str]:
             out.append(f"- **{row.name}** (target {row.target_text}): {row.shape}.{ceiling}")
     out.append("- **minutes compile, 500 questions**: `compile_minutes` and `compose_draft` in process on the ended "
                "session (no target).")
+    out.append(f"- **archive search, 10,000 minutes** (target < {bench_search.TARGET_MS:.0f} ms, issue 18): "
+               "`minutes.services.search` in process, a two-word Arabic query («انارة الشارع») over 10,000 published "
+               "minutes with transcripts seeded in a scratch database (`bench/bench_search.py`); the median of 101 "
+               "runs after a warm-up, with other spellings, a rarer word and the worst case beside it under Details.")
     return out
 
 
@@ -576,6 +599,8 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
                 met.append(f"{row.name} ({result.label})")
             elif row.met is False:
                 missed.append(f"{row.name} ({result.label})")
+        if result.search:
+            (met if _search_met(result.search) else missed).append(f"archive search ({result.label})")
     out += ["", f"**Targets met ({len(met)}):** " + (", ".join(met) or "none") + ".", "",
             f"**Targets missed ({len(missed)}):** " + (", ".join(missed) or "none") + ".", ""]
     out += ["## Before and after", "",
@@ -597,6 +622,8 @@ def write_results(results: list[BackendResult], info: dict[str, str], settings: 
             compose, compiled, length = result.minutes
             out.append(f"- **minutes compile** (500 questions, in process): compile_minutes {compiled.describe()}; "
                        f"compose_draft {compose.describe()}; draft of {length} characters")
+        if result.search:
+            out.append(f"- **archive search** (10,000 minutes, in process): {_search_line(result.search)}")
         out += [f"- note: {note}" for note in result.notes]
         out.append("")
 
