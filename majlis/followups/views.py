@@ -118,6 +118,7 @@ def add_update(case_id: int):
 @bp.post("/cases/<int:case_id>/contact-consent")
 @login_required
 def contact_consent(case_id: int):
+    services.get_case(get_db(), case_id, current_user)  # 404 for anyone who may not see the case, whatever they sent
     if EmptyForm().validate_on_submit():
         if request.form.get("agree") not in ("yes", "no"):
             flash(_("Say yes or no."), "error")

@@ -22,7 +22,7 @@ EMAIL = "maryam.asker@example.com"
 def world(db, make_user, make_body, api_token):
     works = make_body(code="works", sla_days=30)
     people = {
-        "resident": make_user(name=NAME, email=EMAIL, phone="+97339990011"),
+        "resident": make_user(name=NAME, email=EMAIL, phone="+97339990011", locale="en"),
         "other_resident": make_user(),
         "official": make_user(role=Role.OFFICIAL, body=works),
         "moderator": make_user(role=Role.MODERATOR),
@@ -35,7 +35,7 @@ def world(db, make_user, make_body, api_token):
                                       body=f"سؤال {key} عن الطريق", status=QuestionStatus.ANSWERED,
                                       is_anonymous=anonymous, created_at=NOW, updated_at=NOW)
             db.add(questions[key])
-    headers = {name: api_token(user) for name, user in people.items()}
+    headers = {name: {**api_token(user), "Accept-Language": "en"} for name, user in people.items()}
     return {"people": people, "headers": headers, "questions": questions, "works": works}
 
 
@@ -53,6 +53,7 @@ def browser(app, user):
     response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                            "csrf_token": csrf_token_from(page)})
     assert response.status_code == 302
+    client.get("/?lang=en")  # remembered for the session: the texts below are the English ones
     return client
 
 
