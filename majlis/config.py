@@ -128,6 +128,10 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "BABEL_DEFAULT_LOCALE": "ar",
         "BABEL_DEFAULT_TIMEZONE": tz_name,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis unreachable: each worker counts in its own memory until it answers again (looser limits, not none),
+        # instead of every limited route failing. Short timeouts, so a dead Redis host does not hold requests.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {},
         "RATELIMIT_HEADERS_ENABLED": True,
         # Several installations (or test runs) may share one Redis: each counts under its own prefix.
         "RATELIMIT_KEY_PREFIX": env.get("MAJLIS_RATELIMIT_PREFIX", "majlis"),

@@ -241,7 +241,35 @@ def init_app(app: Flask) -> Database:
         if db_session is not None:
             db_session.close()
 
+    _retry_once_after_a_dropped_connection(app)
     return database
+
+
+def _retry_once_after_a_dropped_connection(app: Flask) -> None:
+    """Run a request's view once more when the database dropped its connection before anything was committed.
+
+    There is no ping at checkout (see make_engine), so after a PostgreSQL restart or failover the first statement
+    on each pooled connection fails. SQLAlchemy then invalidates the whole pool, and a second run of the view gets a
+    fresh connection: the user sees an answer instead of a 503. Only when no commit was started (a dropped COMMIT
+    has an unknown outcome, and running the view again could do its work twice); a second failure is the 503.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    dispatch = app.dispatch_request
+
+    def dispatch_request():
+        try:
+            return dispatch()
+        except DBAPIError as exc:
+            db_session = g.get("db_session")
+            if not exc.connection_invalidated or (db_session is not None and db_session.info.get("majlis_commits")):
+                raise
+            log.warning("database connection dropped; running the request once more")
+            if db_session is not None:
+                db_session.rollback()  # what it had loaded (the signed-in user) is read again on the new connection
+            return dispatch()
+
+    app.dispatch_request = dispatch_request
 
 
 def get_database(app: Flask | None = None) -> Database:
@@ -289,6 +317,8 @@ def unit_of_work(db_session: Session | None = None) -> Iterator[Session]:
         try:
             db_session.connection(execution_options=database.write_options)
             yield db_session
+            # Counted before it is sent: a COMMIT the server may have applied is never run again (see init_app).
+            db_session.info["majlis_commits"] = db_session.info.get("majlis_commits", 0) + 1
             db_session.commit()
         except BaseException as exc:
             # A refusal may carry bookkeeping that must survive it (a failed-attempt counter).

@@ -80,6 +80,16 @@ class TooManyAttempts(MajlisError):
         self.retry_after = max(1, int(retry_after))
 
 
+class DatabaseUnavailable(MajlisError):
+    """The database did not answer (restarted, its connections dropped): nothing was written; try again shortly."""
+
+    status = 503
+    code = "database_unavailable"
+    default_message = lazy_gettext("The service is briefly unavailable and nothing was saved. Please try again in a "
+                                   "few seconds.")
+    headers = {"Retry-After": "5"}
+
+
 MAX_ID = 2**31 - 1  # the smallest integer range of the supported databases (PostgreSQL's integer)
 
 
@@ -170,10 +180,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_unavailable(exc):
-        # The database did not answer: nothing was written (the unit of work rolled back); say so plainly.
-        log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
-        code, message = _HTTP_CODES[503]
-        return error_response(503, code, message, headers={"Retry-After": "10"})
+        # The database did not answer: nothing was written (the unit of work rolled back); say so plainly. A dropped
+        # connection has invalidated the pool (SQLAlchemy's disconnect handling), so the next request reconnects.
+        log.error("database unavailable on %s %s: %s (pool invalidated: %s)", request.method, request.path,
+                  type(exc).__name__, bool(getattr(exc, "connection_invalidated", False)))
+        refusal = DatabaseUnavailable()
+        return error_response(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from majlis.core.models import SchedulerHeartbeat
 from majlis.db import get_database, get_db, unit_of_work
 from majlis.minutes.models import Minutes
-from majlis.notifications.services import backlog
+from majlis.notifications.services import backlog, release_claims
 from scheduler.jobs import JOBS, SESSION_JOBS, Job
 from scheduler.lock import LeaderLock
 from scheduler.plan import planned_jobs
@@ -100,6 +100,8 @@ def run_forever(app: Flask) -> None:
         beat(app, leader=False, started_at=started_at)
         time.sleep(STANDBY_RETRY_SECONDS)
     log.info("scheduler %s is the leader", node_name())
+    with app.app_context():
+        release_claims(get_db(), now=datetime.now(UTC))  # a leader before this one may have died mid-send
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
                                                               "misfire_grace_time": None})
     start = datetime.now(UTC) + timedelta(seconds=1)

@@ -283,6 +283,10 @@ ROUTES: list[Route] = [
     # Only the case's resident answers "was it fixed?" (the open case answers 409 feedback_closed).
     Route("POST", "/api/v1/cases/<int:case_id>/feedback", own_case(403, anonymous=401) | {"resident": ALLOWED},
           CASE, body={"outcome": "fixed"}),
+    # Only the resident of a case raised anonymously answers whether its body may contact them (this case was not:
+    # 409 consent_not_asked); the body and the office may not answer for them.
+    Route("POST", "/api/v1/cases/<int:case_id>/contact-consent", own_case(403, anonymous=401) | {"resident": ALLOWED},
+          CASE, body={"agree": True}),
     Route("GET", "/api/v1/accountability", cells(200)),
     # --- API: minutes and the archive -----------------------------------------------------------------------------
     Route("GET", "/api/v1/sessions/<int:session_id>/minutes", api_any(), PAST, label="published"),
@@ -377,6 +381,7 @@ ROUTES: list[Route] = [
     Route("GET", "/cases", page_login(200)),
     Route("GET", "/cases/<int:case_id>", own_case(200, anonymous=LOGIN), CASE),
     Route("POST", "/cases/<int:case_id>/updates", own_case(302, anonymous=LOGIN), CASE, body={"text": "تمت المتابعة"}),
+    Route("POST", "/cases/<int:case_id>/contact-consent", own_case(302, anonymous=LOGIN), CASE, body={"agree": "yes"}),
     Route("POST", "/questions/<int:question_id>/case", page_office(302), FREE_Q, body=_open_case),
     Route("GET", "/staff/agenda", page_office(200)),
     Route("GET", "/accountability", cells(200)),

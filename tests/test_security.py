@@ -16,7 +16,7 @@ from majlis.registration.models import Registration
 from tests import factories
 from tests.conftest import form_post
 
-UNAVAILABLE_AR = "الخدمة غير متاحة مؤقتاً. يرجى المحاولة مرة أخرى بعد قليل."
+UNAVAILABLE_AR = "الخدمة غير متاحة مؤقتًا ولم يُحفظ شيء. يرجى المحاولة مرة أخرى بعد بضع ثوانٍ."
 
 
 # The one page POST without a CSRF token: a stop link is its own credential, and mail programs POST to it with one
@@ -188,7 +188,7 @@ def test_an_unreachable_database_gives_a_clear_503_page(tmp_path):
     assert "Traceback" not in html and "psycopg" not in html
     assert UNAVAILABLE_AR in html
     api = client.get("/api/v1/sessions", headers={"Authorization": "Bearer x"})
-    assert api.status_code == 503 and api.get_json()["error"]["code"] == "unavailable"
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "database_unavailable"
 
 
 def test_a_resident_downloads_their_data(client, db, make_user, login_as):

@@ -4,6 +4,7 @@ and the public accountability figures."""
 from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from majlis.api import api_user, bp, json_body
@@ -24,7 +25,9 @@ def _named(row) -> dict | None:
 
 def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
     today = services.local_today(utcnow(), local_zone())
-    private = services.sees_contact(viewer, case) or (viewer is not None and viewer.id == case.resident_id)
+    hidden = services.hides_resident(viewer, case)
+    private = not hidden and (services.sees_contact(viewer, case)
+                              or (viewer is not None and viewer.id == case.resident_id))
     has_place = case.place_address is not None or case.latitude is not None
     data = {
         "id": case.id,
@@ -50,10 +53,13 @@ def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "declined_reason": case.declined_reason,
         "reopened": case.reopened_count > 0,
+        "anonymous": case.is_anonymous,
+        "contact_consent": services.consent_state(case),
     }
     if with_updates:
         db_session = get_db()
-        data["updates"] = [update_to_dict(update) for update in db_session.scalars(
+        data["updates"] = [update_to_dict(update, hide_author=hidden and update.author_id == case.resident_id)
+                           for update in db_session.scalars(
             select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))]
         data["feedback"] = [{"round": f.round, "outcome": f.outcome.value, "rating": f.rating, "comment": f.comment,
                              "created_at": f.created_at.isoformat()} for f in services.feedback_of(db_session, case)]
@@ -61,12 +67,13 @@ def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
     return data
 
 
-def update_to_dict(update) -> dict:
+def update_to_dict(update, *, hide_author: bool = False) -> dict:
+    """An update; by the hidden resident of an anonymous case (`hide_author`), signed "a resident"."""
     return {
         "id": update.id,
         "text": update.text,
         "status": update.new_status.value if update.new_status else None,
-        "author": {"name": update.author.name, "role": update.author.role.value},
+        "author": {"name": _("A resident") if hide_author else update.author.name, "role": update.author.role.value},
         "from_body": update.from_body_id,
         "to_body": update.to_body_id,
         "created_at": update.created_at.isoformat(),
@@ -157,6 +164,16 @@ def give_feedback(case_id: int):
         case = services.get_case(db_session, case_id, resident)
         services.give_feedback(db_session, case, resident, outcome=data.get("outcome"), rating=data.get("rating"),
                                comment=data.get("comment"), now=utcnow())
+    return jsonify(case_to_dict(case, resident))
+
+
+@bp.post("/cases/<int:case_id>/contact-consent")
+def contact_consent(case_id: int):
+    resident = api_user()
+    data = json_body()
+    with unit_of_work() as db_session:
+        case = services.get_case(db_session, case_id, resident)
+        services.answer_contact_consent(db_session, case, resident, agree=data.get("agree"), now=utcnow())
     return jsonify(case_to_dict(case, resident))
 
 

@@ -298,6 +298,12 @@ def _components() -> dict:
         "contact": nullable(record({"name": nullable(string()), "phone": nullable(string()),
                                     "email": nullable(string())},
                                    description="Given by phone or in writing; seen by the office and the body only")),
+        "anonymous": {**BOOLEAN, "description": "Raised by an anonymous question: until `contact_consent` is "
+                                                "`agreed`, the body gets no `resident_id`, no `contact`, and the "
+                                                "resident's updates are signed \"a resident\""},
+        "contact_consent": nullable(enum(["pending", "agreed", "declined"],
+                                         "Whether the resident of an anonymous case lets the body contact them; "
+                                         "null for other cases")),
         "status": enum(CaseStatus), "due_on": DAY, "overdue": BOOLEAN,
         "reference_number": nullable(string()), "opened_at": INSTANT, "resolved_at": nullable(INSTANT),
         "declined_reason": nullable(string()), "reopened": BOOLEAN,
@@ -785,6 +791,15 @@ def _operations() -> list[tuple]:
                            required=["outcome"]),
                   responses=ok(ref("CaseWithUpdates"), "The case"),
                   errors={400: ["invalid_input"], 409: ["feedback_closed", "feedback_given"]}),
+        operation("post", "/cases/{case_id}/contact-consent", "contact_consent",
+                  N_("Say whether the body may contact me"), who=CASE_RESIDENT, tag="cases",
+                  forbidden=["not_your_case"],
+                  description="For a case raised by an anonymous question: `true` shows the resident's name to the "
+                              "body (it may contact them), `false` keeps it hidden (the office relays). The answer "
+                              "can be changed.",
+                  body=obj({"agree": BOOLEAN}, required=["agree"]),
+                  responses=ok(ref("CaseWithUpdates"), "The case"),
+                  errors={400: ["invalid_input"], 409: ["consent_not_asked"]}),
         operation("get", "/accountability", "accountability", N_("The accountability figures"), who=ANYONE,
                   tag="cases", public=True,
                   description="Per body, area, channel, category or month: opened, open and overdue at the end of "

@@ -82,6 +82,11 @@ class Case(Timestamps, Base):
     overdue_flagged_at: Mapped[datetime | None]
     # When "was it fixed?" was sent for the current resolution; cleared when it is reopened.
     feedback_requested_at: Mapped[datetime | None]
+    # Raised by an anonymous question: the body sees "a resident" (no name, no way to reach them) until the resident
+    # agrees that it may contact them (`contact_consent`: None unanswered, False declined); the office relays.
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    contact_consent: Mapped[bool | None]
+    contact_consent_at: Mapped[datetime | None]
 
     body: Mapped[GovernmentBody] = relationship()
     category: Mapped[CaseCategory | None] = relationship()

@@ -66,6 +66,12 @@ def case_reopened(db_session: Session, case: Case, *, now: datetime) -> None:
         outbox.enqueue(db_session, kind="case_reopened", user=official, params={"case_id": case.id}, now=now)
 
 
+def case_contact_consent(db_session: Session, case: Case, *, now: datetime) -> None:
+    """Ask the asker of an anonymous question whether the case's body may contact them (once per case)."""
+    outbox.enqueue(db_session, kind="case_contact_consent", user=case.resident, params={"case_id": case.id},
+                   dedupe_key=f"case-contact-consent:{case.id}", now=now)
+
+
 def case_feedback(db_session: Session, case: Case, *, now: datetime) -> None:
     """Ask the resident "was it fixed?" about the case's current resolution (once per resolution)."""
     outbox.enqueue(db_session, kind="case_feedback", user=case.resident,
@@ -177,6 +183,22 @@ def _reopened(ctx: RenderContext, params: dict) -> Message:
                    text=_("The resident says the case is not fixed; it is open again for your body, due by %(due)s.",
                           due=case.due_on.isoformat()) + f"\n{_link(ctx, case)}\n",
                    link=_link(ctx, case))
+
+
+@renders("case_contact_consent")
+def _contact_consent(ctx: RenderContext, params: dict) -> Message:
+    case = _case(ctx, params)
+    if not case.is_anonymous or case.contact_consent is not None:
+        raise Skip("the resident has already answered")
+    body = ctx.db_session.get(GovernmentBody, case.body_id)
+    detail = _("You asked your question anonymously, so %(body)s sees you only as \"a resident\": it has neither "
+               "your name nor your contact details, and the Governor's office passes its news on to you. May the "
+               "body contact you directly about this case? Answer yes or no on the case page.",
+               body=_body_name(ctx, body) if body is not None else "")
+    return _resident_message(ctx, case, subject=_("May the government body contact you? Case number %(id)s",
+                                                  id=case.id),
+                             body=_("Your question became case number %(id)s.", id=case.id), detail=detail,
+                             at=case.opened_at)
 
 
 def feedback_links(config, case: Case, *, now: datetime) -> dict[str, str]:

@@ -283,7 +283,8 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
     due = _due(due_on, default=today + timedelta(days=chosen.days_to_resolve if chosen else body.sla_days),
                today=today)
     case = Case(channel=CaseChannel.MAJLIS, question_id=question.id, session_id=question.session_id,
-                resident_id=question.author_id, body_id=body.id, category_id=chosen.id if chosen else None,
+                resident_id=question.author_id, is_anonymous=question.is_anonymous and question.author_id is not None,
+                body_id=body.id, category_id=chosen.id if chosen else None,
                 area_id=question.author.area_id if question.author else None, description=question.body,
                 status=C.OPEN, due_on=due, reference_number=_reference(reference), opened_by_id=moderator.id,
                 opened_at=now, assigned_at=now, created_at=now, updated_at=now)
@@ -292,6 +293,8 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
     from majlis.followups import notices
 
     notices.case_opened(db_session, case, now=now)
+    if case.is_anonymous:
+        notices.case_contact_consent(db_session, case, now=now)
     return case
 
 
@@ -411,9 +414,50 @@ def can_view(user: User | None, case: Case) -> bool:
     return permissions.is_official(user) and user.body_id == case.body_id and case.status != C.SUBMITTED
 
 
+def hides_resident(user: User | None, case: Case) -> bool:
+    """Whether the viewer must not learn who raised the case: the body, while the asker of an anonymous question
+    has not agreed to be contacted (it sees "a resident"; the office relays)."""
+    if user is None or permissions.is_office(user) or (case.resident_id is not None and case.resident_id == user.id):
+        return False
+    return case.is_anonymous and case.contact_consent is not True
+
+
 def sees_contact(user: User | None, case: Case) -> bool:
-    """Whether the viewer sees who raised the case and how to reach them (the office and the body, not the public)."""
-    return user is not None and (permissions.is_office(user) or permissions.is_official(user)) and can_view(user, case)
+    """Whether the viewer sees who raised the case and how to reach them (the office, and the body unless the
+    resident is hidden from it; never the public)."""
+    return user is not None and (permissions.is_office(user) or permissions.is_official(user)) \
+        and can_view(user, case) and not hides_resident(user, case)
+
+
+def consent_state(case: Case) -> str | None:
+    """Where the question of contact stands: None (not an anonymous case), pending, agreed or declined."""
+    if not case.is_anonymous:
+        return None
+    return {None: "pending", True: "agreed", False: "declined"}[case.contact_consent]
+
+
+def answer_contact_consent(db_session: Session, case: Case, resident: User, *, agree, now: datetime) -> Case:
+    """The resident of an anonymous case says whether its body may contact them (and may change their mind)."""
+    if resident is None or case.resident_id is None or resident.id != case.resident_id:
+        raise Forbidden(_l("Only the resident who raised the case answers this."), code="not_your_case")
+    if not isinstance(agree, bool):
+        raise InvalidInput(_l("Say yes or no."), field="agree")
+    if not case.is_anonymous:
+        raise Conflict(_l("Your name is already known to the government body for this case."),
+                       code="consent_not_asked")
+    db_session.refresh(case, with_for_update=True)
+    if case.contact_consent is agree:
+        return case
+    old = consent_state(case)
+    case.contact_consent, case.contact_consent_at, case.updated_at = agree, now, now
+    if agree:
+        # The body learns it from the history (and sees the name from now on).
+        db_session.add(CaseUpdate(case_id=case.id, author_id=resident.id, created_at=now,
+                                  text=str(_l("The resident agreed that the government body may contact them."))))
+    db_session.flush()
+    audit.record(db_session, actor_id=resident.id, action="case.contact_consent", object_type="case",
+                 object_id=case.id, from_state=old, to_state=consent_state(case), now=now)
+    return case
 
 
 def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:

@@ -89,6 +89,7 @@ def case_page(case_id: int):
         "followups/case.html", case=case, updates=list(updates), form=EmptyForm(), bodies=_bodies(),
         today=services.local_today(now, local_zone()), is_resident=is_resident, feedback_form=feedback_form,
         feedback=services.feedback_of(db_session, case), sees_contact=services.sees_contact(current_user, case),
+        hides_resident=services.hides_resident(current_user, case), consent=services.consent_state(case),
         can_reopen=case.status == CaseStatus.DECLINED and case.reopened_count == 0 and case.resolved_at is not None
         and now - case.resolved_at <= services.REOPEN_WINDOW,
     )
@@ -112,6 +113,29 @@ def add_update(case_id: int):
         else:
             flash(_("The update was saved."), "success")
     return redirect(url_for("followups.triage_queue") if back else url_for("followups.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/contact-consent")
+@login_required
+def contact_consent(case_id: int):
+    services.get_case(get_db(), case_id, current_user)  # 404 for anyone who may not see the case, whatever they sent
+    if EmptyForm().validate_on_submit():
+        if request.form.get("agree") not in ("yes", "no"):
+            flash(_("Say yes or no."), "error")
+            return redirect(url_for(".case_page", case_id=case_id))
+        try:
+            with unit_of_work() as db_session:
+                case = services.get_case(db_session, case_id, current_user)
+                services.answer_contact_consent(db_session, case, current_user._get_current_object(),
+                                                agree=request.form["agree"] == "yes", now=utcnow())
+        except MajlisError as exc:
+            if exc.status == 404:
+                raise
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Thank you: the government body may now contact you.") if case.contact_consent
+                  else _("Thank you: the Governor's office will keep passing the body's news on to you."), "success")
+    return redirect(url_for(".case_page", case_id=case_id))
 
 
 @bp.post("/questions/<int:question_id>/case")

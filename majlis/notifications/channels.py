@@ -95,6 +95,9 @@ def as_email(message: Message, to: str, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = to
     email["Subject"] = message.subject
+    if message.message_id:
+        # Stable across tries: a message sent again (its sender died before recording it) is shown once.
+        email["Message-ID"] = f"<majlis-{message.message_id}@{sender.rpartition('@')[2] or 'majlis'}>"
     email.set_content(message.text)
     if message.stop_url:
         # RFC 2369 and RFC 8058: mail programs offer "unsubscribe", and may stop the messages with one POST.

@@ -47,6 +47,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     send_after: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The scheduler sending it now (host:pid), cleared with its outcome. A new leader gives back the claims of one
+    # that died mid-send (killed, its host lost), instead of waiting for them to lapse.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class NotificationSettings(Base):

@@ -41,6 +41,7 @@ CHOICE_OF = {
     "question_on_air": "question_on_air",
     "case_opened": "case_updated",
     "case_update": "case_updated",
+    "case_contact_consent": "case_updated",
     "case_feedback": "case_feedback",
 }
 # Notices that are not a matter of choice go by one channel: a code goes where it proves something.

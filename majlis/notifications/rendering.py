@@ -54,6 +54,7 @@ class Message:
     detail: str | None = None  # free text a short channel may shorten at a word (a reason, an update, a question)
     stop_url: str | None = None  # the one-click link that stops this kind of message (set at delivery)
     lang: str | None = None  # the language it is written in (set at delivery)
+    message_id: str | None = None  # the outbox row's, the same at every try (set at delivery)
 
 
 class Skip(Exception):  # noqa: N818 - it is an outcome, not an error

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,7 +24,8 @@ from majlis.notifications.models import OutboxMessage
 from majlis.notifications.preferences import CHOICE_OF, channels_for, stop_url
 from majlis.notifications.rendering import Message, RenderContext, Skip, language_of, renderer_for
 
-__all__ = ["MAX_ATTEMPTS", "Backlog", "MailSettings", "backlog", "deliver_pending", "enqueue", "retry_delay"]
+__all__ = ["MAX_ATTEMPTS", "Backlog", "MailSettings", "backlog", "deliver_pending", "enqueue", "release_claims",
+           "retry_delay"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,11 @@ def _due(db_session: Session, now: datetime, limit: int) -> list[_Due]:
     return [_Due(*row) for row in rows]
 
 
+def claimant() -> str:
+    """This process, as it signs its claims on outbox rows."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _claim(db_session: Session, row: _Due, now: datetime) -> bool:
     """Make the row this run's to send: a conditional update only one scheduler can win."""
     with unit_of_work(db_session):
@@ -114,15 +122,32 @@ def _claim(db_session: Session, row: _Due, now: datetime) -> bool:
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id, OutboxMessage.status == PENDING, OutboxMessage.send_after <= now,
                    ~_earlier_pending())
-            .values(send_after=now + CLAIM, attempts=OutboxMessage.attempts + 1)
+            .values(send_after=now + CLAIM, attempts=OutboxMessage.attempts + 1, claimed_by=claimant())
             .execution_options(synchronize_session=False)
         ).rowcount)
 
 
 def _record(db_session: Session, row_id: int, **values) -> None:
     with unit_of_work(db_session):
-        db_session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        db_session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(claimed_by=None, **values)
                            .execution_options(synchronize_session=False))
+
+
+def release_claims(db_session: Session, *, now: datetime) -> int:
+    """Give back the rows another process claimed and never finished: it died while sending (`kill -9`, its host
+    lost). Only the one scheduler leader delivers, so a new leader calls this as it starts; they go out at once,
+    in their order, instead of when the claim would lapse. One the dead process had handed to the mail server in
+    its last instant goes again with the same Message-ID, which mail programs show once."""
+    with unit_of_work(db_session):
+        released = db_session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.claimed_by.is_not(None),
+                   OutboxMessage.claimed_by != claimant())
+            .values(send_after=now, claimed_by=None)
+            .execution_options(synchronize_session=False)).rowcount
+    if released:
+        log.warning("outbox: %d messages claimed by a scheduler that stopped mid-send are due again", released)
+    return released
 
 
 def _failed(db_session: Session, row: _Due, error: str, *, now: datetime) -> None:
@@ -185,6 +210,8 @@ def _deliver(db_session: Session, row: _Due, sender: Sender | None, config: Mapp
         log.warning("rendering outbox message %s (%s) failed: %s: %s", row.id, row.kind, type(exc).__name__, exc)
         _failed(db_session, row, f"rendering: {type(exc).__name__}: {exc}", now=now)
         return None
+    # The same Message-ID at every try: a message sent again after a crash is recognisably the same message.
+    message = replace(message, message_id=f"outbox-{row.id}")
     db_session.commit()  # no transaction stays open while the channel talks to the network
     try:
         outcome = sender.send(message, to)

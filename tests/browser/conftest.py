@@ -172,6 +172,13 @@ def _history(db_session, resident, now):
     staff = db_session.scalar(select(User).where(User.role == Role.STAFF))
     works = db_session.scalar(select(GovernmentBody).where(GovernmentBody.code == "works"))
     case = open_case(db_session, question, office, body_id=works.id, now=now, zone=ZoneInfo("Asia/Bahrain"))
+    # Asked anonymously: the body sees "a resident" until the resident agrees to be contacted.
+    anonymous = Question(session_id=held.id, author_id=resident.id, body="الإنارة في الحديقة العامة معطلة ليلًا",
+                         status=QuestionStatus.ANSWERED, is_anonymous=True, created_at=now, updated_at=now)
+    db_session.add(anonymous)
+    db_session.flush()
+    CASES["anonymous"] = open_case(db_session, anonymous, office, body_id=works.id, now=now,
+                                   zone=ZoneInfo("Asia/Bahrain")).id
     lifecycle.mark_ended(db_session, held.id, now=now)
     minutes.compile_minutes(db_session, held.id, now=now, zone=ZoneInfo("Asia/Bahrain"))
     minutes.approve(db_session, held, staff, now=now)

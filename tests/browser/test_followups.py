@@ -17,11 +17,14 @@ PAGES = [
     (None, "/cases/{resolved}/feedback?outcome=not_fixed&token={token}"),
     ("resident@demo.majlis", "/requests/new"),
     ("resident@demo.majlis", "/cases/{resolved}"),
+    ("resident@demo.majlis", "/cases/{anonymous}"),
+    ("official@demo.majlis", "/cases/{anonymous}"),
     ("moderator@demo.majlis", "/staff/requests"),
     ("moderator@demo.majlis", "/cases/new"),
     ("staff@demo.majlis", "/staff/categories"),
 ]
-SHOTS = {"/accountability": "dashboard", "/requests/new": "request-form", "/staff/requests": "triage-queue"}
+SHOTS = {"/accountability": "dashboard", "/requests/new": "request-form", "/staff/requests": "triage-queue",
+         "/cases/{anonymous}": "anonymous-case"}
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
@@ -38,7 +41,8 @@ def test_page_fits_and_is_accessible(live_server, new_page, who, path, width, la
     assert horizontal_overflow(page) <= 0, url
     assert axe_violations(page) == [], url
     if path in SHOTS:
-        page.screenshot(path=f"/tmp/majlis-cases-{SHOTS[path]}-{lang}-{width}.png", full_page=True)  # noqa: S108
+        shot = SHOTS[path] + (f"-{who.split('@')[0]}" if path == "/cases/{anonymous}" else "")
+        page.screenshot(path=f"/tmp/majlis-cases-{shot}-{lang}-{width}.png", full_page=True)  # noqa: S108
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
