@@ -367,6 +367,8 @@ ROUTES: list[Route] = [
     Route("POST", "/questions/<int:question_id>/vote", page_login(302), APPROVED_Q, body={}),
     Route("POST", "/questions/<int:question_id>/withdraw", page_login(302), PENDING_Q, body={}),
     Route("POST", "/sessions/<int:session_id>/register", page_login(302), UPCOMING, body={}),
+    # The question before cancelling: the registered resident; everyone else is sent back to the session page.
+    Route("GET", "/sessions/<int:session_id>/unregister", page_login(302) | {"resident": 200}, UPCOMING),
     Route("POST", "/sessions/<int:session_id>/unregister", page_login(302), UPCOMING, body={}),
     # A resident's answer to an invitation-only session: the 404 is flashed and the answer is a redirect.
     Route("POST", "/sessions/<int:session_id>/invitation", page_login(302), INVITED, body={"answer": "accept"}),

@@ -43,6 +43,27 @@ def register(session_id: int):
     return redirect(url_for("sessions.session_page", session_id=session_id))
 
 
+@bp.get("/sessions/<int:session_id>/unregister")
+@login_required
+def confirm_unregister(session_id: int):
+    """Ask before a place is given up, saying whether it can be taken back (a plain form: no script needed)."""
+    from flask import current_app
+
+    from majlis.jitsi.services import settings_from_config
+
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    now = utcnow()
+    found = services.offer(db_session, majlis_session, current_user, now=now,
+                           room_settings=settings_from_config(current_app.config))
+    if not found.cancel.allowed:
+        flash(found.cancel.message, "error")
+        return redirect(url_for("sessions.session_page", session_id=session_id))
+    return render_template("registration/cancel.html", majlis_session=majlis_session, place=found.place,
+                           consequence=services.cancel_consequence(majlis_session, found.place, now),
+                           form=EmptyForm())
+
+
 @bp.post("/sessions/<int:session_id>/unregister")
 @login_required
 def unregister(session_id: int):
