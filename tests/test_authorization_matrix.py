@@ -309,6 +309,7 @@ ROUTES: list[Route] = [
     # --- pages: accounts ------------------------------------------------------------------------------------------
     Route("GET", "/", cells(200)),
     Route("GET", "/healthz", cells(200)),
+    Route("GET", "/favicon.ico", cells(200)),
     Route("GET", "/signup", cells(302, anonymous=200)),  # signed-in users go home
     Route("POST", "/signup", cells(302, anonymous=400), body={}),  # anonymous: the empty form is refused
     Route("GET", "/verify", cells(200)),

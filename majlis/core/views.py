@@ -1,10 +1,10 @@
-"""The staff desk and the health check."""
+"""The staff desk, the health check and the site's icon."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,3 +41,10 @@ def healthz():
         log.error("health check: database unavailable (%s)", type(exc).__name__)
         return jsonify({"status": "unavailable", "database": "down"}), 503, {"Retry-After": "5"}
     return jsonify({"status": "ok", "database": "up"})
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for at the root whatever the page says (and feed readers, and bookmarks)."""
+    return send_from_directory(f"{current_app.static_folder}/icons", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)

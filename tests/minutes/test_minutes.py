@@ -174,9 +174,19 @@ def test_pages_edit_publish_and_read(app, client, db, held, make_user, login_as)
     login_as(make_user(role=Role.STAFF))
     editor = f"/staff/sessions/{held.id}/minutes"
     assert client.get(editor).status_code == 200
+    client.get(editor + "?lang=en")  # the messages below are said in English
     form_post(client, editor, {"action": "save", "body": "محضر الجلسة\nنص"})
+    assert "The draft is saved." in client.get(editor).get_data(as_text=True)
     form_post(client, editor, {"action": "approve"})
-    form_post(client, editor, {"action": "publish"})
+    page = client.get(editor).get_data(as_text=True)
+    assert "The minutes are approved: the text is locked" in page
+    assert 'name="confirm"' in page  # publishing asks first
+    form_post(client, editor, {"action": "publish"})  # without the box ticked: refused, nothing published
+    assert "Tick the box to confirm" in client.get(editor).get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(Minutes.status)) == MinutesStatus.APPROVED
+    form_post(client, editor, {"action": "publish", "confirm": "1"})
+    assert "The minutes are published" in client.get(editor).get_data(as_text=True)
     db.rollback()
     assert db.scalar(select(Minutes.status)) == MinutesStatus.PUBLISHED
     anonymous = app.test_client()
