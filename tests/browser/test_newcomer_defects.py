@@ -114,3 +114,47 @@ def test_the_home_page_marks_a_live_session(live_server, new_page, lang, width):
     assert card.count() >= 1
     assert horizontal_overflow(page) <= 0 and axe_violations(page) == []
     page.screenshot(path=f"{SHOTS}-home-{lang}-{width}.png", full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_video_service_out_of_reach_does_not_load_for_ever(live_server, new_page, lang, width):
+    page = new_page(width, 740)
+    sign_in(page, live_server, "resident@demo.majlis")
+    page.clock.install()
+    pending = []
+    page.route("**/external_api.js", lambda route: pending.append(route))  # never answered: the service hangs
+    page.goto(f"{live_server}/sessions/{SOON['id']}/join?lang={lang}", wait_until="domcontentloaded")
+    loading = page.locator("#jitsi-loading").inner_text()
+    assert loading in ("The video room is loading…", "جارٍ تحميل قاعة الاجتماع المرئي…")
+    page.clock.run_for(16_000)
+    page.locator("#jitsi-room.is-unavailable").wait_for(timeout=5_000)
+    assert "Jitsi Meet" in page.locator("#jitsi-loading").inner_text()
+    assert page.locator("#room-fallback.is-offered a").count() == 2
+    assert horizontal_overflow(page) <= 0 and axe_violations(page) == []
+    page.screenshot(path=f"{SHOTS}-room-unreachable-{lang}-{width}.png", full_page=True)
+
+
+def test_a_video_service_that_refuses_the_script_is_said_at_once(live_server, new_page):
+    page = new_page(360, 740)
+    sign_in(page, live_server, "resident@demo.majlis")
+    page.route("**/external_api.js", lambda route: route.abort("connectionrefused"))
+    page.goto(f"{live_server}/sessions/{SOON['id']}/join")
+    page.locator("#jitsi-room.is-unavailable").wait_for(timeout=5_000)
+    assert page.locator("#room-fallback.is-offered").is_visible()
+
+
+def test_without_video_settings_the_join_page_leads_back(live_server, new_page):
+    app = LIVE["app"]
+    saved = {key: app.config.get(key) for key in ("JITSI_APP_ID", "JITSI_APP_SECRET")}
+    app.config.update(JITSI_APP_ID=None, JITSI_APP_SECRET=None)
+    try:
+        page = new_page(360)
+        sign_in(page, live_server, "resident@demo.majlis")
+        response = page.goto(f"{live_server}/sessions/{SOON['id']}/join")
+        assert response.status == 503
+        page.locator("a.button", has_text="العودة إلى صفحة الجلسة").click()
+        page.wait_for_url(f"{live_server}/sessions/{SOON['id']}")
+        assert axe_violations(page) == []
+    finally:
+        app.config.update(saved)
