@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import date, datetime
 
 from babel.dates import format_date, format_time
 from flask import Flask, current_app, g, request, url_for
@@ -47,6 +47,16 @@ def hijri(instant: datetime) -> str:
     return _hijri(instant, current_lang(), local_zone(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
 
 
+def day_date(day: date, fmt: str = "medium") -> str:
+    """A calendar day (a due date: no time, no zone) in words."""
+    return format_date(day, format=fmt, locale=current_lang())
+
+
+def day_hijri(day: date) -> str:
+    """The same day in the Hijri calendar."""
+    return format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+
+
 def _translations():
     """This request's catalog for its current locale, looked up once per locale (Flask-Babel's own lookup runs in
     full for every string of a template; `force_locale` changes the locale, and so the catalog)."""
@@ -86,7 +96,8 @@ def role_label(role: Role) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of)
+    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of,
+                                 day_date=day_date, day_hijri=day_hijri)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -99,4 +110,4 @@ def init_app(app: Flask) -> None:
     def _inject():
         lang = current_lang()
         return {"lang": lang, "text_dir": "rtl" if lang == "ar" else "ltr", "lang_url": lang_url,
-                "role_label": role_label}
+                "role_label": role_label, "comma": "، " if lang == "ar" else ", "}

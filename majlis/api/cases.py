@@ -64,7 +64,7 @@ def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
 def update_to_dict(update) -> dict:
     return {
         "id": update.id,
-        "text": update.text,
+        "text": services.update_text(update),
         "status": update.new_status.value if update.new_status else None,
         "author": {"name": update.author.name, "role": update.author.role.value},
         "from_body": update.from_body_id,

@@ -284,6 +284,9 @@ def test_registrant_csv_has_a_bom_and_arabic_names(client, db, open_session, mak
     assert response.data.startswith("\ufeff".encode())
     text = response.data.decode("utf-8-sig")
     assert "'=فاطمة علي" in text  # a formula-looking name is defused
+    assert "مؤكَّد" in text and "confirmed" not in text  # the status in the headers' language
+    english = client.get(f"/staff/sessions/{open_session.id}/registrants.csv?lang=en").data.decode("utf-8-sig")
+    assert "Status" in english and ",Confirmed," in english
     page = client.get(f"/staff/sessions/{open_session.id}/registrants")
     assert page.status_code == 200
 
@@ -426,3 +429,15 @@ def test_one_resident_registering_twice_at_once_gets_one_row(app, db, open_sessi
     assert outcome == {"code": "already_registered"}
     assert db.scalar(select(func.count()).select_from(Registration)) == 1
     assert db.get(MajlisSession, open_session.id).confirmed_count == 1
+
+
+def test_a_confirmation_e_mail_gives_the_time_without_seconds_and_the_zone_by_name(app, client, db, open_session,
+                                                                                   residents):
+    import re
+
+    register(client, open_session.id, residents(1)[0])
+    recorder = Recorder()
+    deliver(app, db, now=datetime.now(UTC), senders={"email": recorder})
+    text = recorder.sent[0][1].text
+    assert "(توقيت البحرين)" in text
+    assert not re.search(r"\d:\d\d:\d\d", text) and "التوقيت العربي الرسمي" not in text
