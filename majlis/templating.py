@@ -9,6 +9,7 @@ from babel.dates import format_date, format_time
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from majlis.enums import Role
 from majlis.timeutil import format_hijri, local_zone
@@ -55,6 +56,12 @@ def day_date(day: date, fmt: str = "medium") -> str:
 def day_hijri(day: date) -> str:
     """The same day in the Hijri calendar."""
     return format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+
+
+def ltr(text: str) -> Markup:
+    """Latin text set apart inside a sentence (a file type, product names), so that it reads left to right in
+    Arabic and its punctuation stays in place."""
+    return Markup('<bdi dir="ltr">%s</bdi>') % text
 
 
 def _translations():
@@ -110,4 +117,4 @@ def init_app(app: Flask) -> None:
     def _inject():
         lang = current_lang()
         return {"lang": lang, "text_dir": "rtl" if lang == "ar" else "ltr", "lang_url": lang_url,
-                "role_label": role_label, "comma": "، " if lang == "ar" else ", "}
+                "role_label": role_label, "comma": "، " if lang == "ar" else ", ", "ltr": ltr}

@@ -46,3 +46,19 @@ def test_the_site_icon_answers_at_the_root(client):
     assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
     manifest = client.get("/manifest-ar.webmanifest").get_json()
     assert manifest["icons"] and manifest["lang"] == "ar"
+
+
+def test_user_text_and_latin_words_keep_their_direction_in_arabic_pages(app, client, db):
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        row = factories.majlis_session(db)
+        author = factories.user(db, email="writer@example.com", name="Sara Ahmed")
+        db.add(Question(session_id=row.id, author_id=author.id, body="When will road 28 open? متى؟", created_at=now,
+                        updated_at=now, status=QuestionStatus.APPROVED))
+        moderator = factories.user(db, role=Role.MODERATOR, email="mod2@example.com")
+    page = client.get(f"/sessions/{row.id}").get_data(as_text=True)
+    assert '<p class="question-body" dir="auto">When will road 28 open? متى؟</p>' in page
+    assert "<bdi>Sara Ahmed</bdi>" in page
+    assert '<bdi dir="ltr">.ics</bdi>' in page and '<bdi dir="ltr">Apple, Thunderbird</bdi>' in page
+    console = _signed_in(app, moderator).get(f"/sessions/{row.id}/moderate").get_data(as_text=True)
+    assert '<p class="question-body" dir="auto">When will road 28 open? متى؟</p>' in console
