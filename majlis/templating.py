@@ -64,6 +64,12 @@ def ltr(text: str) -> Markup:
     return Markup('<bdi dir="ltr">%s</bdi>') % text
 
 
+def _minutes_html(body: str) -> Markup:
+    from majlis.minutes.rendering import to_html
+
+    return to_html(body)
+
+
 def _translations():
     """This request's catalog for its current locale, looked up once per locale (Flask-Babel's own lookup runs in
     full for every string of a template; `force_locale` changes the locale, and so the catalog)."""
@@ -104,7 +110,7 @@ def role_label(role: Role) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of,
-                                 day_date=day_date, day_hijri=day_hijri)
+                                 day_date=day_date, day_hijri=day_hijri, minutes_html=_minutes_html)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),

@@ -227,3 +227,22 @@ def test_moderators_notes_autosave(client, db, held, make_user, login_as):
     db.rollback()
     assert db.scalar(select(SessionNote.body)) == "ملاحظة جديدة"
     assert client.post(f"/sessions/{held.id}/notes", data={"body": "بلا رمز"}).status_code == 400
+
+
+def test_published_minutes_show_their_markdown_rendered_and_sanitised(app, client, held, staff_headers):
+    run_due(app, now=END + timedelta(seconds=5))
+    base = f"/api/v1/sessions/{held.id}/minutes"
+    body = ("# محضر الجلسة\n\n**الحضور:** 12\nالسطر الثاني\n\n- بند أول\n- بند <script>alert(1)</script>\n\n"
+            "[خطر](javascript:alert(1)) [الموقع](https://capital.gov.bh)\n")
+    assert client.put(base, json={"body": body}, headers=staff_headers).status_code == 200
+    client.post(base + "/approve", headers=staff_headers)
+    client.post(base + "/publish", headers=staff_headers)
+    page = client.get(f"/sessions/{held.id}/minutes").get_data(as_text=True)
+    text = page.split('class="minutes-body minutes-text" dir="auto">')[1].split("</div>")[0]
+    assert "<h2>محضر الجلسة</h2>" in text and "#" not in text  # one level below the page's own title
+    assert "<strong>الحضور:</strong> 12<br>" in text and "**" not in text
+    assert "<li>بند أول</li>" in text
+    assert "<script>" not in page.split("</header>")[1] and "&lt;script&gt;" in text  # shown as text, not run
+    assert 'href="javascript' not in text and 'href="https://capital.gov.bh"' in text
+    assert "Save as PDF" in client.get(f"/sessions/{held.id}/minutes?lang=en").get_data(as_text=True)
+    assert client.get(f"/sessions/{held.id}/minutes.md").data.decode("utf-8") == body  # the source, unchanged
