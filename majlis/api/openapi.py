@@ -698,6 +698,9 @@ def _operations() -> list[tuple]:
                   tag="questions", forbidden=["residents_only"], responses=ok(ref("Votes"))),
         operation("post", "/questions/{question_id}/moderation", "moderate", N_("Moderate a question"),
                   who=OFFICE, tag="questions", forbidden=["forbidden"],
+                  description="`reject` refuses a pending question or withdraws an approved one from the public "
+                              "list, with the reason its author sees. `merge` folds a pending or approved question "
+                              "into any other question of the session (`into`), its voters joining that one's.",
                   body=obj({
                       "action": enum(["approve", "reject", "on_air", "answered", "merge"]),
                       "into": {**DIGITS_ID, "description": N_("For merge: a question of the same session")},
