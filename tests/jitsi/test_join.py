@@ -176,7 +176,7 @@ def test_staff_are_told_which_video_settings_are_missing(app, client, db, make_u
     majlis_session = make_session(db, starts_in=timedelta(minutes=5))
     login_as(make_user(role=Role.STAFF))
     html = client.get(f"/sessions/{majlis_session.id}/join?lang=en").get_data(as_text=True)
-    assert "JITSI_APP_ID and JITSI_APP_SECRET" in html and "Back to the session page" in html
+    assert '<bdi dir="ltr">JITSI_APP_ID, JITSI_APP_SECRET</bdi>' in html and "Back to the session page" in html
 
 
 def test_join_page_refusals_and_login(jitsi_app, client, db, make_user, login_as):
