@@ -62,3 +62,11 @@ def test_user_text_and_latin_words_keep_their_direction_in_arabic_pages(app, cli
     assert '<bdi dir="ltr">.ics</bdi>' in page and '<bdi dir="ltr">Apple, Thunderbird</bdi>' in page
     console = _signed_in(app, moderator).get(f"/sessions/{row.id}/moderate").get_data(as_text=True)
     assert '<p class="question-body" dir="auto">When will road 28 open? متى؟</p>' in console
+
+
+def test_arabic_pages_join_a_title_and_a_date_with_the_arabic_comma(client, db):
+    with unit_of_work(db):
+        factories.majlis_session(db, title_ar="مجلس الخميس")
+    home = client.get("/?lang=ar").get_data(as_text=True)
+    assert "مجلس الخميس، " in home and "مجلس الخميس, " not in home
+    assert "Weekly majlis, " in client.get("/?lang=en").get_data(as_text=True)
