@@ -158,9 +158,23 @@ def restore_command(file, yes):
     click.echo(f"Database restored from {file}.")
 
 
+@click.command("api-reference")
+@click.option("-o", "output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (docs/api.md).")
+def api_reference_command(output):
+    """Print the API reference (docs/api.md) generated from the OpenAPI document."""
+    from majlis.api.openapi import reference_markdown
+
+    text = reference_markdown()
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
 def register(app: Flask) -> None:
     for command in (init_db_command, demo_command, create_user_command, token_command, export_ics_command,
-                    backup_command, restore_command):
+                    backup_command, restore_command, api_reference_command):
         app.cli.add_command(command)
     from majlis.jitsi.cli import jitsi_config_command
     from majlis.notifications.cli import vapid_keys_command

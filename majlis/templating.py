@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import date, datetime
 
 from babel.dates import format_date, format_time
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from majlis.enums import Role
 from majlis.timeutil import format_hijri, local_zone
@@ -45,6 +46,28 @@ def local_time(instant: datetime) -> str:
 
 def hijri(instant: datetime) -> str:
     return _hijri(instant, current_lang(), local_zone(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+
+
+def day_date(day: date, fmt: str = "medium") -> str:
+    """A calendar day (a due date: no time, no zone) in words."""
+    return format_date(day, format=fmt, locale=current_lang())
+
+
+def day_hijri(day: date) -> str:
+    """The same day in the Hijri calendar."""
+    return format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+
+
+def ltr(text: str) -> Markup:
+    """Latin text set apart inside a sentence (a file type, product names), so that it reads left to right in
+    Arabic and its punctuation stays in place."""
+    return Markup('<bdi dir="ltr">%s</bdi>') % text
+
+
+def _minutes_html(body: str) -> Markup:
+    from majlis.minutes.rendering import to_html
+
+    return to_html(body)
 
 
 def _translations():
@@ -86,7 +109,8 @@ def role_label(role: Role) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of)
+    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of,
+                                 day_date=day_date, day_hijri=day_hijri, minutes_html=_minutes_html)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -99,4 +123,4 @@ def init_app(app: Flask) -> None:
     def _inject():
         lang = current_lang()
         return {"lang": lang, "text_dir": "rtl" if lang == "ar" else "ltr", "lang_url": lang_url,
-                "role_label": role_label}
+                "role_label": role_label, "comma": "، " if lang == "ar" else ", ", "ltr": ltr}

@@ -46,3 +46,10 @@ def format_hijri(day: date, locale: str, adjust_days: int = 0) -> str:
     if locale == "ar":
         return f"{mday} {HIJRI_MONTHS_AR[month - 1]} {year} هـ"
     return f"{mday} {HIJRI_MONTHS_EN[month - 1]} {year} AH"
+
+
+def zone_name(zone: ZoneInfo, locale: str) -> str:
+    """The zone's short everyday name ("Bahrain Time", "توقيت البحرين"), not its long standard one or an offset."""
+    from babel.dates import get_timezone_name
+
+    return get_timezone_name(zone, "short", locale=locale, uncommon=True)

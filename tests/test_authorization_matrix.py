@@ -207,15 +207,16 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/openapi.json", cells(200)),
     Route("GET", "/api/v1/docs", cells(200)),
     # --- API: the schedule ----------------------------------------------------------------------------------------
-    Route("GET", "/api/v1/series", api_any()),
+    # Public reads answer anyone, as the website does (what an anonymous caller sees: the public sessions only).
+    Route("GET", "/api/v1/series", cells(200)),
     Route("POST", "/api/v1/series", api_staff(ALLOWED), body=_new_series),
-    Route("GET", "/api/v1/series/<int:series_id>", api_any(), {"series_id": "weekly"}, label="public"),
-    Route("GET", "/api/v1/series/<int:series_id>", invited_read(anonymous=401), {"series_id": "coordinating"},
+    Route("GET", "/api/v1/series/<int:series_id>", cells(200), {"series_id": "weekly"}, label="public"),
+    Route("GET", "/api/v1/series/<int:series_id>", invited_read(), {"series_id": "coordinating"},
           label="invitation-only"),
-    Route("GET", "/api/v1/sessions", api_any()),
+    Route("GET", "/api/v1/sessions", cells(200)),
     Route("POST", "/api/v1/sessions", api_staff(ALLOWED), body=_new_session),
-    Route("GET", "/api/v1/sessions/<int:session_id>", api_any(), PUBLIC, label="public"),
-    Route("GET", "/api/v1/sessions/<int:session_id>", invited_read(anonymous=401), INVITED, label="invitation-only"),
+    Route("GET", "/api/v1/sessions/<int:session_id>", cells(200), PUBLIC, label="public"),
+    Route("GET", "/api/v1/sessions/<int:session_id>", invited_read(), INVITED, label="invitation-only"),
     Route("PATCH", "/api/v1/sessions/<int:session_id>", api_staff(ALLOWED), UPCOMING, body={"capacity": 60}),
     Route("POST", "/api/v1/sessions/<int:session_id>/cancel", api_staff(ALLOWED), UPCOMING,
           body={"reason": "ظرف طارئ"}),
@@ -245,8 +246,8 @@ ROUTES: list[Route] = [
           cells(ALLOWED, anonymous=401, resident=404, other_resident=404, other_official=403), INVITED,
           label="invitation-only"),
     # --- API: questions -------------------------------------------------------------------------------------------
-    Route("GET", "/api/v1/sessions/<int:session_id>/questions", api_any(), PUBLIC, label="public"),
-    Route("GET", "/api/v1/sessions/<int:session_id>/questions", invited_read(anonymous=401), INVITED,
+    Route("GET", "/api/v1/sessions/<int:session_id>/questions", cells(200), PUBLIC, label="public"),
+    Route("GET", "/api/v1/sessions/<int:session_id>/questions", invited_read(), INVITED,
           label="invitation-only"),
     # Registrants and invitees ask; the office does not (403 not_registered).
     Route("POST", "/api/v1/sessions/<int:session_id>/questions", cells(403, anonymous=401, resident=ALLOWED), PUBLIC,
@@ -289,20 +290,20 @@ ROUTES: list[Route] = [
           CASE, body={"agree": True}),
     Route("GET", "/api/v1/accountability", cells(200)),
     # --- API: minutes and the archive -----------------------------------------------------------------------------
-    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", api_any(), PAST, label="published"),
-    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", cells(404, anonymous=401, staff=200, admin=200),
+    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", cells(200), PAST, label="published"),
+    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", cells(404, staff=200, admin=200),
           PUBLIC, label="draft"),
-    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", invited_read(anonymous=401), INVITED_PAST,
+    Route("GET", "/api/v1/sessions/<int:session_id>/minutes", invited_read(), INVITED_PAST,
           label="published, invitation-only"),
     Route("PUT", "/api/v1/sessions/<int:session_id>/minutes", api_staff(ALLOWED), PUBLIC, body={"body": "محضر"}),
     Route("POST", "/api/v1/sessions/<int:session_id>/minutes/approve", api_staff(ALLOWED), PUBLIC),
     Route("POST", "/api/v1/sessions/<int:session_id>/minutes/publish", api_staff(ALLOWED), PUBLIC),
     Route("POST", "/api/v1/sessions/<int:session_id>/minutes/revisions", api_staff(ALLOWED), PAST,
           body={"body": "محضر مصحح", "reason": "تصحيح اسم"}),
-    Route("GET", "/api/v1/archive", api_any()),  # what it lists: see test_the_archive_lists_only_readable_minutes
+    Route("GET", "/api/v1/archive", cells(200)),  # what it lists: see test_the_archive_lists_only_readable_minutes
     # A recording of the past session kept for staff (not published with the minutes).
     Route("GET", "/api/v1/sessions/<int:session_id>/attachments/<int:attachment_id>",
-          cells(404, anonymous=401, staff=200, admin=200), RECORDING),
+          cells(404, staff=200, admin=200), RECORDING),
     Route("PATCH", "/api/v1/sessions/<int:session_id>/attachments/<int:attachment_id>", api_staff(ALLOWED),
           RECORDING, body={"public": False}),
     # --- API: the video service's events (a signature or the event-sync token, never a user's bearer token) -----
@@ -312,6 +313,7 @@ ROUTES: list[Route] = [
     # --- pages: accounts ------------------------------------------------------------------------------------------
     Route("GET", "/", cells(200)),
     Route("GET", "/healthz", cells(200)),
+    Route("GET", "/favicon.ico", cells(200)),
     Route("GET", "/signup", cells(302, anonymous=200)),  # signed-in users go home
     Route("POST", "/signup", cells(302, anonymous=400), body={}),  # anonymous: the empty form is refused
     Route("GET", "/verify", cells(200)),
@@ -370,6 +372,8 @@ ROUTES: list[Route] = [
     Route("POST", "/questions/<int:question_id>/vote", page_login(302), APPROVED_Q, body={}),
     Route("POST", "/questions/<int:question_id>/withdraw", page_login(302), PENDING_Q, body={}),
     Route("POST", "/sessions/<int:session_id>/register", page_login(302), UPCOMING, body={}),
+    # The question before cancelling: the registered resident; everyone else is sent back to the session page.
+    Route("GET", "/sessions/<int:session_id>/unregister", page_login(302) | {"resident": 200}, UPCOMING),
     Route("POST", "/sessions/<int:session_id>/unregister", page_login(302), UPCOMING, body={}),
     # A resident's answer to an invitation-only session: the 404 is flashed and the answer is a redirect.
     Route("POST", "/sessions/<int:session_id>/invitation", page_login(302), INVITED, body={"answer": "accept"}),

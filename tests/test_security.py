@@ -246,4 +246,6 @@ def test_the_audit_log_is_for_admins(client, make_user, login_as, app, api_token
     admin = app.test_client()
     form_post(admin, "/login", {"email": make_user(role=Role.ADMIN).email, "password": factories.PASSWORD})
     page = admin.get("/admin/audit")
-    assert page.status_code == 200 and "session.create" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "تم إنشاء جلسة" in page.get_data(as_text=True)  # words, not codes
+    english = admin.get("/admin/audit?lang=en").get_data(as_text=True)
+    assert "<td title=\"session.create\">Session created</td>" in english

@@ -54,6 +54,11 @@ def api_user():
     return g.api_user
 
 
+def api_viewer():
+    """The authenticated caller, or None for an anonymous one (public reads: what the website shows anyone)."""
+    return g.get("api_user")
+
+
 def require_role(*roles: Role):
     """The authenticated caller if they hold one of the roles (admins always do); else 401/403."""
     user = api_user()

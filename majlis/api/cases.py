@@ -71,7 +71,7 @@ def update_to_dict(update, *, hide_author: bool = False) -> dict:
     """An update; by the hidden resident of an anonymous case (`hide_author`), signed "a resident"."""
     return {
         "id": update.id,
-        "text": update.text,
+        "text": services.update_text(update),
         "status": update.new_status.value if update.new_status else None,
         "author": {"name": _("A resident") if hide_author else update.author.name, "role": update.author.role.value},
         "from_body": update.from_body_id,

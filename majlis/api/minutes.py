@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from majlis.api import api_user, bp, json_body, require_role
+from majlis.api import api_viewer, bp, json_body, require_role
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
 from majlis.errors import InvalidInput
@@ -36,7 +36,7 @@ def _current(db_session, session_id: int, viewer) -> dict:
 
 @bp.get("/sessions/<int:session_id>/minutes")
 def get_minutes(session_id: int):
-    viewer = api_user()
+    viewer = api_viewer()
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
     view = services.view(db_session, majlis_session, viewer, revision=request.args.get("revision"))
@@ -48,7 +48,7 @@ def get_attachment(session_id: int, attachment_id: int):
     """The file: staff always; others once it is published with the minutes."""
     from majlis.minutes.views import attachment_response
 
-    return attachment_response(get_db(), session_id, attachment_id, api_user())
+    return attachment_response(get_db(), session_id, attachment_id, api_viewer())
 
 
 @bp.patch("/sessions/<int:session_id>/attachments/<int:attachment_id>")
@@ -103,7 +103,7 @@ def revise_minutes(session_id: int):
 
 @bp.get("/archive")
 def archive():
-    viewer = api_user()
+    viewer = api_viewer()
     hits = services.search(get_db(), request.args.get("q", ""), viewer=viewer)
     return jsonify({"results": [{"session_id": hit.majlis_session.id, "title": hit.majlis_session.title_ar,
                                  "title_en": hit.majlis_session.title_en,

@@ -64,7 +64,8 @@ VIDEO_SERVICE = N_("The video service: a JaaS webhook signed with JITSI_WEBHOOK_
                    "post with the JITSI_EVENTS_TOKEN bearer token")
 CASE_PARTIES = N_("The resident (own cases), officials (their body's cases), moderators and staff")
 CASE_RESIDENT = N_("The case's resident")
-MINUTES_READERS = N_("Any signed-in user (published minutes); staff (drafts)")
+MINUTES_READERS = N_("Anyone, without signing in (published minutes); staff (drafts)")
+PUBLIC_READ = N_("Anyone, without signing in (invitation-only sessions: staff, officials and invitees)")
 
 
 # --- schema helpers -----------------------------------------------------------------------------------------------
@@ -616,24 +617,26 @@ def _operations() -> list[tuple]:
                   responses=ok(list_of("bodies", ref("Body")))),
 
         # --- schedule
-        operation("get", "/series", "list_series", N_("List the series"), who=ANY_USER, tag="schedule",
+        operation("get", "/series", "list_series", N_("List the series"), who=PUBLIC_READ, tag="schedule", public=True,
                   description="Invited-only series are listed for moderators, staff and officials.",
                   responses=ok(list_of("series", ref("Series")))),
         operation("post", "/series", "create_series", N_("Create a series and its occurrences"), who=STAFF,
                   tag="schedule", body=series_input, forbidden=["forbidden"],
                   responses=ok(ref("Series"), "The series", status=201, location=True),
                   errors={400: ["invalid_input"]}),
-        operation("get", "/series/{series_id}", "get_series", N_("One series"), who=ANY_USER, tag="schedule",
+        operation("get", "/series/{series_id}", "get_series", N_("One series"), who=PUBLIC_READ, tag="schedule",
+                  public=True,
                   responses=ok(ref("Series"))),
-        operation("get", "/sessions", "list_sessions", N_("List sessions"), who=ANY_USER, tag="schedule",
+        operation("get", "/sessions", "list_sessions", N_("List sessions"), who=PUBLIC_READ, tag="schedule",
+                  public=True,
                   params=session_list_params, responses={**ok(sessions), **NOT_MODIFIED},
                   errors={400: ["invalid_input"]}),
         operation("post", "/sessions", "create_session", N_("Create a one-off session"), who=STAFF,
                   tag="schedule", body=session_input, forbidden=["forbidden"],
                   responses=ok(ref("Session"), "The session", status=201, location=True),
                   errors={400: ["invalid_input"]}),
-        operation("get", "/sessions/{session_id}", "get_session", N_("One session"), who=ANY_USER,
-                  tag="schedule", responses=ok(ref("Session"))),
+        operation("get", "/sessions/{session_id}", "get_session", N_("One session"), who=PUBLIC_READ,
+                  tag="schedule", public=True, responses=ok(ref("Session"))),
         operation("patch", "/sessions/{session_id}", "update_session",
                   N_("Move a session or change its seats or registration window"), who=STAFF, tag="schedule",
                   body=session_patch, forbidden=["forbidden"], responses=ok(ref("Session"), "The session"),
@@ -675,7 +678,7 @@ def _operations() -> list[tuple]:
 
         # --- questions
         operation("get", "/sessions/{session_id}/questions", "list_questions", N_("List a session's questions"),
-                  who=ANY_USER, tag="questions",
+                  who=PUBLIC_READ, tag="questions", public=True,
                   description="The public sees approved, on-air and answered questions (and their own); "
                               "moderators see all.",
                   responses={**ok(list_of("questions", ref("Question"),
@@ -701,6 +704,9 @@ def _operations() -> list[tuple]:
                   tag="questions", forbidden=["residents_only"], responses=ok(ref("Votes"))),
         operation("post", "/questions/{question_id}/moderation", "moderate", N_("Moderate a question"),
                   who=OFFICE, tag="questions", forbidden=["forbidden"],
+                  description="`reject` refuses a pending question or withdraws an approved one from the public "
+                              "list, with the reason its author sees. `merge` folds a pending or approved question "
+                              "into any other question of the session (`into`), its voters joining that one's.",
                   body=obj({
                       "action": enum(["approve", "reject", "on_air", "answered", "merge"]),
                       "into": {**DIGITS_ID, "description": N_("For merge: a question of the same session")},
@@ -813,7 +819,7 @@ def _operations() -> list[tuple]:
 
         # --- minutes and the archive
         operation("get", "/sessions/{session_id}/minutes", "get_minutes", N_("Read a session's minutes"),
-                  who=MINUTES_READERS, tag="minutes",
+                  who=MINUTES_READERS, tag="minutes", public=True,
                   description="Without `revision`: the latest published revision, or for staff the draft or "
                               "approved text (then `published_at` and `revision` are null).",
                   params=[query("revision", integer(1), N_("A published revision; default the latest"))],
@@ -837,7 +843,8 @@ def _operations() -> list[tuple]:
                            required=["body", "reason"]),
                   responses=ok(ref("Minutes"), "The minutes with the new published revision", status=201),
                   errors={400: ["invalid_input"], 404: ["no_minutes"], 409: ["illegal_transition"]}),
-        operation("get", "/archive", "archive", N_("Search the published minutes"), who=ANY_USER, tag="minutes",
+        operation("get", "/archive", "archive", N_("Search the published minutes"), who=PUBLIC_READ, tag="minutes",
+                  public=True,
                   description="Minutes and transcripts, on the database's full-text index; Arabic spelling "
                               "variants (hamza, taa marbuta, alef maqsura, diacritics, tatweel) match; ranked.",
                   params=[query("q", string(), N_("Words to look for, in Arabic or English; spelling variants "
@@ -845,6 +852,7 @@ def _operations() -> list[tuple]:
                   responses=ok(list_of("results", ref("ArchiveResult")))),
         operation("get", "/sessions/{session_id}/attachments/{attachment_id}", "get_attachment",
                   N_("Download a recording, transcript or chat log"), who=MINUTES_READERS, tag="minutes",
+                  public=True,
                   description="Staff always; others once it is published with published minutes. From an S3 "
                               "store the answer is a redirect to a short-lived link.",
                   responses={**ok({"type": "string", "contentMediaType": "application/octet-stream"}, "The file",
@@ -981,8 +989,10 @@ def _document() -> dict:
             "summary": "The Capital Governorate's virtual majlis: sessions, registration, questions, cases",
             "description": (
                 "JSON over HTTPS under /api/v1. Authenticate with `Authorization: Bearer <token>`, or from "
-                "the browser with the session cookie (then unsafe methods need the CSRF token). No or a bad "
-                "token gives 401, the wrong role 403. Every error is the status code plus "
+                "the browser with the session cookie (then unsafe methods need the CSRF token). The public reads "
+                "(sessions, series, questions of public sessions, published minutes, the archive) need no token; "
+                "elsewhere no token gives 401, and a bad token gives 401 everywhere; the wrong role 403. "
+                "Every error is the status code plus "
                 '`{"error": {"code", "message", "field"}}`; `code` is stable, `message` is in the language of '
                 "Accept-Language (Arabic by default). Timestamps are ISO 8601 with an offset; ids are integers."
             ),
@@ -999,6 +1009,29 @@ def _document() -> dict:
 def document() -> dict:
     """The OpenAPI 3.1 document as a fresh dict (callers may change their copy)."""
     return copy.deepcopy(_document())
+
+
+def reference_markdown() -> str:
+    """docs/api.md: the document's operations as a Markdown table (regenerate with `majlis api-reference`)."""
+    doc = _document()
+    lines = [
+        "# The Majlis HTTP API",
+        "",
+        "<!-- Generated by `majlis api-reference -o docs/api.md` from the OpenAPI document; do not edit by hand. -->",
+        "",
+        doc["info"]["description"],
+        "",
+        "The full reference, with every request field, limit and error code, is served by the application itself:",
+        "",
+        "- `GET /api/v1/openapi.json`: the OpenAPI 3.1 document (for code generators and API clients);",
+        "- `GET /api/v1/docs`: the same as a page, in Arabic or English.",
+        "",
+        "| method | route | who | what |",
+        "|---|---|---|---|",
+    ]
+    for entry in describe_operations(doc):
+        lines.append(f"| {entry['method']} | `{entry['path']}` | {entry['who']} | {entry['summary']} |")
+    return "\n".join(lines) + "\n"
 
 
 # --- the docs page ------------------------------------------------------------------------------------------------

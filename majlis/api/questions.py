@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from majlis.api import api_user, bp, conditional, json_body
+from majlis.api import api_user, api_viewer, bp, conditional, json_body
 from majlis.db import get_db, unit_of_work
 from majlis.extensions import rate_limit
 from majlis.questions import services
@@ -45,7 +45,7 @@ def _user_key() -> str:
 
 @bp.get("/sessions/<int:session_id>/questions")
 def list_questions(session_id: int):
-    viewer = api_user()
+    viewer = api_viewer()
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
     questions = services.visible_questions(db_session, majlis_session, viewer)

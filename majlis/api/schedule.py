@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 
 from majlis import cache
-from majlis.api import api_user, bp, json_body, json_bytes, require_role
+from majlis.api import api_viewer, bp, json_body, json_bytes, require_role
 from majlis.api.serializers import series_to_dict, session_to_dict
 from majlis.auth import permissions
 from majlis.db import get_db, unit_of_work
@@ -25,9 +25,9 @@ def _horizon():
 
 @bp.get("/series")
 def list_series():
-    viewer = api_user()
+    viewer = api_viewer()
     statement = select(Series).order_by(Series.id)
-    if not permissions.sees_all_sessions(viewer.role):
+    if not permissions.sees_all_sessions(viewer.role if viewer is not None else None):
         statement = statement.where(Series.visibility == "public")
     return jsonify({"series": [series_to_dict(s) for s in get_db().scalars(statement)]})
 
@@ -44,24 +44,25 @@ def create_series():
 
 @bp.get("/series/<int:series_id>")
 def get_series(series_id: int):
-    viewer = api_user()
+    viewer = api_viewer()
     series = get_db().get(Series, series_id)
-    if series is None or (series.visibility.value != "public" and not permissions.sees_all_sessions(viewer.role)):
+    role = viewer.role if viewer is not None else None
+    if series is None or (series.visibility.value != "public" and not permissions.sees_all_sessions(role)):
         raise NotFound()
     return jsonify(series_to_dict(series))
 
 
 @bp.get("/sessions")
 def list_sessions():
-    viewer = api_user()
+    viewer = api_viewer()
     query = services.session_query(request.args, local_zone())
-    viewer_class = services.list_class(viewer.role)
+    viewer_class = services.list_class(viewer.role if viewer is not None else None)
 
     def build() -> bytes:
         rows = services.list_sessions(get_db(), query, viewer_class=viewer_class)
         return json_bytes({"sessions": [session_to_dict(row) for row in rows]})
 
-    # The same for every viewer of a class; private all the same (it sits behind a token).
+    # The same for every viewer of a class; private all the same (a token's class may see more than the public).
     return cache.conditional_read(cache.SESSIONS, ("list", viewer_class, query), build, mimetype="application/json",
                                   cache_control="private, no-cache")
 
@@ -77,7 +78,7 @@ def create_session():
 
 @bp.get("/sessions/<int:session_id>")
 def get_session(session_id: int):
-    row = services.get_visible_session(get_db(), session_id, api_user())
+    row = services.get_visible_session(get_db(), session_id, api_viewer())
     return jsonify(session_to_dict(row))
 
 

@@ -176,6 +176,32 @@ def _add_user(db_session: Session, user: User) -> User:
     return user
 
 
+def signup_problems(db_session: Session, *, email, name, password, phone, area) -> list[InvalidInput]:
+    """Everything wrong with a sign-up's details at once (each field checked on its own), so a form can say it all
+    in one go; `sign_up` refuses with the first of them."""
+    return _signup_checks(db_session, email=email, name=name, password=password, phone=phone, area=area)[0]
+
+
+def _signup_checks(db_session: Session, *, email, name, password, phone, area) -> tuple[list[InvalidInput], dict]:
+    problems: list[InvalidInput] = []
+    values: dict = {}
+    checks = (
+        ("email", lambda: normalize_email(email)),
+        ("name", lambda: _clean_name(name, db_session)),
+        # the password is compared with the address and the name as given when they are not valid
+        ("password", lambda: check_password(password, email=values.get("email", email or ""),
+                                            name=values.get("name", name or ""))),
+        ("phone", lambda: _clean_phone(phone)),
+        ("area", lambda: find_area(db_session, area)),
+    )
+    for key, check in checks:
+        try:
+            values[key] = check()
+        except InvalidInput as exc:
+            problems.append(exc)
+    return problems, values
+
+
 def sign_up(
     db_session: Session,
     *,
@@ -192,11 +218,10 @@ def sign_up(
     An address held by an account that was never confirmed is not taken: the new sign-up replaces that account
     (its name, password and details) and a fresh code goes to the address, whose owner alone can confirm it.
     """
-    email = normalize_email(email)
-    name = _clean_name(name, db_session)
-    check_password(password, email=email, name=name)
-    phone = _clean_phone(phone)
-    area_row = find_area(db_session, area)
+    problems, values = _signup_checks(db_session, email=email, name=name, password=password, phone=phone, area=area)
+    if problems:
+        raise problems[0]
+    email, name, phone, area_row = values["email"], values["name"], values["phone"], values["area"]
     holder = _unconfirmed_holder(db_session, email, policy)
     if holder is not None:
         _take_over(db_session, holder, now=now)

@@ -116,7 +116,17 @@ def signup():
         return redirect(url_for("sessions.home"))
     form = SignupForm()
     form.area.choices = _area_choices()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted():
+        # Every problem at once: the service's checks of the fields the form found no fault with.
+        for problem in services.signup_problems(get_db(), email=form.email.data, name=form.name.data,
+                                                password=form.password.data, phone=form.phone.data,
+                                                area=form.area.data):
+            field = getattr(form, problem.field or "", None)
+            if field is not None and not field.errors:
+                field.errors = [str(problem.message)]
+                valid = False
+    if valid:
         try:
             with unit_of_work() as db_session:
                 user = services.sign_up(
@@ -306,7 +316,10 @@ def audit_log():
         query = query.where(AuditEntry.object_type == request.args["object_type"])
     entries = get_db().scalars(query.limit(300)).all()
     actors = {u.id: u for u in get_db().scalars(select(User).where(User.id.in_({e.actor_id for e in entries})))}
-    return render_template("auth/audit.html", entries=entries, actors=actors)
+    from majlis.audit import labels
+
+    return render_template("auth/audit.html", entries=entries, actors=actors, label=labels.label,
+                           actions=labels.ACTIONS, objects=labels.OBJECTS, states=labels.STATES)
 
 
 @bp.route("/account/password", methods=["POST"])

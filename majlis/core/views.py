@@ -1,11 +1,11 @@
-"""The staff desk and the health check."""
+"""The staff desk, the health check and the site's icon."""
 
 from __future__ import annotations
 
 import functools
 import logging
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,3 +64,10 @@ def _redis_answers(url: str) -> bool:
     except Exception as exc:  # noqa: BLE001 - any failure is an unreachable Redis
         log.warning("health check: Redis unreachable (%s); running degraded", type(exc).__name__)
         return False
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for at the root whatever the page says (and feed readers, and bookmarks)."""
+    return send_from_directory(f"{current_app.static_folder}/icons", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)

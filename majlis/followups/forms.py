@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from majlis.enums import CaseChannel, FeedbackOutcome
+from majlis.forms import MajlisForm
 
 _REQUIRED = _l("This field is required.")
 
@@ -48,7 +48,7 @@ class _PlaceFields:
                 "lon": self.longitude.data or None, "public": public}
 
 
-class RequestForm(_PlaceFields, FlaskForm):
+class RequestForm(_PlaceFields, MajlisForm):
     """A resident's request from the website."""
 
     category = SelectField(_l("What is it about?"), validators=[InputRequired(message=_REQUIRED)])
@@ -58,7 +58,7 @@ class RequestForm(_PlaceFields, FlaskForm):
     place_is_public = BooleanField(_l("The place may be published with the request (without my name)"))
 
 
-class ChannelCaseForm(_PlaceFields, FlaskForm):
+class ChannelCaseForm(_PlaceFields, MajlisForm):
     """A case the office opens for a need received by phone, social media, e-mail or on a field visit."""
 
     channel = SelectField(_l("Received by"),
@@ -80,13 +80,13 @@ class ChannelCaseForm(_PlaceFields, FlaskForm):
                        invalid_value_message=_l("Enter a date."))
 
 
-class TriageForm(FlaskForm):
+class TriageForm(MajlisForm):
     category = SelectField(_l("Category (and so the government body)"),
                            validators=[InputRequired(message=_REQUIRED)])
     due_on = DateField(_l("Due by (optional)"), validators=[Optional()], invalid_value_message=_l("Enter a date."))
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(MajlisForm):
     code = StringField(_l("Code (Latin letters, digits and hyphens; published, cannot change)"),
                        filters=[_one_line])
     name_ar = StringField(_l("Name in Arabic"), validators=[InputRequired(message=_REQUIRED)], filters=[_one_line])
@@ -98,7 +98,7 @@ class CategoryForm(FlaskForm):
     is_published = BooleanField(_l("Published in open data and Open311"), default=True)
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(MajlisForm):
     outcome = RadioField(_l("Was it fixed?"),
                          choices=[SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()],
                          validators=[InputRequired(message=_l("Choose one answer."))])

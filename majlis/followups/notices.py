@@ -22,7 +22,7 @@ from majlis.followups.links import feedback_token
 from majlis.followups.models import Case, CaseFeedback, CaseUpdate
 from majlis.notifications import services as outbox
 from majlis.notifications.rendering import Message, RenderContext, Skip, renders
-from majlis.timeutil import format_hijri
+from majlis.timeutil import format_hijri, zone_name
 
 CLOSED = (CaseStatus.RESOLVED, CaseStatus.DECLINED, CaseStatus.CONFIRMED)
 
@@ -112,9 +112,10 @@ def _resident_message(ctx: RenderContext, case: Case, *, subject: str, body: str
     """A message to the case's resident: what happened, when (both calendars and the time), the text, the link."""
     from babel.dates import format_time
 
-    local = at.astimezone(ZoneInfo(ctx.config["MAJLIS_TIMEZONE"]))
+    zone = ZoneInfo(ctx.config["MAJLIS_TIMEZONE"])
+    local = at.astimezone(zone)
     day, hijri = _day(ctx, local.date())
-    time = format_time(local, "short", locale=ctx.lang)
+    time = f"{format_time(local, 'short', locale=ctx.lang)} ({zone_name(zone, ctx.lang)})"
     link = _link(ctx, case)
     lines = [body, ""] + ([detail, ""] if detail else [])
     lines += [_("Date: %(day)s (%(hijri)s)", day=day, hijri=hijri) if hijri else _("Date: %(day)s", day=day),
@@ -159,9 +160,11 @@ def _assigned(ctx: RenderContext, params: dict) -> Message:
 
 @renders("case_update")
 def _updated(ctx: RenderContext, params: dict) -> Message:
+    from majlis.followups.services import update_text
+
     case, update = _case(ctx, params), _update(ctx, params)
     return _resident_message(ctx, case, subject=_("News about your case number %(id)s", id=case.id),
-                             body=_("There is news about your case:"), detail=update.text or None,
+                             body=_("There is news about your case:"), detail=update_text(update) or None,
                              at=update.created_at)
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +26,30 @@ from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
 from majlis.questions.models import Question
 from majlis.sessions.services import parse_day
+
+
+def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pybabel extracts
+    return text
+
+
+# Notes Majlis itself writes into a case's history. They are stored as their catalog id (English) and said in the
+# reader's language; rows written before hold the Arabic of the time, which is recognised too.
+CASE_OPENED = N_("Case opened.")
+REQUEST_RECEIVED = N_("Request received.")
+SENT_TO_BODY = N_("Sent to the government body.")
+SYSTEM_NOTES = (CASE_OPENED, REQUEST_RECEIVED, SENT_TO_BODY)
+_system_note_ids: dict[str, str] = {}
+
+
+def update_text(update: CaseUpdate) -> str:
+    """A history entry's text in the reader's language: Majlis's own notes translated, people's words as written."""
+    text = update.text or ""
+    if not _system_note_ids:
+        with force_locale("ar"):
+            _system_note_ids.update({gettext(note): note for note in SYSTEM_NOTES})
+        _system_note_ids.update({note: note for note in SYSTEM_NOTES})
+    note = _system_note_ids.get(text)
+    return gettext(note) if note is not None else text
 
 C = CaseStatus
 # With the body: counted as open, flagged when overdue, listed on the agenda.
@@ -259,7 +284,7 @@ def update_category(db_session: Session, category: CaseCategory, data: dict, *, 
 def _new_case(db_session: Session, case: Case, actor: User, *, now: datetime, note, audit_data: dict) -> Case:
     db_session.add(case)
     db_session.flush()
-    db_session.add(CaseUpdate(case_id=case.id, author_id=actor.id, text=str(note), new_status=case.status,
+    db_session.add(CaseUpdate(case_id=case.id, author_id=actor.id, text=note, new_status=case.status,
                               to_body_id=case.body_id if case.status != C.SUBMITTED else None, created_at=now))
     audit.record(db_session, actor_id=actor.id, action="case.open", object_type="case", object_id=case.id,
                  to_state=case.status.value, now=now, data={"channel": case.channel.value, **audit_data})
@@ -288,7 +313,7 @@ def open_case(db_session: Session, question: Question, moderator: User, *, body_
                 area_id=question.author.area_id if question.author else None, description=question.body,
                 status=C.OPEN, due_on=due, reference_number=_reference(reference), opened_by_id=moderator.id,
                 opened_at=now, assigned_at=now, created_at=now, updated_at=now)
-    _new_case(db_session, case, moderator, now=now, note=_l("Case opened."),
+    _new_case(db_session, case, moderator, now=now, note=CASE_OPENED,
               audit_data={"question": question.id, "body": body.id})
     from majlis.followups import notices
 
@@ -334,7 +359,7 @@ def open_channel_case(db_session: Session, data: dict, actor: User, *, now: date
                                            today=today),
                 reference_number=_reference(data.get("reference")), opened_by_id=actor.id, opened_at=now,
                 assigned_at=now, created_at=now, updated_at=now)
-    _new_case(db_session, case, actor, now=now, note=_l("Case opened."), audit_data={"body": body.id})
+    _new_case(db_session, case, actor, now=now, note=CASE_OPENED, audit_data={"body": body.id})
     from majlis.followups import notices
 
     notices.case_opened(db_session, case, now=now)
@@ -360,7 +385,7 @@ def submit_request(db_session: Session, data: dict, resident: User, *, channel: 
                 **_place(data.get("place")), status=C.SUBMITTED,
                 due_on=local_today(now, zone) + timedelta(days=category.days_to_resolve),
                 opened_by_id=resident.id, opened_at=now, created_at=now, updated_at=now)
-    return _new_case(db_session, case, resident, now=now, note=_l("Request received."),
+    return _new_case(db_session, case, resident, now=now, note=REQUEST_RECEIVED,
                      audit_data={"category": category.code})
 
 
@@ -381,7 +406,7 @@ def triage(db_session: Session, case: Case, actor: User, *, category, now: datet
     case.due_on = _due(due_on, default=default_due, today=min(opened_day, local_today(now, zone)))
     case.category_id, case.body_id, case.status = chosen.id, chosen.body_id, C.OPEN
     case.assigned_at = case.updated_at = now
-    db_session.add(CaseUpdate(case_id=case.id, author_id=actor.id, text=str(_l("Sent to the government body.")),
+    db_session.add(CaseUpdate(case_id=case.id, author_id=actor.id, text=SENT_TO_BODY,
                               old_status=C.SUBMITTED, new_status=C.OPEN, to_body_id=chosen.body_id,
                               created_at=now))
     audit.record(db_session, actor_id=actor.id, action="case.triage", object_type="case", object_id=case.id,

@@ -87,6 +87,7 @@ def case_page(case_id: int):
         feedback_form = FeedbackForm()
     return render_template(
         "followups/case.html", case=case, updates=list(updates), form=EmptyForm(), bodies=_bodies(),
+        update_text=services.update_text,
         today=services.local_today(now, local_zone()), is_resident=is_resident, feedback_form=feedback_form,
         feedback=services.feedback_of(db_session, case), sees_contact=services.sees_contact(current_user, case),
         hides_resident=services.hides_resident(current_user, case), consent=services.consent_state(case),

@@ -12,7 +12,7 @@ from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
-from majlis.errors import MajlisError, as_id
+from majlis.errors import InvalidInput, MajlisError, as_id
 from majlis.minutes import attachments, services
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
@@ -69,6 +69,9 @@ def minutes_editor(session_id: int):
                 elif action == "approve":
                     services.approve(db_session, majlis_session, current_user, now=utcnow())
                 elif action == "publish":
+                    if not request.form.get("confirm"):  # publishing is for everyone and for good: asked first
+                        raise InvalidInput(_("Tick the box to confirm that the minutes are to be published."),
+                                           field="confirm")
                     services.publish(db_session, majlis_session, current_user, now=utcnow())
                 elif action == "revise":
                     services.revise(db_session, majlis_session, current_user, body=request.form.get("body"),
@@ -79,12 +82,24 @@ def minutes_editor(session_id: int):
         except MajlisError as exc:
             flash(str(exc.message), "error")
         else:
-            flash(_("Saved."), "success")
+            flash(_editor_done(action), "success")
         return redirect(url_for("minutes.minutes_editor", session_id=session_id))
     minutes = services.minutes_of(db_session, majlis_session)
     return render_template("minutes/editor.html", majlis_session=majlis_session, minutes=minutes, form=EmptyForm(),
                            revisions=services.revisions(db_session, minutes) if minutes else [],
                            attachments=services.attachments_for(db_session, majlis_session, current_user))
+
+
+def _editor_done(action: str | None) -> str:
+    """What the editor's action did, said after it (not a bare "saved")."""
+    return {
+        "save": _("The draft is saved."),
+        "approve": _("The minutes are approved: the text is locked until it is published."),
+        "publish": _("The minutes are published: anyone can read them now, and find them in the archive."),
+        "revise": _("The correction is published as a new revision; the earlier one stays readable."),
+        "publish_attachment": _("The file is published with the minutes."),
+        "withhold_attachment": _("The file is kept for staff only."),
+    }.get(action or "", _("Saved."))
 
 
 @bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")

@@ -186,6 +186,7 @@ def console_context(majlis_session) -> dict:
         "on_air": by_state[QuestionStatus.ON_AIR],
         "answered": sorted(by_state[QuestionStatus.ANSWERED], key=lambda q: q.answered_at or q.updated_at,
                            reverse=True),
+        "merge_targets": candidates,  # for "merge into…": any question that may take a merge
         "counts": {state.value: len(items) for state, items in by_state.items()},
         "form": EmptyForm(),
         "bodies": db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active)
@@ -193,6 +194,21 @@ def console_context(majlis_session) -> dict:
         "cases": dict(db_session.execute(select(Case.question_id, Case.id).where(
             Case.session_id == majlis_session.id)).all()),
     }
+
+
+def _moderation_done(question, was: QuestionStatus) -> str:
+    """What a moderation did, said after it."""
+    status = question.status
+    if status == QuestionStatus.REJECTED and was == QuestionStatus.APPROVED:
+        return _("Question %(id)s is withdrawn from the public list; its author sees the reason.", id=question.id)
+    return {
+        QuestionStatus.APPROVED: _("Question %(id)s is approved: it is on the public list.", id=question.id),
+        QuestionStatus.REJECTED: _("Question %(id)s is rejected; its author sees the reason.", id=question.id),
+        QuestionStatus.ON_AIR: _("Question %(id)s is on air.", id=question.id),
+        QuestionStatus.ANSWERED: _("Question %(id)s is marked answered.", id=question.id),
+        QuestionStatus.MERGED: _("Question %(id)s is merged into question %(into)s.", id=question.id,
+                                 into=question.merged_into_id),
+    }.get(status, _("Saved."))
 
 
 @bp.get("/sessions/<int:session_id>/moderate")
@@ -220,9 +236,13 @@ def moderate(question_id: int):
         try:
             with unit_of_work() as db_session:
                 question = services.lock_question(db_session, question_id)
+                was = question.status
                 services.moderate(db_session, question, current_user, action=request.form.get("action", ""),
                                   into=request.form.get("into") or None, note=request.form.get("note"),
                                   now=utcnow())
+                done = _moderation_done(question, was)
         except MajlisError as exc:
             flash(str(exc.message), "error")
+        else:
+            flash(done, "success")
     return redirect(url_for("questions.console", session_id=session_id) + f"#question-{question_id}")

@@ -26,7 +26,7 @@ from majlis.notifications.models import EMAIL, NotificationSettings, OutboxMessa
 from majlis.notifications.rendering import Message, RenderContext, Skip, renders
 from majlis.registration.models import Registration
 from majlis.sessions.models import DEFAULT_REMINDER_MINUTES, MajlisSession, Series
-from majlis.timeutil import format_hijri
+from majlis.timeutil import format_hijri, zone_name
 
 # No reminder is looked for further ahead than this (series and residents' own leads stay within it).
 LONGEST_LEAD = timedelta(days=7)
@@ -147,7 +147,8 @@ def when(majlis_session: MajlisSession, ctx: RenderContext) -> tuple[str, str, s
     zone = ZoneInfo(ctx.config["MAJLIS_TIMEZONE"])
     starts, ends = majlis_session.starts_at.astimezone(zone), majlis_session.ends_at.astimezone(zone)
     hijri = format_hijri(starts.date(), ctx.lang, ctx.config["MAJLIS_HIJRI_ADJUST_DAYS"])
-    hours = f"{format_time(starts, 'short', locale=ctx.lang)} – {format_time(ends, 'short', locale=ctx.lang)}"
+    hours = (f"{format_time(starts, 'short', locale=ctx.lang)} – {format_time(ends, 'short', locale=ctx.lang)}"
+             f" ({zone_name(zone, ctx.lang)})")
     return format_date(starts.date(), "full", locale=ctx.lang), hijri, hours
 
 

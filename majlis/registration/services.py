@@ -261,6 +261,23 @@ def _watch_refusal(majlis_session: MajlisSession, viewer: User | None, room, roo
     return None
 
 
+@dataclass(frozen=True)
+class CancelConsequence:
+    """What giving up a place means, said before it is given up."""
+
+    is_final: bool  # registration has closed: a cancelled place cannot be taken back
+    seat_goes_to_line: bool  # a confirmed seat passes at once to the first person waiting
+    closes_at: datetime  # until when the resident could register again
+
+
+def cancel_consequence(majlis_session: MajlisSession, place: Place, now: datetime) -> CancelConsequence:
+    """What cancelling the place means now: whether registering again is still possible, and who gets the seat."""
+    return CancelConsequence(
+        is_final=now >= majlis_session.registration_closes_at,
+        seat_goes_to_line=place.status == CONFIRMED and majlis_session.waitlist_count > 0,
+        closes_at=majlis_session.registration_closes_at)
+
+
 def _cancel_refusal(majlis_session, now: datetime) -> MajlisError | None:
     if majlis_session.starts_at <= now:
         return Conflict(_l("The session has already started."), code="session_started")

@@ -43,6 +43,27 @@ def register(session_id: int):
     return redirect(url_for("sessions.session_page", session_id=session_id))
 
 
+@bp.get("/sessions/<int:session_id>/unregister")
+@login_required
+def confirm_unregister(session_id: int):
+    """Ask before a place is given up, saying whether it can be taken back (a plain form: no script needed)."""
+    from flask import current_app
+
+    from majlis.jitsi.services import settings_from_config
+
+    db_session = get_db()
+    majlis_session = get_visible_session(db_session, session_id, current_user)
+    now = utcnow()
+    found = services.offer(db_session, majlis_session, current_user, now=now,
+                           room_settings=settings_from_config(current_app.config))
+    if not found.cancel.allowed:
+        flash(found.cancel.message, "error")
+        return redirect(url_for("sessions.session_page", session_id=session_id))
+    return render_template("registration/cancel.html", majlis_session=majlis_session, place=found.place,
+                           consequence=services.cancel_consequence(majlis_session, found.place, now),
+                           form=EmptyForm())
+
+
 @bp.post("/sessions/<int:session_id>/unregister")
 @login_required
 def unregister(session_id: int):
@@ -76,11 +97,23 @@ def registrants_csv(session_id: int):
               _("Minutes in the room")]
     from_room = services.attendance_from_room(db_session, majlis_session)
     rows = ([registration.user.name, registration.user.email, registration.user.phone or "",
-             registration.user.area.name_ar if registration.user.area else "", registration.status.value,
+             _area_name(registration.user.area), _status_label(registration.status),
              position or "", _("yes") if services.attended(registration, from_room) else _("no"),
              registration.seconds_present // 60 if registration.joined_at else ""]
             for registration, position in services.active_registrations(db_session, majlis_session))
     return csv_response(header, rows, filename=f"majlis-session-{session_id}-registrants.csv")
+
+
+def _status_label(status: RegistrationStatus) -> str:
+    """A registration's status in the export's language (the headers are translated; so are the values)."""
+    return {RegistrationStatus.CONFIRMED: _("Confirmed"), RegistrationStatus.WAITLISTED: _("In the waiting line"),
+            RegistrationStatus.CANCELLED: _("Cancelled")}[RegistrationStatus(status)]
+
+
+def _area_name(area) -> str:
+    if area is None:
+        return ""
+    return area.name_en if current_lang() == "en" else area.name_ar
 
 
 @bp.route("/staff/sessions/<int:session_id>/invitations", methods=["GET", "POST"])

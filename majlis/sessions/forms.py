@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,8 @@ from wtforms import (
 )
 from wtforms.fields import URLField
 from wtforms.validators import InputRequired, Optional
+
+from majlis.forms import MajlisForm
 
 try:  # WTForms 3.3 deprecates (value, label) tuples as choices
     from wtforms.fields.choices import SelectChoice
@@ -96,7 +97,7 @@ class RemindersField(StringField):
         self.data = minutes
 
 
-class _TitlesForm(FlaskForm):
+class _TitlesForm(MajlisForm):
     """Titles and descriptions in both languages, shared by series and one-off sessions."""
 
     title_ar = StringField(_l("Title in Arabic"), validators=_required(), filters=[_one_line])
@@ -136,7 +137,7 @@ class SeriesEditForm(_TitlesForm):
     reminder_minutes = RemindersField(_l("Reminders before each session"))
 
 
-class SeriesEndForm(FlaskForm):
+class SeriesEndForm(MajlisForm):
     last_day = DateField(_l("Last day of the series (local date)"), validators=_required(),
                          invalid_value_message=_DATE)
 
@@ -155,7 +156,7 @@ class OneOffForm(_TitlesForm):
     public_viewing = BooleanField(_l("Any signed-in resident may follow (as a viewer or on the stream)"))
 
 
-class SessionUpdateForm(FlaskForm):
+class SessionUpdateForm(MajlisForm):
     """Move one session or change its seats, registration window and overflow viewing (local wall times)."""
 
     starts_at = _wall_time(_l("Starts (local date and time)"))
@@ -167,5 +168,5 @@ class SessionUpdateForm(FlaskForm):
     public_viewing = BooleanField(_l("Any signed-in resident may follow (as a viewer or on the stream)"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(MajlisForm):
     reason = TextAreaField(_l("Reason residents will see"), validators=_required(), filters=[_one_line])

@@ -194,7 +194,10 @@
       if (!items.length) { return; }
       var current = document.activeElement && document.activeElement.closest ? document.activeElement.closest("[data-question]") : null;
       var index = items.indexOf(current);
-      var key = event.key.toLowerCase();
+      // The physical key (event.code), not the character: on an Arabic layout J types "ت" and A types "ش".
+      var match = /^Key([A-Z])$/.exec(event.code || "");
+      if (!match) { return; }
+      var key = match[1].toLowerCase();
       if (key === "j" || key === "k") {
         var next = key === "j" ? Math.min(index + 1, items.length - 1) : Math.max(index - 1, 0);
         items[next < 0 ? 0 : next].focus();

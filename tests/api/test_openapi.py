@@ -83,6 +83,13 @@ def test_public_routes_need_no_token(path):
         assert spec["security"] == []
 
 
+@pytest.mark.parametrize("path", ["/api/v1/series", "/api/v1/series/{series_id}", "/api/v1/sessions",
+                                  "/api/v1/sessions/{session_id}", "/api/v1/sessions/{session_id}/questions",
+                                  "/api/v1/sessions/{session_id}/minutes", "/api/v1/archive"])
+def test_public_reads_are_documented_as_needing_no_token(path):
+    assert document()["paths"][path]["get"]["security"] == []
+
+
 def test_post_auth_token_is_public_and_delete_needs_a_token():
     token = document()["paths"]["/api/v1/auth/token"]
     assert token["post"]["security"] == []
@@ -125,3 +132,14 @@ def test_a_bad_token_is_refused_even_on_the_document(client):
     response = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_docs_api_md_is_the_generated_reference(runner):
+    """The repository documents its own API: docs/api.md is regenerated whenever a route changes."""
+    from pathlib import Path
+
+    result = runner.invoke(args=["api-reference"])
+    assert result.exit_code == 0
+    committed = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert committed == result.output, "run `majlis api-reference -o docs/api.md`"
+    assert "| GET | `/api/v1/sessions` | Anyone, without signing in" in committed

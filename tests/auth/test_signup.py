@@ -188,3 +188,19 @@ def test_verification_page_flow(verifying_app, client, db):
     db.rollback()
     assert db.scalar(select(User.is_verified)) is True
     assert db.scalar(select(User.role)) == Role.RESIDENT
+
+
+def test_the_signup_page_says_every_problem_at_once(client, db):
+    response = form_post(client, "/signup?lang=en", {**GOOD, "email": "not-an-address", "password": "12345678",
+                                                    "confirm": "12345678", "phone": "call me"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    for field in ("email", "password", "phone"):  # the form's checks and the service's, in one answer
+        assert f'id="{field}-error"' in html, field
+    assert count_users(db) == 0
+
+
+def test_stock_form_messages_are_said_in_the_catalogs_arabic(client, db):
+    html = form_post(client, "/signup", {**GOOD, "name": "ع", "confirm": GOOD["password"]}).get_data(as_text=True)
+    assert "يجب على طول الحقل" not in html  # WTForms' own wording
+    assert "يجب أن يكون طول النص بين 2 و120 حرفًا." in html

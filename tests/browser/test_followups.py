@@ -74,7 +74,7 @@ def test_the_dashboard_charts_are_drawn_inside_their_frames(live_server, new_pag
     else:
         assert abs(first_bar["fromLeft"]) < 1.5, first_bar
     # Each chart is followed by the table of its figures.
-    assert page.locator(".chart-section svg.chart + table").count() == 5
+    assert page.locator(".chart-section svg.chart + .table-scroll > table").count() == 5
 
 
 def test_a_resident_sends_a_request_and_answers_not_fixed_from_the_link(live_server, new_page):

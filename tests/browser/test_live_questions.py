@@ -27,7 +27,9 @@ def test_an_approved_question_appears_on_the_residents_open_page(live_server, ne
     sign_in(moderator, live_server, "moderator@demo.majlis")
     moderator.goto(f"{live_server}/sessions/{SOON['id']}/moderate")
     assert horizontal_overflow(moderator) <= 0 and axe_violations(moderator) == []
-    card = moderator.locator("article.question", has_text="المركز الصحي الجديد")
+    # Matched by the question's own text (a card's "merge into…" list names the other questions too).
+    card = moderator.locator("article.question",
+                             has=moderator.locator(".question-body", has_text="المركز الصحي الجديد"))
     card.locator("button[data-shortcut=a]").click()
 
     # The resident's page changes by itself: the question is now public (no reload happened).
@@ -68,12 +70,14 @@ def test_moderator_keyboard_shortcuts(live_server, new_page):
     moderator = new_page(1280)
     sign_in(moderator, live_server, "moderator@demo.majlis")
     moderator.goto(f"{live_server}/sessions/{SOON['id']}/moderate")
-    card = moderator.locator("article.question", has_text="الإنارة في شارع الحورة")
+    card = moderator.locator("article.question",
+                             has=moderator.locator(".question-body", has_text="الإنارة في شارع الحورة"))
     card.focus()
     moderator.keyboard.press("a")
     moderator.wait_for_load_state()
     moderator.locator("#approved-heading").wait_for()
-    approved = moderator.locator("section[aria-labelledby=approved-heading] article", has_text="الإنارة")
+    approved = moderator.locator("section[aria-labelledby=approved-heading] article",
+                                 has=moderator.locator(".question-body", has_text="الإنارة"))
     approved.wait_for()
     assert approved.count() == 1
 

@@ -115,7 +115,8 @@ def test_case_notices_are_written_as_ids_and_rendered_at_delivery(app, client, d
         (f"News about your case number {cid}", ["There is news about your case:", "", "من اختصاص وزارة الصحة"]),
     ]
     for message in (opened, first, second):  # when (both calendars, the time), where, and how to stop these
-        assert re.search(r"\nDate: \w+day, .+ \(\d+ .+ 14\d\d AH\)\nTime: \d+:\d\d\u202f[AP]M\n", message.text)
+        assert re.search(r"\nDate: \w+day, .+ \(\d+ .+ 14\d\d AH\)\nTime: \d+:\d\d\u202f[AP]M \(Bahrain Time\)\n",
+                         message.text)
         assert message.text.endswith(f"Follow the case here: {link}\n\n-- \nTo stop messages of this kind: {stop}\n")
     [(_, handed)] = [(to, m) for to, m in recorder.sent if to == people["other_official"].email]
     assert handed.subject == "أُحيل ملف متابعة إلى جهتكم" and handed.text == f"من اختصاص وزارة الصحة\n\n{link}\n"

@@ -152,7 +152,7 @@ def test_join_page_embeds_the_room(jitsi_app, client, db, login_as):
     page = client.get(f"/sessions/{majlis_session.id}/join")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert '<script src="https://meet.capital.example/external_api.js" defer></script>' in html
+    assert 'data-external-api="https://meet.capital.example/external_api.js"' in html  # join.js loads it
     assert f'data-room="{majlis_session.room_name}"' in html and 'data-jwt="ey' in html and 'data-lang="ar"' in html
     assert "org.jitsi.meet://meet.capital.example/" in html
     csp = page.headers["Content-Security-Policy"]
@@ -165,8 +165,18 @@ def test_join_page_without_configuration_explains(app, client, db, login_as):
     majlis_session = make_session(db, starts_in=timedelta(minutes=5))
     login_as(registered(db, majlis_session))
     page = client.get(f"/sessions/{majlis_session.id}/join?lang=en")
-    assert page.status_code == 503
-    assert "Video rooms are not configured on this server yet" in page.get_data(as_text=True)
+    assert page.status_code == 503  # the room is unavailable; the page says why and leads back
+    html = page.get_data(as_text=True)
+    assert "The video room is not set up on this server yet." in html
+    assert f'href="/sessions/{majlis_session.id}"' in html and "Back to the session page" in html
+    assert "JITSI_APP_SECRET" not in html  # the settings' names are for the office, not residents
+
+
+def test_staff_are_told_which_video_settings_are_missing(app, client, db, make_user, login_as):
+    majlis_session = make_session(db, starts_in=timedelta(minutes=5))
+    login_as(make_user(role=Role.STAFF))
+    html = client.get(f"/sessions/{majlis_session.id}/join?lang=en").get_data(as_text=True)
+    assert '<bdi dir="ltr">JITSI_APP_ID, JITSI_APP_SECRET</bdi>' in html and "Back to the session page" in html
 
 
 def test_join_page_refusals_and_login(jitsi_app, client, db, make_user, login_as):

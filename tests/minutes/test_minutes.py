@@ -174,9 +174,19 @@ def test_pages_edit_publish_and_read(app, client, db, held, make_user, login_as)
     login_as(make_user(role=Role.STAFF))
     editor = f"/staff/sessions/{held.id}/minutes"
     assert client.get(editor).status_code == 200
+    client.get(editor + "?lang=en")  # the messages below are said in English
     form_post(client, editor, {"action": "save", "body": "محضر الجلسة\nنص"})
+    assert "The draft is saved." in client.get(editor).get_data(as_text=True)
     form_post(client, editor, {"action": "approve"})
-    form_post(client, editor, {"action": "publish"})
+    page = client.get(editor).get_data(as_text=True)
+    assert "The minutes are approved: the text is locked" in page
+    assert 'name="confirm"' in page  # publishing asks first
+    form_post(client, editor, {"action": "publish"})  # without the box ticked: refused, nothing published
+    assert "Tick the box to confirm" in client.get(editor).get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(Minutes.status)) == MinutesStatus.APPROVED
+    form_post(client, editor, {"action": "publish", "confirm": "1"})
+    assert "The minutes are published" in client.get(editor).get_data(as_text=True)
     db.rollback()
     assert db.scalar(select(Minutes.status)) == MinutesStatus.PUBLISHED
     anonymous = app.test_client()
@@ -217,3 +227,22 @@ def test_moderators_notes_autosave(client, db, held, make_user, login_as):
     db.rollback()
     assert db.scalar(select(SessionNote.body)) == "ملاحظة جديدة"
     assert client.post(f"/sessions/{held.id}/notes", data={"body": "بلا رمز"}).status_code == 400
+
+
+def test_published_minutes_show_their_markdown_rendered_and_sanitised(app, client, held, staff_headers):
+    run_due(app, now=END + timedelta(seconds=5))
+    base = f"/api/v1/sessions/{held.id}/minutes"
+    body = ("# محضر الجلسة\n\n**الحضور:** 12\nالسطر الثاني\n\n- بند أول\n- بند <script>alert(1)</script>\n\n"
+            "[خطر](javascript:alert(1)) [الموقع](https://capital.gov.bh)\n")
+    assert client.put(base, json={"body": body}, headers=staff_headers).status_code == 200
+    client.post(base + "/approve", headers=staff_headers)
+    client.post(base + "/publish", headers=staff_headers)
+    page = client.get(f"/sessions/{held.id}/minutes").get_data(as_text=True)
+    text = page.split('class="minutes-body minutes-text" dir="auto">')[1].split("</div>")[0]
+    assert "<h2>محضر الجلسة</h2>" in text and "#" not in text  # one level below the page's own title
+    assert "<strong>الحضور:</strong> 12<br>" in text and "**" not in text
+    assert "<li>بند أول</li>" in text
+    assert "<script>" not in page.split("</header>")[1] and "&lt;script&gt;" in text  # shown as text, not run
+    assert 'href="javascript' not in text and 'href="https://capital.gov.bh"' in text
+    assert "Save as PDF" in client.get(f"/sessions/{held.id}/minutes?lang=en").get_data(as_text=True)
+    assert client.get(f"/sessions/{held.id}/minutes.md").data.decode("utf-8") == body  # the source, unchanged

@@ -97,7 +97,7 @@ def test_delivery_renders_in_the_recipients_language_with_the_ics(app, db, majli
     assert text_of(to_sara) == (  # the date in both calendars, the time, the join link, the link that stops these
         "Your seat in the majlis is confirmed. The join link opens 15 minutes before the start.\n\n"
         "Weekly majlis\nDate: Thursday, December 3, 2026 (23 Jumada al-Akhirah 1448 AH)\n"
-        "Time: 12:00\u202fPM – 1:30\u202fPM\n"
+        "Time: 12:00\u202fPM – 1:30\u202fPM (Bahrain Time)\n"
         f"Join the video room: {page}/join\nThe session's page: {page}\n\n-- \n"
         f"To stop messages of this kind: {stop}\n")
     assert (to_sara["List-Unsubscribe"], to_sara["List-Unsubscribe-Post"]) == (f"<{stop}>",

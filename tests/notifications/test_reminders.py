@@ -125,8 +125,8 @@ def test_the_reminder_says_how_long_before_with_the_date_in_both_calendars(app, 
     assert deliver(app, db, now=START - timedelta(hours=23), senders={"email": recorder}) == 2  # and the seat's
     [message] = [message for _, message in recorder.sent if message.subject.startswith("Reminder")]
     assert message.subject == "Reminder: your majlis session starts in 24 hours — Weekly majlis"
-    assert "Date: Thursday, December 3, 2026 (23 Jumada al-Akhirah 1448 AH)\nTime: 7:00\u202fPM – 8:30\u202fPM\n" \
-        in message.text
+    assert ("Date: Thursday, December 3, 2026 (23 Jumada al-Akhirah 1448 AH)\n"
+            "Time: 7:00\u202fPM – 8:30\u202fPM (Bahrain Time)\n") in message.text
     assert f"Join the video room: http://127.0.0.1:5000/sessions/{soon.id}/join\n" in message.text
 
 

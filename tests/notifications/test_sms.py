@@ -116,7 +116,8 @@ def test_a_gateway_on_loopback_gets_the_notice_with_its_token_as_json(sms_app, d
     headline, title, day, hijri, hours, link, stop_line = sent["text"].split("\n")
     assert (headline, title, link, stop_line) == ("تم تأكيد مقعدك", "المجلس الأسبوعي", f"{page}/join",
                                                   f"للإيقاف: {stop}")
-    assert (day, hijri, hours) == ("الخميس، 3 ديسمبر 2026", "23 جمادى الآخرة 1448 هـ", "12:00 م - 1:30 م")
+    assert (day, hijri, hours) == ("الخميس، 3 ديسمبر 2026", "23 جمادى الآخرة 1448 هـ",
+                                   "12:00 م - 1:30 م (توقيت البحرين)")
     assert encoding(sent["text"]) == "ucs2" and segments(sent["text"]) == 3  # the two links alone take 80 units
     db.rollback()
     assert db.scalar(select(OutboxMessage.status)) == OutboxStatus.SENT

@@ -301,6 +301,37 @@ def test_console_forms_moderate_with_duplicate_hints(client, db, live_session, p
     assert db.get(Question, first["id"]).status.value == "approved"
 
 
+def test_the_console_merges_into_any_chosen_question(client, db, live_session, people, login_as):
+    """No duplicate hint links these two: the moderator chooses the target by hand."""
+    road = ask(client, live_session.id, people["fatima"][1], body="متى يصلح الطريق المؤدي إلى مدرسة سترة").get_json()
+    park = ask(client, live_session.id, people["ali"][1], body="هل ستفتح حديقة جديدة في الحورة").get_json()
+    login_as(people["moderator"][0])
+    page = f"/sessions/{live_session.id}/moderate"
+    console = client.get(page + "?lang=en").get_data(as_text=True)
+    assert "Merge into this one" not in console  # no hint
+    assert f'id="merge-{road["id"]}"' in console and f'<option value="{park["id"]}">' in console
+    form_post(client, f"/questions/{road['id']}/moderate", {"action": "merge", "into": str(park["id"])}, page=page)
+    db.expire_all()
+    assert db.get(Question, road["id"]).status.value == "merged"
+    assert db.get(Question, road["id"]).merged_into_id == park["id"]
+    assert f"Question {road['id']} is merged into question {park['id']}." in client.get(page).get_data(as_text=True)
+
+
+def test_an_approved_question_is_withdrawn_with_a_reason(client, db, live_session, people, login_as):
+    question = ask(client, live_session.id, people["fatima"][1]).get_json()
+    moderate(client, question["id"], people["moderator"][1], "approve")
+    login_as(people["moderator"][0])
+    page = f"/sessions/{live_session.id}/moderate"
+    console = client.get(page + "?lang=en").get_data(as_text=True)
+    assert f'id="withdraw-{question["id"]}"' in console and "Withdraw from the list" in console
+    form_post(client, f"/questions/{question['id']}/moderate", {"action": "reject", "note": "خارج موضوع الجلسة"},
+              page=page)
+    assert "is withdrawn from the public list" in client.get(page).get_data(as_text=True)
+    assert listing(client, live_session.id, people["ali"][1]) == []  # off the public list
+    [own] = listing(client, live_session.id, people["fatima"][1])
+    assert own["status"] == "rejected" and own["reject_reason"] == "خارج موضوع الجلسة"
+
+
 def test_session_page_ask_form_and_vote_button(client, db, live_session, people, login_as):
     login_as(people["fatima"][0])
     page = f"/sessions/{live_session.id}"

@@ -215,6 +215,49 @@ def test_session_page_register_and_cancel(client, db, open_session, make_user, l
     assert db.scalar(select(Registration.status)) == RegistrationStatus.CANCELLED
 
 
+def test_cancelling_asks_first_and_the_confirmation_works_without_script(client, db, open_session, make_user,
+                                                                          login_as):
+    login_as(make_user())
+    form_post(client, f"/sessions/{open_session.id}/register", {}, page=f"/sessions/{open_session.id}")
+    page = client.get(f"/sessions/{open_session.id}?lang=en").get_data(as_text=True)
+    # The session page offers a link to the question, not a form that cancels at once.
+    assert f'action="/sessions/{open_session.id}/unregister"' not in page
+    assert f'href="/sessions/{open_session.id}/unregister"' in page
+    confirm = client.get(f"/sessions/{open_session.id}/unregister")
+    assert confirm.status_code == 200
+    text = confirm.get_data(as_text=True)
+    assert "You can register again until" in text and "No, keep my place" in text
+    db.rollback()
+    assert db.scalar(select(Registration.status)) == RegistrationStatus.CONFIRMED  # asking changed nothing
+    assert form_post(client, f"/sessions/{open_session.id}/unregister", {},
+                     page=f"/sessions/{open_session.id}/unregister").status_code == 302
+    db.rollback()
+    assert db.scalar(select(Registration.status)) == RegistrationStatus.CANCELLED
+
+
+def test_cancelling_in_the_last_hour_says_the_place_cannot_be_taken_back(client, db, make_user, login_as):
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        soon = factories.majlis_session(db, starts_at=now + timedelta(minutes=40),
+                                        registration_opens_at=now - timedelta(days=1))
+        resident = factories.user(db)
+        db.add(Registration(session_id=soon.id, user_id=resident.id, status=RegistrationStatus.CONFIRMED,
+                            queued_at=now - timedelta(days=1), confirmed_at=now - timedelta(days=1),
+                            created_at=now, updated_at=now))
+        soon.confirmed_count = 1
+    login_as(resident)
+    text = client.get(f"/sessions/{soon.id}/unregister").get_data(as_text=True)
+    assert "لا يمكن التراجع" in text
+    english = client.get(f"/sessions/{soon.id}/unregister?lang=en").get_data(as_text=True)
+    assert "This cannot be undone: registration for this session has closed" in english
+
+
+def test_the_cancel_question_is_not_offered_without_a_place(client, open_session, make_user, login_as):
+    login_as(make_user())
+    response = client.get(f"/sessions/{open_session.id}/unregister")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/sessions/{open_session.id}")
+
+
 def test_session_page_shows_the_place_in_line(client, db, open_session, make_user, login_as, residents):
     for headers in residents(2):
         register(client, open_session.id, headers)
@@ -241,6 +284,9 @@ def test_registrant_csv_has_a_bom_and_arabic_names(client, db, open_session, mak
     assert response.data.startswith("\ufeff".encode())
     text = response.data.decode("utf-8-sig")
     assert "'=فاطمة علي" in text  # a formula-looking name is defused
+    assert "مؤكَّد" in text and "confirmed" not in text  # the status in the headers' language
+    english = client.get(f"/staff/sessions/{open_session.id}/registrants.csv?lang=en").data.decode("utf-8-sig")
+    assert "Status" in english and ",Confirmed," in english
     page = client.get(f"/staff/sessions/{open_session.id}/registrants")
     assert page.status_code == 200
 
@@ -383,3 +429,15 @@ def test_one_resident_registering_twice_at_once_gets_one_row(app, db, open_sessi
     assert outcome == {"code": "already_registered"}
     assert db.scalar(select(func.count()).select_from(Registration)) == 1
     assert db.get(MajlisSession, open_session.id).confirmed_count == 1
+
+
+def test_a_confirmation_e_mail_gives_the_time_without_seconds_and_the_zone_by_name(app, client, db, open_session,
+                                                                                   residents):
+    import re
+
+    register(client, open_session.id, residents(1)[0])
+    recorder = Recorder()
+    deliver(app, db, now=datetime.now(UTC), senders={"email": recorder})
+    text = recorder.sent[0][1].text
+    assert "(توقيت البحرين)" in text
+    assert not re.search(r"\d:\d\d:\d\d", text) and "التوقيت العربي الرسمي" not in text

@@ -209,3 +209,28 @@ def test_session_list_is_cacheable_and_never_stale(client, staff, one_session):
     client.patch(f"/api/v1/sessions/{one_session.id}", json={"capacity": 77}, headers=staff)
     changed = client.get("/api/v1/sessions", headers={**staff, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.get_json()["sessions"][0]["capacity"] == 77
+
+
+def test_public_reads_answer_without_a_token_and_show_only_public_things(client, db):
+    from majlis.enums import QuestionStatus, Visibility
+    from majlis.questions.models import Question
+
+    with unit_of_work(db):
+        author = factories.user(db)
+        public = factories.majlis_session(db, title_en="Open majlis")
+        factories.majlis_session(db, title_en="Closed meeting", visibility=Visibility.INVITED)
+        now = datetime.now(UTC)
+        for body, status in (("approved one?", QuestionStatus.APPROVED), ("pending one?", QuestionStatus.PENDING)):
+            db.add(Question(session_id=public.id, author_id=author.id, body=body, status=status,
+                                    created_at=now, updated_at=now))
+        public_id = public.id
+
+    listed = client.get("/api/v1/sessions")
+    assert listed.status_code == 200
+    assert [s["title_en"] for s in listed.get_json()["sessions"]] == ["Open majlis"]
+    assert client.get(f"/api/v1/sessions/{public_id}").get_json()["title_en"] == "Open majlis"
+    questions = client.get(f"/api/v1/sessions/{public_id}/questions").get_json()["questions"]
+    assert [q["body"] for q in questions] == ["approved one?"]
+    assert client.get("/api/v1/archive").status_code == 200
+    # A bad token is still refused: only the absence of one reads as the public.
+    assert client.get("/api/v1/sessions", headers={"Authorization": "Bearer nope"}).status_code == 401
