@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
+from majlis.core.models import Area
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
-from majlis.core.models import Area
 from majlis.questions.models import Question
 from majlis.registration import notices
 from majlis.registration.models import Registration
