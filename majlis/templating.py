@@ -9,6 +9,7 @@ from babel.dates import format_date, format_time
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from majlis.enums import Role
 from majlis.timeutil import format_hijri, local_zone
@@ -85,8 +86,21 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[Role(role)])
 
 
+def qr_svg(code: str, title: str) -> Markup:
+    """A check-in code's QR code as inline SVG (built from the code alone: nothing of the page goes into it)."""
+    from majlis.registration.qr import check_in_svg
+
+    return Markup(check_in_svg(code, str(title)))  # noqa: S704 - segno's own SVG; it escapes the title
+
+
+def place_name(row) -> str | None:
+    """A session's place by the current language."""
+    return row.place_name_en if current_lang() == "en" else row.place_name_ar
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of)
+    app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of,
+                                 qr_svg=qr_svg, place_name=place_name)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
