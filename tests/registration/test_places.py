@@ -182,3 +182,47 @@ def test_check_in_page_and_qr_code(client, db, staff, area, make_user, api_token
     assert twice.status_code == 409 and "already checked in" in twice.get_data(as_text=True)
     no_csrf = client.post(f"/sessions/{session_id}/check-in", data={"code": code})
     assert no_csrf.status_code == 400
+
+
+def test_staff_plan_and_change_a_field_visit_on_the_planning_page(client, db, area, make_user, login_as):
+    login_as(make_user(role=Role.STAFF))
+    starts = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    form = {"kind": "field_visit", "title_ar": "زيارة ميدانية", "title_en": "Field visit", "starts_at": starts,
+            "duration_minutes": "90", "capacity": "20", "visibility": "public", "format": "hybrid",
+            "in_person_capacity": "", "place_name_ar": "مجلس الحي", "place_name_en": "Neighbourhood hall",
+            "place_address": "Road 5", "place_area_id": str(area.id), "latitude": "26.2", "longitude": "50.6"}
+    missing = form_post(client, "/staff/sessions/new", form)
+    assert missing.status_code == 400  # a hybrid session needs its hall seats
+    assert db.scalar(select(MajlisSession.id)) is None
+    created = form_post(client, "/staff/sessions/new", {**form, "in_person_capacity": "30"})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    db.expire_all()
+    row = db.scalar(select(MajlisSession))
+    assert (row.kind.value, row.format.value, row.in_person_capacity, row.place_name_en, row.place_area_id,
+            row.latitude) == ("field_visit", "hybrid", 30, "Neighbourhood hall", area.id, 26.2)
+
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Neighbourhood hall" in page
+    changed = form_post(client, f"/staff/sessions/{row.id}/update",
+                        {**_current_form(page), "place_name_en": "Sitra hall", "in_person_capacity": "25"},
+                        page=created.headers["Location"])
+    assert changed.status_code == 302, changed.get_data(as_text=True)
+    db.expire_all()
+    row = db.get(MajlisSession, row.id)
+    assert (row.place_name_en, row.in_person_capacity, row.place_name_ar) == ("Sitra hall", 25, "مجلس الحي")
+
+
+def _current_form(html: str) -> dict:
+    """The values the update form shows (inputs and selected options), as a browser would send them."""
+    import re
+
+    form = html[html.index('/update"'):]
+    form = form[:form.index("</form>")]
+    values = {name: value for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form)}
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', options)
+        if chosen:
+            values[name] = chosen.group(1) or chosen.group(2)
+    values.pop("csrf_token", None)
+    values.pop("public_viewing", None)
+    return values
