@@ -226,3 +226,26 @@ def _current_form(html: str) -> dict:
     values.pop("csrf_token", None)
     values.pop("public_viewing", None)
     return values
+
+
+def test_the_confirmation_email_carries_the_code_and_its_qr_code(app, client, db, staff, area, make_user,
+                                                                 api_token):
+    from majlis.notifications.channels import as_email
+    from tests.mailbox import Recorder, deliver
+
+    session_id = plan_visit(client, staff, area).get_json()["id"]
+    hall, online = make_user(locale="en"), make_user(locale="en")
+    code = register(client, session_id, api_token(hall), "in_person").get_json()["check_in_code"]
+    register(client, session_id, api_token(online))
+    recorder = Recorder()
+    deliver(app, db, now=datetime.now(UTC), senders={"email": recorder})
+    sent = {to: message for to, message in recorder.sent}
+
+    mail = sent[hall.email]
+    assert mail.subject.startswith("Your seat in the hall is confirmed")
+    assert code in mail.text and "Sitra Community Centre" in mail.text and "openstreetmap.org" in mail.text
+    [(filename, mime_type, content)] = mail.attachments
+    assert (filename, mime_type) == ("check-in-qr.svg", "image/svg+xml") and content.startswith(b"<svg")
+    parts = {part.get_content_type() for part in as_email(mail, hall.email, "majlis@example.com").iter_attachments()}
+    assert parts == {"image/svg+xml", "text/calendar"}
+    assert sent[online.email].attachments == () and "/join" in sent[online.email].text
