@@ -15,4 +15,4 @@ def check_in_svg(code: str, title: str) -> str:
     out = io.BytesIO()
     qr.save(out, kind="svg", xmldecl=False, svgns=True, scale=6, border=4, dark="#000", light="#fff",
             title=title, svgclass="qr-code", lineclass=None)
-    return out.getvalue().decode("ascii")
+    return out.getvalue().decode("utf-8")

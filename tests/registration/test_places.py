@@ -169,6 +169,8 @@ def test_check_in_page_and_qr_code(client, db, staff, area, make_user, api_token
     login_as(resident)
     page = client.get(f"/sessions/{session_id}?lang=en").get_data(as_text=True)
     assert code in page and "<svg" in page and "openstreetmap.org/?mlat=26.154700" in page
+    arabic = client.get(f"/sessions/{session_id}?lang=ar").get_data(as_text=True)
+    assert "<title>رمز QR لرمز تسجيل حضورك</title>" in arabic and code in arabic
     client.post("/logout", data={"csrf_token": csrf_token_from(page)})
 
     login_as(make_user(role=Role.MODERATOR))
