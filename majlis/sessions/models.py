@@ -151,6 +151,19 @@ class MajlisSession(Timestamps, Base):
         return self.format != SessionFormat.IN_PERSON
 
     @property
+    def seats_total(self) -> int:
+        """Seats in both pools (the hall's and the online ones)."""
+        return self.capacity + self.in_person_capacity
+
+    @property
+    def seats_taken(self) -> int:
+        return self.confirmed_count + self.in_person_confirmed_count
+
+    @property
+    def waiting_total(self) -> int:
+        return self.waitlist_count + self.in_person_waitlist_count
+
+    @property
     def map_url(self) -> str | None:
         """The place on OpenStreetMap (a link: no map is loaded by Majlis), or None without coordinates."""
         if self.latitude is None or self.longitude is None:

@@ -73,6 +73,7 @@ def session_page(session_id: int):
     # Every anonymous reader sees the same page in their language: built once per state of what it shows.
     key = (f"page:{majlis_session.id}:{majlis_session.updated_at.timestamp()}:{majlis_session.status.value}:"
            f"{majlis_session.confirmed_count}:{majlis_session.waitlist_count}:{majlis_session.live_version}:"
+           f"{majlis_session.in_person_confirmed_count}:{majlis_session.in_person_waitlist_count}:"
            f"{minutes_status}:{current_lang()}")
     response = current_app.response_class(cache.built(key, lambda: _session_page(majlis_session, None, minutes_status)),
                                           mimetype="text/html")

@@ -251,3 +251,24 @@ def test_the_confirmation_email_carries_the_code_and_its_qr_code(app, client, db
     parts = {part.get_content_type() for part in as_email(mail, hall.email, "majlis@example.com").iter_attachments()}
     assert parts == {"image/svg+xml", "text/calendar"}
     assert sent[online.email].attachments == () and "/join" in sent[online.email].text
+
+
+def test_changing_the_venue_keeps_everyone_and_more_hall_seats_move_the_hall_line(client, db, staff, area,
+                                                                                  make_user, api_token):
+    session_id = plan_visit(client, staff, area, in_person_capacity=1).get_json()["id"]
+    first, second = (api_token(make_user()) for _ in range(2))
+    register(client, session_id, first, "in_person")
+    assert register(client, session_id, second, "in_person").get_json()["status"] == "waitlisted"
+    url = f"/api/v1/sessions/{session_id}"
+
+    refused = client.patch(url, json={"format": "online"}, headers=staff)
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "seats_taken")
+    body = client.patch(url, json={"in_person_capacity": 2, "place": {"name_ar": "قاعة سترة", "name_en": "Sitra hall",
+                                                                     "lat": 26.15, "lon": 50.62}},
+                        headers=staff).get_json()
+    assert (body["in_person_confirmed_count"], body["in_person_waitlist_count"]) == (2, 0)
+    assert (body["place"]["name_en"], body["place"]["address"], body["place"]["area_id"]) == ("Sitra hall", None, None)
+    assert client.get(f"{url}/registrations/me", headers=second).get_json()["status"] == "confirmed"
+    # The calendar shows the new place.
+    ics = client.get(f"/calendar/sessions/{session_id}.ics?lang=en").get_data(as_text=True)
+    assert "LOCATION:Sitra hall" in ics and "GEO:26.15;50.62" in ics
