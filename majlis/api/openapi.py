@@ -711,7 +711,7 @@ def _operations() -> list[tuple]:
                               "invitation, or a question on air until shortly after its answer), or visitor "
                               "(view-only, with JITSI_VISITORS) for the waiting line and public viewing.",
                   responses=ok(ref("RoomToken")),
-                  errors={409: ["session_cancelled", "not_open_yet", "session_ended"],
+                  errors={409: ["session_cancelled", "not_open_yet", "session_ended", "no_room"],
                           503: ["jitsi_not_configured"]}),
 
         # --- questions

@@ -272,3 +272,14 @@ def test_changing_the_venue_keeps_everyone_and_more_hall_seats_move_the_hall_lin
     # The calendar shows the new place.
     ics = client.get(f"/calendar/sessions/{session_id}.ics?lang=en").get_data(as_text=True)
     assert "LOCATION:Sitra hall" in ics and "GEO:26.15;50.62" in ics
+
+
+def test_an_in_person_session_has_no_video_room(client, staff, area, make_user, api_token):
+    session_id = plan_visit(client, staff, area, format="in_person", capacity=None,
+                            starts_at=(datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+                            registration_opens_at=None).get_json()["id"]
+    resident = api_token(make_user())
+    assert register(client, session_id, resident).get_json()["status"] == "confirmed"
+    for headers in (resident, api_token(make_user(role=Role.MODERATOR))):
+        refused = client.post(f"/api/v1/sessions/{session_id}/join", headers=headers)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "no_room")
