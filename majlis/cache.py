@@ -56,7 +56,9 @@ def _rules() -> dict[type, dict[str, frozenset[str]]]:
         MajlisSession: {
             # The feeds show times, titles, descriptions, status (cancelled), sequence and the last change.
             CALENDAR: frozenset(runtime | {"confirmed_count", "waitlist_count", "capacity",
-                                           "registration_opens_at", "registration_closes_at"}),
+                                           "in_person_confirmed_count", "in_person_waitlist_count",
+                                           "in_person_capacity", "registration_opens_at",
+                                           "registration_closes_at"}),
             # The list shows session_to_dict's fields: seats and registration times, not sequence or stamps.
             SESSIONS: frozenset(runtime | {"sequence", "updated_at", "created_at"}),
         },

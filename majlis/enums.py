@@ -19,6 +19,22 @@ class SeriesKind(StrEnum):
     WEEKLY = "weekly"
     COORDINATING = "coordinating"
     SPECIAL = "special"
+    FIELD_VISIT = "field_visit"  # the governor visiting an area
+
+
+class SessionFormat(StrEnum):
+    """Where a session is held: in the video room, in a hall (a place), or both at once."""
+
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    HYBRID = "hybrid"
+
+
+class SeatMode(StrEnum):
+    """Which of a session's two seat pools a registration holds (or waits for): the video room's or the hall's."""
+
+    ONLINE = "online"
+    IN_PERSON = "in_person"
 
 
 class Visibility(StrEnum):

@@ -108,9 +108,22 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[Role(role)])
 
 
+def qr_svg(code: str, title: str) -> Markup:
+    """A check-in code's QR code as inline SVG (built from the code alone: nothing of the page goes into it)."""
+    from majlis.registration.qr import check_in_svg
+
+    return Markup(check_in_svg(code, str(title)))  # noqa: S704 - segno's own SVG; it escapes the title
+
+
+def place_name(row) -> str | None:
+    """A session's place by the current language."""
+    return row.place_name_en if current_lang() == "en" else row.place_name_ar
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_date=local_date, local_time=local_time, hijri=hijri, title_of=title_of,
-                                 day_date=day_date, day_hijri=day_hijri, minutes_html=_minutes_html)
+                                 day_date=day_date, day_hijri=day_hijri, minutes_html=_minutes_html,
+                                 qr_svg=qr_svg, place_name=place_name)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),

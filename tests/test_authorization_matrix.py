@@ -237,6 +237,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/sessions/<int:session_id>/registrations", api_office(200), PUBLIC, label="public"),
     Route("GET", "/api/v1/sessions/<int:session_id>/registrations", api_office(200), INVITED,
           label="invitation-only"),
+    # Check-in at the door: the office only; a code no registration holds is 404 unknown_code.
+    Route("POST", "/api/v1/sessions/<int:session_id>/check-in", api_office(404), PUBLIC, body={"code": "ZZZZZZ"}),
     # --- API: the video room --------------------------------------------------------------------------------------
     Route("POST", "/api/v1/sessions/<int:session_id>/join",
           cells(ALLOWED, anonymous=401, other_resident=403, official=403, other_official=403), PUBLIC,
@@ -450,6 +452,8 @@ ROUTES: list[Route] = [
     Route("GET", "/staff/sessions/<int:session_id>/invitations", page_staff(200), INVITED),
     Route("POST", "/staff/sessions/<int:session_id>/invitations", page_staff(200), INVITED, body={}),  # form again
     Route("GET", "/staff/sessions/<int:session_id>/registrants", page_office(200), PUBLIC),
+    Route("GET", "/sessions/<int:session_id>/check-in", page_office(200), PUBLIC),
+    Route("POST", "/sessions/<int:session_id>/check-in", page_office(400), PUBLIC, body={}),
     Route("GET", "/staff/sessions/<int:session_id>/registrants.csv", page_office(200), PUBLIC),
 ]
 

@@ -43,3 +43,18 @@ def test_pages_are_arabic_by_default_and_english_on_request(client):
     assert '<html lang="ar" dir="rtl">' in arabic and "تسجيل الدخول" in arabic
     english = client.get("/login?lang=en").get_data(as_text=True)
     assert '<html lang="en" dir="ltr">' in english and "Sign in" in english
+
+
+def test_every_audit_action_the_code_records_is_said_in_words():
+    """The audit log shows actions in words: an action recorded without a label would show its raw code."""
+    import re
+
+    from majlis.audit.labels import ACTIONS
+    from majlis.enums import QuestionStatus
+
+    source = "\n".join(path.read_text(encoding="utf-8") for path in Path(majlis.__file__).parent.rglob("*.py"))
+    recorded = set(re.findall(r'action="([a-z_]+\.[a-z_]+)" if .+? else "([a-z_]+\.[a-z_]+)"', source))
+    recorded = {code for pair in recorded for code in pair}
+    recorded |= set(re.findall(r'action="([a-z_]+\.[a-z_]+)"', source))
+    recorded |= {f"question.{status.value}" for status in QuestionStatus if status != QuestionStatus.PENDING}
+    assert recorded - set(ACTIONS) == set()

@@ -21,7 +21,9 @@ from majlis.enums import (
     MinutesStatus,
     QuestionStatus,
     Role,
+    SeatMode,
     SeriesKind,
+    SessionFormat,
     SessionStatus,
     Visibility,
 )
@@ -232,7 +234,7 @@ def query(name: str, schema: dict, description: str) -> dict:
 def operation(method: str, path: str, operation_id: str, summary: str, *, who: str, tag: str,
               responses: dict, body: dict | None = None, params=(),
               errors: dict | None = None, public: bool = False, forbidden: list[str] | None = None,
-              rate_limited: bool = False, description: str | None = None) -> tuple:
+              rate_limited: bool = False, description: str | None = None, body_required: bool = True) -> tuple:
     """One operation with the error responses every route shares added to its own.
 
     - 401 on every route: a bearer header that is malformed or not valid is refused even on public ones.
@@ -270,7 +272,7 @@ def operation(method: str, path: str, operation_id: str, summary: str, *, who: s
     if parameters:
         spec["parameters"] = parameters
     if body is not None:
-        spec["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+        spec["requestBody"] = {"required": body_required, "content": {JSON: {"schema": body}}}
     return API_PREFIX + path, method, spec
 
 
@@ -359,15 +361,31 @@ def _components() -> dict:
                 "title_en": string(), "description_ar": string(), "description_en": string(),
                 "visibility": enum(Visibility), "starts_at": INSTANT, "ends_at": INSTANT,
                 "original_starts_at": nullable(INSTANT), "status": enum(SessionStatus),
-                "cancel_reason": nullable(string()), "capacity": integer(1), "confirmed_count": integer(0),
-                "waitlist_count": integer(0), "registration_opens_at": INSTANT, "registration_closes_at": INSTANT,
+                "cancel_reason": nullable(string()),
+                "capacity": integer(0, description="The online pool's seats (0: in person only)"),
+                "confirmed_count": integer(0), "waitlist_count": integer(0),
+                "registration_opens_at": INSTANT, "registration_closes_at": INSTANT,
                 "stream_url": nullable(string("The live stream (https) residents without a seat watch", format="uri")),
                 "public_viewing": {"type": "boolean", "description": "Any signed-in resident may follow"},
+                "format": enum(SessionFormat, "Online (the video room), in person (a hall), or hybrid (both)"),
+                "place": nullable(ref("Place")),
+                "in_person_capacity": integer(0, description="The hall's seats (0: online only)"),
+                "in_person_confirmed_count": integer(0), "in_person_waitlist_count": integer(0),
             }),
-            "Registration": record({
+            "Place": record({
+                "name_ar": string(), "name_en": string(), "address": nullable(string()), "area_id": nullable(ID),
+                "lat": nullable({"type": "number", "minimum": -90, "maximum": 90}),
+                "lon": nullable({"type": "number", "minimum": -180, "maximum": 180}),
+                "map_url": nullable(string("The place on OpenStreetMap (a link; no map is loaded)", format="uri")),
+            }, description="Where an in-person or hybrid session is held"),
+            "Registration": obj({
                 "id": ID, "session_id": ID, "status": enum(["confirmed", "waitlisted"]),
-                "position": nullable(integer(1, description="Place in the waiting line (1 = next)")),
-            }),
+                "position": nullable(integer(1, description="Place in the pool's waiting line (1 = next)")),
+                "mode": enum(SeatMode, "The seat pool: the video room's or the hall's"),
+                "check_in_code": string("In person only: the code (and QR code) shown at the door",
+                                        pattern="^[A-Z0-9]{6}$"),
+            }, required=["id", "session_id", "status", "position", "mode"]),
+            "CheckIn": record({"user_id": ID, "name": string(), "checked_in_at": INSTANT}),
             "Registrant": record({
                 "user_id": ID, "name": string(), "status": enum(["confirmed", "waitlisted"]),
                 "position": nullable(integer(1)),
@@ -376,6 +394,7 @@ def _components() -> dict:
                                                                "obtained during the join window"},
                 "joined_at": nullable(INSTANT), "left_at": nullable(INSTANT),
                 "minutes_present": nullable(integer(0)),
+                "mode": enum(SeatMode), "checked_in_at": nullable(INSTANT),
             }),
             "RoomToken": record({
                 "jwt": string("The signed Jitsi token"), "domain": string(),
@@ -471,21 +490,38 @@ def _operations() -> list[tuple]:
     }, required=["kind", "title_ar", "title_en", "rrule", "first_start", "duration_minutes", "capacity"])
     stream_url = nullable(string(N_("An https address of the live stream (YouTube, PeerTube or another player); "
                                     "null for none"), max_length=500, format="uri", pattern=r"^https://"))
+    place_input = obj({
+        "name_ar": TITLE, "name_en": TITLE,
+        "address": nullable(string(max_length=300)),
+        "area_id": nullable(ID),
+        "lat": nullable({"type": "number", "minimum": -90, "maximum": 90}),
+        "lon": nullable({"type": "number", "minimum": -180, "maximum": 180,
+                         "description": N_("Latitude and longitude come together, or neither")}),
+    }, required=["name_ar", "name_en"], closed=True,
+        description=N_("Required for in-person and hybrid sessions; none for online ones"))
+    venue = {
+        "format": enum(SessionFormat, N_("Default online")),
+        "place": nullable(place_input),
+        "in_person_capacity": integer(1, 100_000, N_("The hall's seats: required for in-person and hybrid "
+                                                     "sessions")),
+    }
     session_input = obj({
         "title_ar": TITLE, "title_en": TITLE,
         "description_ar": LONG_TEXT, "description_en": LONG_TEXT,
         "kind": enum(SeriesKind, N_("Default special")),
         "starts_at": INPUT_INSTANT,
         "duration_minutes": integer(1, 24 * 60),
-        "capacity": integer(1, 100_000),
+        "capacity": integer(1, 100_000, N_("The online seats: required unless the session is in person only")),
+        **venue,
         "visibility": enum(Visibility, N_("Default public")),
         "registration_opens_at": nullable({**INPUT_INSTANT, "description": N_("Default: 7 days before the start")}),
         "registration_closes_at": nullable({**INPUT_INSTANT, "description": N_("Default: 1 hour before the start")}),
         "stream_url": stream_url,
         "public_viewing": {"type": "boolean", "default": False,
                            "description": N_("Any signed-in resident may follow, not only the waiting line")},
-    }, required=["title_ar", "title_en", "starts_at", "duration_minutes", "capacity"])
+    }, required=["title_ar", "title_en", "starts_at", "duration_minutes"])
     session_patch = obj({
+        "kind": enum(SeriesKind), **venue,
         "starts_at": {**INPUT_INSTANT, "description": N_("Moving keeps the length and the registration window's "
                                                          "offsets unless those are given too")},
         "ends_at": INPUT_INSTANT, "capacity": integer(1, 100_000),
@@ -640,7 +676,7 @@ def _operations() -> list[tuple]:
         operation("patch", "/sessions/{session_id}", "update_session",
                   N_("Move a session or change its seats or registration window"), who=STAFF, tag="schedule",
                   body=session_patch, forbidden=["forbidden"], responses=ok(ref("Session"), "The session"),
-                  errors={400: ["invalid_input"], 409: ["session_cancelled"]}),
+                  errors={400: ["invalid_input"], 409: ["session_cancelled", "seats_taken"]}),
         operation("post", "/sessions/{session_id}/cancel", "cancel_session", N_("Cancel a session"), who=STAFF,
                   tag="schedule", forbidden=["forbidden"],
                   body=obj({"reason": string(N_("3 to 500 characters residents will see"), min_length=3,
@@ -656,8 +692,19 @@ def _operations() -> list[tuple]:
         # --- registrations and the video room
         operation("post", "/sessions/{session_id}/registrations", "register", N_("Register for a session"),
                   who=RESIDENT, tag="registrations", forbidden=["residents_only"],
-                  responses=ok(ref("Registration"), "A seat, or a place in the waiting line", status=201),
-                  errors={409: ["already_registered", "registration_closed", "session_cancelled"]}),
+                  body=obj({"mode": enum(SeatMode, N_("The seat pool; default online (in the hall for an "
+                                                      "in-person session)"))}, closed=True),
+                  body_required=False,
+                  responses=ok(ref("Registration"), "A seat, or a place in the pool's waiting line", status=201),
+                  errors={400: ["invalid_input"],
+                          409: ["already_registered", "registration_closed", "session_cancelled"]}),
+        operation("post", "/sessions/{session_id}/check-in", "check_in", N_("Check a resident in at the door"),
+                  who=STAFF_OR_MODERATOR, tag="registrations", forbidden=["forbidden"],
+                  body=obj({"code": string(N_("The resident's check-in code; case, spaces and dashes do not "
+                                              "matter"), min_length=1, max_length=20)}, required=["code"]),
+                  responses=ok(ref("CheckIn"), "The resident, checked in"),
+                  errors={400: ["invalid_input"], 404: ["unknown_code"],
+                          409: ["already_checked_in", "not_confirmed", "session_cancelled"]}),
         operation("get", "/sessions/{session_id}/registrations/me", "my_registration",
                   N_("My registration for a session"), who=ANY_USER, tag="registrations",
                   responses=ok(ref("Registration")), errors={404: ["not_registered"]}),
@@ -673,7 +720,7 @@ def _operations() -> list[tuple]:
                               "invitation, or a question on air until shortly after its answer), or visitor "
                               "(view-only, with JITSI_VISITORS) for the waiting line and public viewing.",
                   responses=ok(ref("RoomToken")),
-                  errors={409: ["session_cancelled", "not_open_yet", "session_ended"],
+                  errors={409: ["session_cancelled", "not_open_yet", "session_ended", "no_room"],
                           503: ["jitsi_not_configured"]}),
 
         # --- questions

@@ -64,4 +64,17 @@ def session_to_dict(row) -> dict:
         "registration_closes_at": _iso(row.registration_closes_at),
         "stream_url": row.stream_url,
         "public_viewing": row.public_viewing,
+        "format": row.format.value,
+        "place": place_to_dict(row),
+        "in_person_capacity": row.in_person_capacity,
+        "in_person_confirmed_count": row.in_person_confirmed_count,
+        "in_person_waitlist_count": row.in_person_waitlist_count,
     }
+
+
+def place_to_dict(row) -> dict | None:
+    """A session's place, with its OpenStreetMap link; None for an online session."""
+    if row.place_name_ar is None:
+        return None
+    return {"name_ar": row.place_name_ar, "name_en": row.place_name_en, "address": row.place_address,
+            "area_id": row.place_area_id, "lat": row.latitude, "lon": row.longitude, "map_url": row.map_url}

@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 
 ACTIONS = {
     "attachment.publish": _l("File published with the minutes (or kept for staff)"),
+    "attachment.unpublish": _l("File kept for staff only"),
+    "case.contact_consent": _l("Resident answered whether the body may contact them"),
     "case.feedback": _l("Resident answered \"was it fixed?\""),
     "case.open": _l("Case opened"),
     "case.overdue": _l("Case became overdue"),
@@ -24,6 +26,7 @@ ACTIONS = {
     "question.answered": _l("Question answered"),
     "question.merged": _l("Question merged into another"),
     "question.withdrawn": _l("Question withdrawn"),
+    "registration.check_in": _l("Resident checked in at the door"),
     "series.create": _l("Series created"),
     "series.edit": _l("Series changed"),
     "series.end": _l("Series ended"),

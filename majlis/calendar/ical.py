@@ -48,6 +48,8 @@ class EventInfo:
     cancelled: bool = False
     cancel_reason: str | None = None
     join_url: str | None = None
+    location: str | None = None  # the place's name and address (else the feed's: online)
+    geo: tuple[float, float] | None = None  # the place's latitude and longitude
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _description(event_text: str, url: str, join_url: str | None, join_label: st
 def _event(feed: FeedInfo, zone: ZoneInfo, *, uid: str, summary: str, description: str, url: str,
            start: datetime, end: datetime, stamp: datetime, created: datetime, sequence: int,
            join_url: str | None, join_label: str, recurrence_id: datetime | None = None,
-           cancelled: bool = False) -> Event:
+           cancelled: bool = False, location: str | None = None, geo: tuple[float, float] | None = None) -> Event:
     event = Event.new(
         uid=uid,
         stamp=_utc(stamp),
@@ -108,13 +110,15 @@ def _event(feed: FeedInfo, zone: ZoneInfo, *, uid: str, summary: str, descriptio
         summary=summary,
         description=_description(description, url, join_url, join_label),
         url=url,
-        location=feed.location,
+        location=location or feed.location,
         sequence=sequence,
         recurrence_id=recurrence_id.astimezone(zone) if recurrence_id is not None else None,
         organizer=vCalAddress.new(feed.organizer_email, cn=feed.organizer_name),
         status="CANCELLED" if cancelled else "CONFIRMED",
         conferences=[Conference(join_url, feature=["AUDIO", "VIDEO"], label=join_label)] if join_url else None,
     )
+    if geo is not None:
+        event.add("GEO", geo)
     return event
 
 
@@ -158,13 +162,15 @@ def build_calendar(feed: FeedInfo, *, series: list[SeriesInfo] = (), events: lis
                 continue
             planned_end = occurrence.original_starts_at + item.duration
             if (occurrence.starts_at, occurrence.ends_at) == (occurrence.original_starts_at, planned_end) \
-                    and occurrence.join_url is None and occurrence.summary == item.summary:
+                    and occurrence.join_url is None and occurrence.summary == item.summary \
+                    and occurrence.location is None:
                 continue
             calendar.add_component(_event(
                 feed, zone, uid=uid, summary=occurrence.summary, description=occurrence.description,
                 url=occurrence.url, start=occurrence.starts_at, end=occurrence.ends_at, stamp=occurrence.stamp,
                 created=occurrence.created, sequence=occurrence.sequence, join_url=occurrence.join_url,
-                join_label=join_label, recurrence_id=occurrence.original_starts_at,
+                join_label=join_label, recurrence_id=occurrence.original_starts_at, location=occurrence.location,
+                geo=occurrence.geo,
             ))
 
     for item in sorted(events, key=lambda e: (e.starts_at, e.id)):
@@ -175,6 +181,6 @@ def build_calendar(feed: FeedInfo, *, series: list[SeriesInfo] = (), events: lis
             feed, zone, uid=session_uid(item.id, feed.domain), summary=item.summary, description=description,
             url=item.url, start=item.starts_at, end=item.ends_at, stamp=item.stamp, created=item.created,
             sequence=item.sequence, join_url=None if item.cancelled else item.join_url, join_label=join_label,
-            cancelled=item.cancelled,
+            cancelled=item.cancelled, location=item.location, geo=item.geo,
         ))
     return calendar.to_ical()

@@ -75,8 +75,19 @@ def _event_info(row: MajlisSession, ctx: FeedContext, *, with_join: bool) -> ica
         original_starts_at=row.original_starts_at,
         cancelled=row.status == SessionStatus.CANCELLED,
         cancel_reason=row.cancel_reason,
-        join_url=ctx.join_url(row.id) if with_join else None,
+        # The join link for online seats: an in-person session has no room to join.
+        join_url=ctx.join_url(row.id) if with_join and row.has_room else None,
+        location=_location(row, ctx.lang),
+        geo=(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None,
     )
+
+
+def _location(row: MajlisSession, lang: str) -> str | None:
+    """Where an in-person or hybrid session is held: the place's name and address (None online)."""
+    if not row.has_place or row.place_name_ar is None:
+        return None
+    name = row.place_name_en if lang == "en" else row.place_name_ar
+    return ", ".join(part for part in (name, row.place_address) if part)
 
 
 def series_until(series: Series) -> datetime | None:

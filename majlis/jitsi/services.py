@@ -160,6 +160,9 @@ def _entry(db_session: Session, majlis_session: MajlisSession, user: User | None
     """As what the user enters, and why they may not enter now: the rule of `join` and `offer`."""
     if user is None:
         return _Entry(None, Unauthorized(_l("Sign in to enter the video room."), code="sign_in"))
+    if not majlis_session.has_room:
+        return _Entry(None, Conflict(_l("This session is held in person only: it has no video room."),
+                                     code="no_room"))
     moderator, own = entitlement(db_session, majlis_session, user)
     role, follower, not_after = None, False, None
     if moderator is not None:

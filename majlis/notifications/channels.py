@@ -103,6 +103,9 @@ def as_email(message: Message, to: str, sender: str) -> EmailMessage:
         # RFC 2369 and RFC 8058: mail programs offer "unsubscribe", and may stop the messages with one POST.
         email["List-Unsubscribe"] = f"<{message.stop_url}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for filename, mime_type, content in message.attachments:
+        maintype, subtype = mime_type.split("/", 1)
+        email.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     if message.ics:
         email.add_attachment(
             message.ics.encode("utf-8"), maintype="text", subtype="calendar", filename="majlis.ics",

@@ -48,6 +48,8 @@ class Message:
     subject: str
     text: str
     ics: str | None = None  # the session's calendar, attached to e-mails
+    # Files an e-mail carries besides the .ics: (filename, MIME type, content), e.g. a check-in QR code.
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
     link: str | None = None  # where the notice leads (the session or case page)
     headline: str | None = None  # the notice in one short sentence (push, SMS); the subject when None
     facts: tuple[str, ...] = ()  # short lines kept whole: what, when (Gregorian, Hijri), the time, where or a link

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth.models import User
 from majlis.db import Base
-from majlis.enums import RegistrationStatus
+from majlis.enums import RegistrationStatus, SeatMode
 from majlis.models_base import Timestamps, enum_column
 
 
@@ -21,6 +21,8 @@ class Registration(Timestamps, Base):
         Index("ix_registrations_line", "session_id", "status", "queued_at", "id"),
         # The back of the line (max(queued_at) of a session) in one index step, however long the line.
         Index("ix_registrations_arrival", "session_id", "queued_at"),
+        # The code read at the door names one registration of the session.
+        UniqueConstraint("session_id", "check_in_code", name="uq_registrations_session_check_in_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,5 +41,11 @@ class Registration(Timestamps, Base):
     joined_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
     seconds_present: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The seat pool: the video room's, or the hall's (in-person and hybrid sessions), each with its own line.
+    mode: Mapped[SeatMode] = mapped_column(enum_column(SeatMode), default=SeatMode.ONLINE,
+                                           server_default=SeatMode.ONLINE.value)
+    # In person: the short code shown at the door (and its QR code), and when staff checked the resident in.
+    check_in_code: Mapped[str | None] = mapped_column(String(12))
+    checked_in_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()

@@ -168,7 +168,8 @@ def _ics(majlis_session: MajlisSession, ctx: RenderContext) -> str:
 
 
 def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subject: str, body: str,
-                    detail: str | None = None, join: bool = False) -> Message:
+                    detail: str | None = None, join: bool = False,
+                    attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
     """A session notice: what happened, the session's title, day in both calendars, hours and link, and (for an
     e-mail) the .ics.
 
@@ -184,18 +185,52 @@ def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subjec
         lines += [detail, ""]
     lines += [title, _("Date: %(day)s (%(hijri)s)", day=day, hijri=hijri) if hijri else _("Date: %(day)s", day=day),
               _("Time: %(hours)s", hours=hours)]
+    if majlis_session.has_place and majlis_session.place_name_ar:
+        place = majlis_session.place_name_en if ctx.lang == "en" else majlis_session.place_name_ar
+        lines.append(_("Place: %(place)s", place=", ".join(p for p in (place, majlis_session.place_address) if p)))
+        if majlis_session.map_url:
+            lines.append(_("On the map: %(url)s", url=majlis_session.map_url))
     lines.append(_("Join the video room: %(url)s", url=where) if join else _("The session's page: %(url)s", url=page))
     if join:
         lines.append(_("The session's page: %(url)s", url=page))
     return Message(subject=f"{subject} — {title}", text="\n".join(lines) + "\n",
                    ics=_ics(majlis_session, ctx) if ctx.channel in ("", EMAIL) else None, link=page,
                    headline=subject, facts=tuple(fact for fact in (title, day, hijri, hours, where) if fact),
-                   detail=detail)
+                   detail=detail, attachments=attachments if ctx.channel in ("", EMAIL) else ())
+
+
+def _hall_seat(ctx: RenderContext, majlis_session: MajlisSession) -> Registration | None:
+    """The recipient's registration for the session when it is a seat in the hall (with its check-in code)."""
+    from majlis.enums import SeatMode
+
+    registration = ctx.db_session.scalar(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.user_id == ctx.recipient.id))
+    if registration is None or registration.mode != SeatMode.IN_PERSON or not registration.check_in_code:
+        return None
+    return registration
+
+
+def _hall_message(ctx: RenderContext, majlis_session: MajlisSession, registration: Registration, *,
+                  subject: str, body: str) -> Message:
+    """A seat in the hall: the check-in code in the text, and its QR code attached to the e-mail."""
+    from majlis.registration.qr import check_in_svg
+
+    code = registration.check_in_code
+    svg = check_in_svg(code, _("Check-in code %(code)s", code=code))
+    return session_message(ctx, majlis_session, subject=subject, body=body,
+                           detail=_("Your check-in code: %(code)s. Show it, or its QR code (attached), at the door.",
+                                    code=code),
+                           attachments=(("check-in-qr.svg", "image/svg+xml", svg.encode("utf-8")),))
 
 
 @renders("registration_confirmed")
 def _confirmed(ctx: RenderContext, params: dict) -> Message:
-    return session_message(ctx, session_of(ctx, params), subject=_("Your seat is confirmed"), join=True,
+    majlis_session = session_of(ctx, params)
+    hall = _hall_seat(ctx, majlis_session)
+    if hall is not None:
+        return _hall_message(ctx, majlis_session, hall, subject=_("Your seat in the hall is confirmed"),
+                             body=_("Your seat in the hall is confirmed."))
+    return session_message(ctx, majlis_session, subject=_("Your seat is confirmed"), join=True,
                            body=_("Your seat in the majlis is confirmed. The join link opens 15 minutes before the "
                                   "start."))
 
@@ -209,7 +244,13 @@ def _waitlisted(ctx: RenderContext, params: dict) -> Message:
 
 @renders("registration_promoted")
 def _promoted(ctx: RenderContext, params: dict) -> Message:
-    return session_message(ctx, session_of(ctx, params), subject=_("A seat is now yours"), join=True,
+    majlis_session = session_of(ctx, params)
+    hall = _hall_seat(ctx, majlis_session)
+    if hall is not None:
+        return _hall_message(ctx, majlis_session, hall, subject=_("A seat in the hall is now yours"),
+                             body=_("A seat in the hall became free and it is now yours: your registration is "
+                                    "confirmed."))
+    return session_message(ctx, majlis_session, subject=_("A seat is now yours"), join=True,
                            body=_("A seat became free and it is now yours: your registration is confirmed."))
 
 

@@ -8,6 +8,7 @@ which already serialises writers), and the seat counters change in the same tran
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,14 +21,33 @@ from majlis import cache
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.enums import InvitationResponse, RegistrationStatus, SessionStatus, Visibility
-from majlis.errors import Conflict, Forbidden, MajlisError, NotFound, Unauthorized
+from majlis.enums import InvitationResponse, RegistrationStatus, SeatMode, SessionFormat, SessionStatus, Visibility
+from majlis.errors import Conflict, Forbidden, InvalidInput, MajlisError, NotFound, Unauthorized
 from majlis.registration.models import Registration
 from majlis.sessions.models import Invitation, MajlisSession
 from majlis.sessions.services import lock_session
 
 CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED,
                                     RegistrationStatus.CANCELLED)
+ONLINE, IN_PERSON = SeatMode.ONLINE, SeatMode.IN_PERSON
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One of a session's two seat pools: the names of its capacity and counters on the session."""
+
+    mode: SeatMode
+    capacity: str
+    confirmed: str
+    waiting: str
+
+
+POOLS = {ONLINE: Pool(ONLINE, "capacity", "confirmed_count", "waitlist_count"),
+         IN_PERSON: Pool(IN_PERSON, "in_person_capacity", "in_person_confirmed_count", "in_person_waitlist_count")}
+
+# Check-in codes: letters and digits that cannot be taken for one another (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V).
+CHECK_IN_ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
+CHECK_IN_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,8 @@ class Place:
     session_id: int
     status: RegistrationStatus
     position: int | None
+    mode: SeatMode = ONLINE
+    check_in_code: str | None = None
 
 
 def is_invited(db_session: Session, majlis_session, user: User) -> bool:
@@ -98,7 +120,7 @@ def position_in_line(db_session: Session, registration: Registration) -> int | N
         return None
     ahead = db_session.scalar(select(func.count()).select_from(Registration).where(
         Registration.session_id == registration.session_id,
-        Registration.status == WAITLISTED,
+        Registration.status == WAITLISTED, Registration.mode == registration.mode,
         or_(Registration.queued_at < registration.queued_at,
             and_(Registration.queued_at == registration.queued_at, Registration.id < registration.id)),
     ))
@@ -116,7 +138,41 @@ def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> 
     if registration is None:
         return None
     return Place(registration.id, registration.session_id, registration.status,
-                 position_in_line(db_session, registration))
+                 position_in_line(db_session, registration), registration.mode, registration.check_in_code)
+
+
+def pools_of(session_format: SessionFormat) -> tuple[SeatMode, ...]:
+    """The seat pools a session of this format has: the video room's, the hall's, or both."""
+    return {SessionFormat.ONLINE: (ONLINE,), SessionFormat.IN_PERSON: (IN_PERSON,),
+            SessionFormat.HYBRID: (ONLINE, IN_PERSON)}[SessionFormat(session_format)]
+
+
+def seat_mode(session_format: SessionFormat, asked: str | None) -> SeatMode:
+    """The pool a registration asks for: online unless said otherwise; the hall's for an in-person session."""
+    pools = pools_of(session_format)
+    if asked is None or asked == "":
+        return pools[0]
+    try:
+        mode = SeatMode(asked)
+    except ValueError:
+        raise InvalidInput(_l("Choose one of: %(allowed)s.", allowed=", ".join(m.value for m in pools)),
+                           field="mode") from None
+    if mode not in pools:
+        raise InvalidInput(_l("This session has no seats of this kind."), field="mode")
+    return mode
+
+
+def _new_check_in_code(connection, statements, session_id: int) -> str:
+    """A code no other registration of the session holds (the caller holds the session's lock)."""
+    while True:
+        code = "".join(secrets.choice(CHECK_IN_ALPHABET) for _ in range(CHECK_IN_LENGTH))
+        if connection.execute(statements.code_taken, {"b_session": session_id, "b_code": code}).first() is None:
+            return code
+
+
+def normalize_code(value) -> str:
+    """A code as typed or scanned: case, spaces and dashes do not matter."""
+    return "".join(str(value or "").split()).replace("-", "").upper()
 
 
 def _after(last: datetime | None, now: datetime) -> datetime:
@@ -128,8 +184,10 @@ def _after(last: datetime | None, now: datetime) -> datetime:
     return now if last is None or last < now else last + timedelta(microseconds=1)
 
 
-def register(db_session: Session, session_id: int, resident: User, *, now: datetime) -> Place:
-    """Give the resident a seat, or a place at the back of the line when the seats are gone.
+def register(db_session: Session, session_id: int, resident: User, *, now: datetime,
+             mode: str | None = None) -> Place:
+    """Give the resident a seat in the pool asked for (`mode`: online or in person), or a place at the back of that
+    pool's line when its seats are gone. An in-person registration gets its check-in code.
 
     The hottest write of the product (thousands a minute when registration opens), so it runs as statements built
     once on the unit of work's connection: the session row locked with the resident's registration read in the same
@@ -145,10 +203,14 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
     refusal = _registration_refusal(db_session, row, resident, registered, now)
     if refusal is not None:
         raise refusal
+    mode = seat_mode(row.format, mode)
+    pool = POOLS[mode]
     last = connection.execute(statements.back_of_line, {"b_session": session_id}).scalar()
-    confirmed = row.confirmed_count < row.capacity
+    confirmed = getattr(row, pool.confirmed) < getattr(row, pool.capacity)
+    code = _new_check_in_code(connection, statements, session_id) if mode == IN_PERSON else None
     values = {"b_session": session_id, "b_user": resident.id, "b_status": CONFIRMED if confirmed else WAITLISTED,
-              "b_queued_at": _after(last, now), "b_confirmed_at": now if confirmed else None, "b_now": now}
+              "b_queued_at": _after(last, now), "b_confirmed_at": now if confirmed else None, "b_now": now,
+              "b_mode": mode, "b_code": code}
     try:
         if row.registration_id is None:  # a first registration
             registration_id = connection.execute(statements.insert_registration, values).scalar_one()
@@ -159,12 +221,14 @@ def register(db_session: Session, session_id: int, resident: User, *, now: datet
         # The same resident registered at the same moment in another request (its row was committed after this
         # request's lock statement read the registrations): as a second click would be answered.
         raise Conflict(_l("You are already registered for this session."), code="already_registered") from None
-    connection.execute(statements.count_seat, {"b_session": session_id, "b_confirmed": int(confirmed),
-                                               "b_waiting": int(not confirmed)})
+    online, hall = mode == ONLINE, mode == IN_PERSON
+    connection.execute(statements.count_seat, {
+        "b_session": session_id, "b_confirmed": int(confirmed and online), "b_waiting": int(not confirmed and online),
+        "b_hall_confirmed": int(confirmed and hall), "b_hall_waiting": int(not confirmed and hall)})
     cache.raise_versions(db_session, (cache.SESSIONS,))  # the list shows the seats; no calendar does
     # At the back of the line everyone else waiting is ahead: the place is the counter just raised (no count).
     place = Place(registration_id, session_id, CONFIRMED if confirmed else WAITLISTED,
-                  None if confirmed else row.waitlist_count + 1)
+                  None if confirmed else getattr(row, pool.waiting) + 1, mode, code)
     from majlis.registration import notices
 
     notices.registered(db_session, row, resident, place, now=now)
@@ -204,12 +268,14 @@ class Offer:
     place: Place | None
     invitation: InvitationResponse | None
     register: Choice
-    seat_free: bool  # registering now gives a seat (else a place in line)
+    seat_free: bool  # registering now gives an online seat (else a place in line)
     cancel: Choice
     join: Choice
     join_role: str | None = None  # "moderator", "participant" or "visitor" when join is allowed
     called_in: bool = False
     watch: Choice = Choice(NotFound())
+    pools: tuple[SeatMode, ...] = (ONLINE,)  # the seat pools the session has (the choice of a hybrid one)
+    hall_seat_free: bool = False  # registering now gives a seat in the hall
 
     @property
     def state(self) -> str:
@@ -236,6 +302,8 @@ def offer(db_session: Session, majlis_session: MajlisSession, viewer: User | Non
     room = jitsi.entry(db_session, majlis_session, viewer, settings=room_settings, now=now)
     return Offer(place=place, invitation=invitation, register=Choice(register_refusal),
                  seat_free=majlis_session.confirmed_count < majlis_session.capacity,
+                 pools=pools_of(majlis_session.format),
+                 hall_seat_free=majlis_session.in_person_confirmed_count < majlis_session.in_person_capacity,
                  cancel=Choice(cancel_refusal), join=Choice(room.refusal),
                  join_role=room.role if room.refusal is None else None, called_in=room.called_in,
                  watch=Choice(_watch_refusal(majlis_session, viewer, room, room_settings, now)))
@@ -292,6 +360,7 @@ class _Statements:
     insert_registration: object
     requeue_registration: object
     count_seat: object
+    code_taken: object
 
 
 @functools.cache
@@ -307,7 +376,8 @@ def _statements() -> _Statements:
         # now; the registration as it was when the statement began, which the unique key backs up.)
         lock_for_registration=select(
             c.id, c.title_ar, c.title_en, c.starts_at, c.status, c.visibility, c.registration_opens_at,
-            c.registration_closes_at, c.capacity, c.confirmed_count, c.waitlist_count,
+            c.registration_closes_at, c.capacity, c.confirmed_count, c.waitlist_count, c.format,
+            c.in_person_capacity, c.in_person_confirmed_count, c.in_person_waitlist_count,
             r.id.label("registration_id"), r.status.label("registration_status"),
         ).select_from(sessions.outerjoin(registrations, and_(r.session_id == c.id, r.user_id == bindparam("b_user"))))
         .where(c.id == bindparam("b_session")).with_for_update(of=sessions),
@@ -315,13 +385,19 @@ def _statements() -> _Statements:
         insert_registration=insert(registrations).values(
             session_id=bindparam("b_session"), user_id=bindparam("b_user"), status=bindparam("b_status"),
             queued_at=bindparam("b_queued_at"), confirmed_at=bindparam("b_confirmed_at"),
-            created_at=bindparam("b_now"), updated_at=bindparam("b_now")).returning(r.id),
+            created_at=bindparam("b_now"), updated_at=bindparam("b_now"), mode=bindparam("b_mode"),
+            check_in_code=bindparam("b_code")).returning(r.id),
         requeue_registration=update(registrations).where(r.id == bindparam("b_id")).values(
             status=bindparam("b_status"), queued_at=bindparam("b_queued_at"),
-            confirmed_at=bindparam("b_confirmed_at"), cancelled_at=None, updated_at=bindparam("b_now")),
+            confirmed_at=bindparam("b_confirmed_at"), cancelled_at=None, updated_at=bindparam("b_now"),
+            mode=bindparam("b_mode"), check_in_code=bindparam("b_code"), checked_in_at=None),
+        # Both pools' counters in one statement: only the pool taken moves (by 1, the others by 0).
         count_seat=update(sessions).where(c.id == bindparam("b_session")).values(
             confirmed_count=c.confirmed_count + bindparam("b_confirmed"),
-            waitlist_count=c.waitlist_count + bindparam("b_waiting")),
+            waitlist_count=c.waitlist_count + bindparam("b_waiting"),
+            in_person_confirmed_count=c.in_person_confirmed_count + bindparam("b_hall_confirmed"),
+            in_person_waitlist_count=c.in_person_waitlist_count + bindparam("b_hall_waiting")),
+        code_taken=select(r.id).where(r.session_id == bindparam("b_session"), r.check_in_code == bindparam("b_code")),
     )
 
 
@@ -335,10 +411,9 @@ def cancel(db_session: Session, session_id: int, resident: User, *, now: datetim
     refusal = _cancel_refusal(majlis_session, now)
     if refusal is not None:
         raise refusal
-    if registration.status == CONFIRMED:
-        majlis_session.confirmed_count -= 1
-    else:
-        majlis_session.waitlist_count -= 1
+    pool = POOLS[registration.mode]
+    counter = pool.confirmed if registration.status == CONFIRMED else pool.waiting
+    setattr(majlis_session, counter, getattr(majlis_session, counter) - 1)
     registration.status = CANCELLED
     registration.cancelled_at = now
     registration.updated_at = now
@@ -348,24 +423,28 @@ def cancel(db_session: Session, session_id: int, resident: User, *, now: datetim
 
 
 def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> list[Registration]:
-    """Fill free seats from the head of the line, in arrival order; the caller holds the session lock."""
-    promoted = []
-    free = majlis_session.capacity - majlis_session.confirmed_count
-    if free <= 0 or majlis_session.status == SessionStatus.CANCELLED:
+    """Fill free seats of each pool from the head of that pool's line, in arrival order; the caller holds the
+    session lock."""
+    promoted: list[Registration] = []
+    if majlis_session.status == SessionStatus.CANCELLED:
         return promoted
-    heads = db_session.scalars(select(Registration).where(
-        Registration.session_id == majlis_session.id, Registration.status == WAITLISTED)
-        .order_by(Registration.queued_at, Registration.id).limit(free))
     from majlis.registration import notices
 
-    for registration in heads:
-        registration.status = CONFIRMED
-        registration.confirmed_at = now
-        registration.updated_at = now
-        majlis_session.confirmed_count += 1
-        majlis_session.waitlist_count -= 1
-        promoted.append(registration)
-        notices.promoted(db_session, majlis_session, registration.user, now=now)
+    for pool in POOLS.values():
+        free = getattr(majlis_session, pool.capacity) - getattr(majlis_session, pool.confirmed)
+        if free <= 0 or not getattr(majlis_session, pool.waiting):
+            continue
+        heads = db_session.scalars(select(Registration).where(
+            Registration.session_id == majlis_session.id, Registration.status == WAITLISTED,
+            Registration.mode == pool.mode).order_by(Registration.queued_at, Registration.id).limit(free))
+        for registration in heads:
+            registration.status = CONFIRMED
+            registration.confirmed_at = now
+            registration.updated_at = now
+            setattr(majlis_session, pool.confirmed, getattr(majlis_session, pool.confirmed) + 1)
+            setattr(majlis_session, pool.waiting, getattr(majlis_session, pool.waiting) - 1)
+            promoted.append(registration)
+            notices.promoted(db_session, majlis_session, registration.user, now=now)
     if promoted:
         # The promoted see it at once on the session page (a seat, the room as a participant), even mid-session.
         majlis_session.live_version += 1
@@ -383,8 +462,11 @@ def active_registrations(db_session: Session, majlis_session: MajlisSession) -> 
         .options(selectinload(Registration.user).selectinload(User.area))
         .order_by(Registration.status, Registration.queued_at, Registration.id)))
     confirmed = [r for r in rows if r.status == CONFIRMED]
-    waiting = [r for r in rows if r.status == WAITLISTED]
-    return [(r, None) for r in confirmed] + [(r, i) for i, r in enumerate(waiting, start=1)]
+    lines = []
+    for mode in POOLS:  # each pool has its own line
+        waiting = [r for r in rows if r.status == WAITLISTED and r.mode == mode]
+        lines += [(r, i) for i, r in enumerate(waiting, start=1)]
+    return [(r, None) for r in confirmed] + lines
 
 
 def record_attendance(db_session: Session, majlis_session: MajlisSession, user: User, *, now: datetime) -> bool:
@@ -417,8 +499,9 @@ def _mark_attended():
 
 @dataclass(frozen=True)
 class Attendance:
-    """Who came. `attended` counts confirmed registrants who were in the room by the video service's events when
-    it sent any for the session (`from_room`), else those who obtained a join token during the join window."""
+    """Who came. `attended` counts confirmed registrants checked in at the door or in the room (each once): in the
+    room by the video service's events when it sent any for the session (`from_room`), else by a join token obtained
+    during the join window."""
 
     registered: int
     attended: int
@@ -428,6 +511,7 @@ class Attendance:
     stayed: int = 0  # of them, still in the room at the scheduled end (or when it closed after it)
     median_minutes: int | None = None  # of those who joined
     visitors: int = 0  # followed the room without a seat
+    checked_in: int = 0  # confirmed registrants checked in at the door
 
     @property
     def no_shows(self) -> int:
@@ -435,9 +519,17 @@ class Attendance:
 
 
 def attended(registration: Registration, from_room: bool) -> bool:
-    """The one rule of "attended": in the room by the video service's events when the session has them, else
-    a join token obtained during the join window."""
+    """The one rule of "attended": checked in at the door, or in the room by the video service's events when the
+    session has them, else a join token obtained during the join window."""
+    if registration.checked_in_at is not None:
+        return True
     return registration.joined_at is not None if from_room else registration.attended_at is not None
+
+
+def _attended_condition(from_room: bool):
+    """`attended` as a condition on registrations (one row counts once, however it came)."""
+    online = Registration.joined_at.is_not(None) if from_room else Registration.attended_at.is_not(None)
+    return or_(Registration.checked_in_at.is_not(None), online)
 
 
 def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> bool:
@@ -453,20 +545,56 @@ def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance
     counts = dict(db_session.execute(select(Registration.status, func.count()).where(
         Registration.session_id == majlis_session.id).group_by(Registration.status)).all())
     from_room = attendance_from_room(db_session, majlis_session)
+    count, checked_in = db_session.execute(select(
+        func.count().filter(_attended_condition(from_room)),
+        func.count().filter(Registration.checked_in_at.is_not(None))).where(
+        Registration.session_id == majlis_session.id, Registration.status == CONFIRMED)).one()
     if not from_room:
-        count = db_session.scalar(select(func.count()).select_from(Registration).where(
-            Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
-            Registration.attended_at.is_not(None)))
-        return Attendance(registered=counts.get(CONFIRMED, 0), attended=count, waitlisted=counts.get(WAITLISTED, 0))
+        return Attendance(registered=counts.get(CONFIRMED, 0), attended=count, waitlisted=counts.get(WAITLISTED, 0),
+                          checked_in=checked_in)
     present = db_session.execute(select(Registration.left_at, Registration.seconds_present).where(
         Registration.session_id == majlis_session.id, Registration.status == CONFIRMED,
         Registration.joined_at.is_not(None))).all()
     stayed = sum(1 for row in present if row.left_at is None or row.left_at >= majlis_session.ends_at)
     minutes = sorted(row.seconds_present // 60 for row in present)
-    return Attendance(registered=counts.get(CONFIRMED, 0), attended=len(present),
+    return Attendance(registered=counts.get(CONFIRMED, 0), attended=count,
                       waitlisted=counts.get(WAITLISTED, 0), from_room=True, joined=len(present), stayed=stayed,
                       median_minutes=minutes[len(minutes) // 2] if minutes else None,
-                      visitors=events.visitors(db_session, majlis_session.id))
+                      visitors=events.visitors(db_session, majlis_session.id), checked_in=checked_in)
+
+
+def check_in(db_session: Session, majlis_session: MajlisSession, code, *, actor: User, now: datetime
+             ) -> Registration:
+    """Check a resident in at the door by the code of their in-person registration.
+
+    Refused: a code no registration of the session holds (`unknown_code`), a resident still waiting for a hall seat
+    (`not_confirmed`), one already checked in (`already_checked_in`), a cancelled session.
+    """
+    if not permissions.is_office(actor):
+        raise Forbidden()
+    normalized = normalize_code(code)
+    if not normalized:
+        raise InvalidInput(_l("Enter the check-in code."), field="code")
+    if majlis_session.status == SessionStatus.CANCELLED:
+        raise Conflict(_l("This session is cancelled."), code="session_cancelled")
+    registration = db_session.scalar(select(Registration).where(
+        Registration.session_id == majlis_session.id, Registration.check_in_code == normalized[:12],
+        Registration.status != CANCELLED).options(selectinload(Registration.user)))
+    if registration is None:
+        raise NotFound(_l("No registration for this session has this code."), code="unknown_code")
+    if registration.status != CONFIRMED:
+        raise Conflict(_l("This resident is still waiting for a seat in the hall."), code="not_confirmed")
+    # One guarded UPDATE: two scans of the same code at once check the resident in once.
+    table = Registration.__table__
+    done = db_session.execute(update(table).where(
+        table.c.id == registration.id, table.c.status == CONFIRMED, table.c.checked_in_at.is_(None),
+    ).values(checked_in_at=now, updated_at=now))
+    if done.rowcount == 0:
+        raise Conflict(_l("This resident is already checked in."), code="already_checked_in")
+    db_session.refresh(registration)
+    audit.record(db_session, actor_id=actor.id, action="registration.check_in", object_type="registration",
+                 object_id=registration.id, now=now)
+    return registration
 
 
 def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:

@@ -17,7 +17,7 @@ from majlis.db import get_db, unit_of_work
 from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services
-from majlis.registration.forms import InviteForm
+from majlis.registration.forms import CheckInForm, InviteForm
 from majlis.sessions.models import MajlisSession
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
@@ -32,7 +32,8 @@ def register(session_id: int):
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                place = services.register(db_session, session_id, current_user, now=utcnow())
+                place = services.register(db_session, session_id, current_user, now=utcnow(),
+                                          mode=request.form.get("mode"))
         except MajlisError as exc:
             flash(str(exc.message), "error")
         else:
@@ -86,6 +87,32 @@ def registrants(session_id: int):
     return render_template("registration/registrants.html", majlis_session=majlis_session,
                            rows=services.active_registrations(db_session, majlis_session),
                            counts=services.attendance(db_session, majlis_session), attended=services.attended)
+
+
+@bp.route("/sessions/<int:session_id>/check-in", methods=["GET", "POST"])
+@roles_required(Role.STAFF, Role.MODERATOR)
+def check_in(session_id: int):
+    """The door: staff type (or scan) a resident's code and see who it is, then the next one."""
+    majlis_session = get_visible_session(get_db(), session_id, current_user)
+    form = CheckInForm()
+    status, checked = 200, None
+    if form.is_submitted():
+        status = 400
+        if form.validate():
+            try:
+                with unit_of_work() as db_session:
+                    registration = services.check_in(db_session, majlis_session, form.code.data,
+                                                     actor=current_user, now=utcnow())
+                    checked = (registration.user.name, registration.checked_in_at)
+            except MajlisError as exc:
+                form.code.errors = [str(exc.message)]
+                status = exc.status
+            else:
+                status = 200
+                form = CheckInForm(formdata=None)  # empty again for the next resident
+    db_session = get_db()
+    return render_template("registration/check_in.html", majlis_session=majlis_session, form=form, checked=checked,
+                           counts=services.attendance(db_session, majlis_session)), status
 
 
 @bp.get("/staff/sessions/<int:session_id>/registrants.csv")

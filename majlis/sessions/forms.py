@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -29,6 +30,12 @@ KIND_LABELS = {
     "weekly": _l("Weekly majlis"),
     "coordinating": _l("Coordinating majlis"),
     "special": _l("Special session"),
+    "field_visit": _l("Field visit"),
+}
+FORMAT_LABELS = {
+    "online": _l("Online (video meeting)"),
+    "in_person": _l("In person, at a place"),
+    "hybrid": _l("Hybrid: in a hall and online"),
 }
 VISIBILITY_LABELS = {
     "public": _l("Public: residents can register"),
@@ -142,13 +149,35 @@ class SeriesEndForm(MajlisForm):
                          invalid_value_message=_DATE)
 
 
-class OneOffForm(_TitlesForm):
+def _optional_number(label):
+    return DecimalField(label, validators=[Optional()], places=None,
+                        invalid_value_message=_l("Enter a number, e.g. 26.2285."))
+
+
+class _VenueForm(MajlisForm):
+    """Where a session is held: its format, its place and the hall's seats (the area's choices are set by the view).
+
+    The place's fields are flat here; the view gathers them into the services' `place`.
+    """
+
+    format = SelectField(_l("Where it is held"), choices=_choices(FORMAT_LABELS), default="online")
+    in_person_capacity = IntegerField(_l("Seats in the hall"), validators=[Optional()],
+                                      invalid_value_message=_WHOLE_NUMBER)
+    place_name_ar = StringField(_l("Place name in Arabic"), validators=[Optional()], filters=[_one_line])
+    place_name_en = StringField(_l("Place name in English"), validators=[Optional()], filters=[_one_line])
+    place_address = StringField(_l("Address"), validators=[Optional()], filters=[_one_line])
+    place_area_id = SelectField(_l("Area"), choices=[], validators=[Optional()])
+    latitude = _optional_number(_l("Latitude"))
+    longitude = _optional_number(_l("Longitude"))
+
+
+class OneOffForm(_TitlesForm, _VenueForm):
     """A session outside any series."""
 
     kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS), default="special")
     starts_at = _wall_time(_l("Starts (local date and time)"))
     duration_minutes = _whole_number(_l("Length in minutes"), default=90)
-    capacity = _whole_number(_l("Seats"), default=50)
+    capacity = _whole_number(_l("Online seats"), default=50)
     registration_opens_at = _wall_time(_l("Registration opens (optional)"), required=False)
     registration_closes_at = _wall_time(_l("Registration closes (optional)"), required=False)
     visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
@@ -156,12 +185,12 @@ class OneOffForm(_TitlesForm):
     public_viewing = BooleanField(_l("Any signed-in resident may follow (as a viewer or on the stream)"))
 
 
-class SessionUpdateForm(MajlisForm):
-    """Move one session or change its seats, registration window and overflow viewing (local wall times)."""
+class SessionUpdateForm(_VenueForm):
+    """Move one session or change its seats, place, registration window and overflow viewing (local wall times)."""
 
     starts_at = _wall_time(_l("Starts (local date and time)"))
     ends_at = _wall_time(_l("Ends (local date and time)"))
-    capacity = _whole_number(_l("Seats"))
+    capacity = _whole_number(_l("Online seats"))
     registration_opens_at = _wall_time(_l("Registration opens"))
     registration_closes_at = _wall_time(_l("Registration closes"))
     stream_url = URLField(_l("Live stream address (optional)"), validators=[Optional()], filters=[_stripped])

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionStatus, Visibility
+from majlis.core.models import Area
+from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
 from majlis.questions.models import Question
 from majlis.registration import notices
@@ -109,6 +110,102 @@ def _reminders(value, field: str = "reminder_minutes") -> list[int]:
         raise InvalidInput(_l("Give at most %(count)s reminders.", count=MAX_REMINDERS), field=field)
     leads = {_int_in_range(lead, field, minimum=low, maximum=high) for lead in value}
     return sorted(leads, reverse=True)
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Where a session is held and its hall's seats: the columns `_venue` checked together."""
+
+    format: SessionFormat
+    capacity: int  # the online pool (0 in person only)
+    in_person_capacity: int  # the hall's pool (0 online)
+    place_name_ar: str | None = None
+    place_name_en: str | None = None
+    place_address: str | None = None
+    place_area_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+PLACE_FIELDS = ("name_ar", "name_en", "address", "area_id", "lat", "lon")
+
+
+def _coordinate(value, field: str, limit: float) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput(_l("Enter a number from %(low)s to %(high)s.", low=-limit, high=limit), field=field)
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not -limit <= number <= limit:  # also refuses NaN and infinities
+        raise InvalidInput(_l("Enter a number from %(low)s to %(high)s.", low=-limit, high=limit), field=field)
+    return round(number, 7)
+
+
+def _venue(db_session: Session, data: dict, current: MajlisSession | None) -> Venue:
+    """The format, seats and place a session will have after `data` (a new session's, or a change to `current`).
+
+    An in-person or hybrid session needs a place (names in both languages; address, area and coordinates as known)
+    and hall seats; an online or hybrid one needs online seats; an in-person session has none online.
+    """
+    def given(name, default):
+        return data[name] if name in data else default
+
+    session_format = _enum(SessionFormat, given("format", current.format if current else None) or "online", "format")
+    has_room, has_place = session_format != SessionFormat.IN_PERSON, session_format != SessionFormat.ONLINE
+    capacity = 0
+    if has_room:
+        capacity = _int_in_range(given("capacity", current.capacity if current else None), "capacity")
+    if not has_place:
+        if data.get("place") or data.get("in_person_capacity"):
+            raise InvalidInput(_l("An online session has no place and no hall seats."),
+                               field="place" if data.get("place") else "in_person_capacity")
+        return Venue(session_format, capacity, 0)
+    in_person_capacity = _int_in_range(given("in_person_capacity", current.in_person_capacity if current else None),
+                                       "in_person_capacity")
+    if "place" in data or current is None or current.place_name_ar is None:
+        place = data.get("place")
+        if not isinstance(place, dict):
+            raise InvalidInput(_l("Give the place: its names in Arabic and English, its address and area, and its "
+                                  "latitude and longitude if known."), field="place")
+        unknown = set(place) - set(PLACE_FIELDS)
+        if unknown:
+            raise InvalidInput(_l("This field cannot be changed here."), field=f"place.{sorted(unknown)[0]}")
+        address = " ".join(str(place.get("address") or "").split())
+        if len(address) > 300:
+            raise InvalidInput(_l("The address is too long (at most 300 characters)."), field="place.address")
+        area_id = place.get("area_id")
+        if area_id not in (None, ""):
+            area_id = _int_in_range(area_id, "place.area_id", maximum=MAX_ID)
+            if db_session.get(Area, area_id) is None:
+                raise InvalidInput(_l("Choose one of the areas."), field="place.area_id")
+        else:
+            area_id = None
+        lat, lon = _coordinate(place.get("lat"), "place.lat", 90), _coordinate(place.get("lon"), "place.lon", 180)
+        if (lat is None) != (lon is None):
+            raise InvalidInput(_l("Give both the latitude and the longitude, or neither."),
+                               field="place.lon" if lon is None else "place.lat")
+        names = (_title(place.get("name_ar"), "place.name_ar"), _title(place.get("name_en"), "place.name_en"))
+        return Venue(session_format, capacity, in_person_capacity, *names, address or None, area_id, lat, lon)
+    return Venue(session_format, capacity, in_person_capacity, current.place_name_ar, current.place_name_en,
+                 current.place_address, current.place_area_id, current.latitude, current.longitude)
+
+
+def _check_pools(row: MajlisSession, venue: Venue) -> None:
+    """A pool that people hold seats in (or wait for) cannot be taken away by a change of format."""
+    if not venue.in_person_capacity and (row.in_person_confirmed_count or row.in_person_waitlist_count):
+        raise Conflict(_l("Residents are registered for the hall: the session must keep its place."),
+                       code="seats_taken")
+    if not venue.capacity and (row.confirmed_count or row.waitlist_count):
+        raise Conflict(_l("Residents are registered online: the session must keep its online seats."),
+                       code="seats_taken")
+
+
+def _apply_venue(row: MajlisSession, venue: Venue) -> None:
+    for name in Venue.__dataclass_fields__:
+        setattr(row, name, getattr(venue, name))
 
 
 def parse_local_wall_time(value, field: str) -> datetime:
@@ -431,7 +528,6 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
         visibility=_enum(Visibility, data.get("visibility") or "public", "visibility"),
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=duration),
-        capacity=_int_in_range(data.get("capacity"), "capacity"),
         registration_opens_at=opens_at,
         registration_closes_at=closes_at,
         room_name=new_room_name(),
@@ -441,6 +537,7 @@ def create_one_off(db_session: Session, data: dict, *, actor: User | None, zone:
         created_at=now,
         updated_at=now,
     )
+    _apply_venue(row, _venue(db_session, data, None))
     _check_window(row)
     db_session.add(row)
     db_session.flush()
@@ -482,7 +579,7 @@ def _bump(row: MajlisSession, now: datetime) -> None:
 
 
 _PATCHABLE = ("starts_at", "ends_at", "capacity", "registration_opens_at", "registration_closes_at", "stream_url",
-              "public_viewing")
+              "public_viewing", "kind", "format", "place", "in_person_capacity")
 
 
 def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor: User | None, zone: ZoneInfo,
@@ -502,17 +599,20 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     if row.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
     times = _new_times(row, data, zone)
-    capacity = _int_in_range(data["capacity"], "capacity") if "capacity" in data else row.capacity
+    venue = _venue(db_session, data, row)
+    kind = _enum(SeriesKind, data["kind"], "kind") if "kind" in data else row.kind
     stream_url = _stream_url(data["stream_url"]) if "stream_url" in data else row.stream_url
     public_viewing = _flag(data["public_viewing"], "public_viewing") if "public_viewing" in data else row.public_viewing
     _check_window(times)
     begun = row.status != SessionStatus.SCHEDULED or row.starts_at <= now
     if not begun and times.starts_at != row.starts_at and times.starts_at < now:
         raise InvalidInput(_l("A session that has not begun cannot be moved into the past."), field="starts_at")
+    _check_pools(row, venue)
     moved = (times.starts_at, times.ends_at) != (row.starts_at, row.ends_at)
     row.starts_at, row.ends_at = times.starts_at, times.ends_at
     row.registration_opens_at, row.registration_closes_at = times.registration_opens_at, times.registration_closes_at
-    row.capacity, row.stream_url, row.public_viewing = capacity, stream_url, public_viewing
+    row.stream_url, row.public_viewing, row.kind = stream_url, public_viewing, kind
+    _apply_venue(row, venue)
     if moved:
         _bump(row, now)
         notices.session_changed(db_session, row, now=now)
@@ -520,7 +620,7 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         row.live_version += 1
         row.updated_at = now
     db_session.flush()
-    if "capacity" in data:
+    if {"capacity", "in_person_capacity", "format"} & set(data):
         from majlis.registration.services import promote_from_line
 
         promote_from_line(db_session, row, now=now)  # more seats: the line moves up at once

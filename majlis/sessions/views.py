@@ -73,6 +73,7 @@ def session_page(session_id: int):
     # Every anonymous reader sees the same page in their language: built once per state of what it shows.
     key = (f"page:{majlis_session.id}:{majlis_session.updated_at.timestamp()}:{majlis_session.status.value}:"
            f"{majlis_session.confirmed_count}:{majlis_session.waitlist_count}:{majlis_session.live_version}:"
+           f"{majlis_session.in_person_confirmed_count}:{majlis_session.in_person_waitlist_count}:"
            f"{minutes_status}:{current_lang()}")
     response = current_app.response_class(cache.built(key, lambda: _session_page(majlis_session, None, minutes_status)),
                                           mimetype="text/html")
@@ -444,11 +445,45 @@ def _session_values(row: MajlisSession) -> dict:
     }
 
 
+def _venue_values(row: MajlisSession) -> dict:
+    return {"format": row.format.value, "in_person_capacity": row.in_person_capacity or None,
+            "place_name_ar": row.place_name_ar or "", "place_name_en": row.place_name_en or "",
+            "place_address": row.place_address or "",
+            "place_area_id": str(row.place_area_id) if row.place_area_id else "",
+            "latitude": row.latitude, "longitude": row.longitude}
+
+
+_PLACE_FIELDS = {"place_name_ar": "name_ar", "place_name_en": "name_en", "place_address": "address",
+                 "place_area_id": "area_id", "latitude": "lat", "longitude": "lon"}
+# A refusal of a place's part is shown next to its field.
+_PLACE_ALIASES = {f"place.{key}": name for name, key in _PLACE_FIELDS.items()} | {"place": "place_name_ar"}
+
+
+def _venue_data(form) -> dict:
+    """The form's format, hall seats and place as the services take them (none of the place for an online one)."""
+    if form.format.data == "online":
+        return {"format": "online"}
+    place = {key: form[name].data for name, key in _PLACE_FIELDS.items()}
+    for key in ("lat", "lon"):
+        place[key] = float(place[key]) if place[key] is not None else None
+    return {"format": form.format.data, "in_person_capacity": form.in_person_capacity.data, "place": place}
+
+
+def _with_areas(form):
+    from majlis.core.models import Area
+
+    name = Area.name_en if current_lang() == "en" else Area.name_ar
+    form.place_area_id.choices = [("", _("— none —"))] + [
+        (str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
+    return form
+
+
 _AS_GIVEN = frozenset({"capacity", "stream_url", "public_viewing"})  # the rest are wall times
 
 
 def _render_session(row: MajlisSession, update_form=None, cancel_form=None, status: int = 200):
-    update_form = update_form or SessionUpdateForm(formdata=None, data=_session_values(row))
+    update_form = update_form or SessionUpdateForm(formdata=None, data={**_session_values(row), **_venue_values(row)})
+    _with_areas(update_form)
     cancel_form = cancel_form or CancelForm(formdata=None)
     return render_template("staff/session.html", majlis_session=row, update_form=update_form,
                            cancel_form=cancel_form), status
@@ -464,18 +499,20 @@ def session_manage(session_id: int):
 @roles_required(Role.STAFF)
 def session_update(session_id: int):
     row = _session_or_404(get_db(), session_id)
-    form = SessionUpdateForm()
+    form = _with_areas(SessionUpdateForm())
     status = 400
     if form.validate_on_submit():
         zone = local_zone()
         changed = {name: form[name].data for name, value in _session_values(row).items()
                    if form[name].data != value and (form[name].data or "") != (value or "")}
         data = {name: value if name in _AS_GIVEN else _instant_text(value, zone) for name, value in changed.items()}
+        venue, current = _venue_data(form), _venue_data(SessionUpdateForm(formdata=None, data=_venue_values(row)))
+        data.update({name: value for name, value in venue.items() if current.get(name) != value})
         try:
             with unit_of_work() as db_session:
                 services.update_session(db_session, row, data, actor=_actor(), zone=zone, now=utcnow())
         except MajlisError as exc:
-            status = _show_error(form, exc)
+            status = _show_error(form, exc, _PLACE_ALIASES)
         else:
             flash(_("The session was updated."), "success")
             if row.confirmed_count > row.capacity:
@@ -508,18 +545,20 @@ def session_cancel(session_id: int):
 @bp.route("/sessions/new", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def session_new():
-    form = OneOffForm()
+    form = _with_areas(OneOffForm())
     status = 200
     if form.validate_on_submit():
         zone = local_zone()
         data = {**form.data, **{name: _instant_text(form[name].data, zone)
                                 for name in ("starts_at", "registration_opens_at", "registration_closes_at")}}
-        data.pop("csrf_token", None)
+        for name in ("csrf_token", *_PLACE_FIELDS):
+            data.pop(name, None)
+        data.update(_venue_data(form))
         try:
             with unit_of_work() as db_session:
                 row = services.create_one_off(db_session, data, actor=_actor(), zone=zone, now=utcnow())
         except MajlisError as exc:
-            status = _show_error(form, exc)
+            status = _show_error(form, exc, _PLACE_ALIASES)
         else:
             flash(_("The session was added to the calendar."), "success")
             return redirect(url_for(".session_manage", session_id=row.id))

@@ -54,7 +54,8 @@ def test_a_page_refused_a_stream_keeps_up_by_polling(live_server, new_page):
     moderator = new_page(1280)
     sign_in(moderator, live_server, "moderator@demo.majlis")
     moderator.goto(f"{live_server}/sessions/{SOON['id']}/moderate")
-    moderator.locator("article.question", has_text="سوق المحرق").locator("button[data-shortcut=a]").click()
+    moderator.locator("article.question", has=moderator.locator(".question-body", has_text="سوق المحرق")).locator(
+        "button[data-shortcut=a]").click()
 
     resident.locator("#live-questions li.question-approved", has_text="سوق المحرق").wait_for(timeout=15_000)
     assert resident.evaluate("window.notReloaded") is True

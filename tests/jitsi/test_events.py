@@ -89,7 +89,8 @@ def test_signed_joins_and_leaves_move_attendance(events_app, client, db, make_us
                          headers=api_token(make_user(role=Role.STAFF))).get_json()["registrations"]
     assert listing == [{"user_id": user.id, "name": user.name, "status": "confirmed", "position": None,
                         "attended": True, "joined_at": start.isoformat(),
-                        "left_at": (start + timedelta(minutes=20)).isoformat(), "minutes_present": 20}]
+                        "left_at": (start + timedelta(minutes=20)).isoformat(), "minutes_present": 20, "mode": "online",
+                        "checked_in_at": None}]
 
 
 @pytest.mark.parametrize("how", ["unsigned", "wrong secret", "tampered body", "too old", "other scheme only"])

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from majlis.auth.services import AccountPolicy, issue_api_token
 from majlis.db import Database, unit_of_work
-from majlis.enums import RegistrationStatus
+from majlis.enums import RegistrationStatus, SeatMode, SessionFormat
 from majlis.registration.models import Registration
 from majlis.registration.services import active_registrations
 from majlis.sessions.models import MajlisSession
@@ -38,8 +38,12 @@ def database(database_url):
     database.engine.dispose()
 
 
-def _call(method: str, url: str, token: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})
+def _call(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
             body = response.read()
@@ -105,4 +109,60 @@ def test_forty_residents_race_for_ten_seats(server, database):
     assert first_two_in_line <= confirmed
     assert (row.confirmed_count, row.waitlist_count) == (10, 28) and len(confirmed) == 10
     assert [position for _, position in active_registrations(db, row) if position] == list(range(1, 29))
+    db.close()
+
+
+def test_two_pools_of_a_hybrid_visit_each_hold_under_a_race(server, database):
+    """Residents race for the hall and for the online seats at once: neither pool is overbooked, each line is
+    numbered by itself, the counters equal the rows, and a hall seat given up goes to the head of the hall's line."""
+    now = datetime.now(UTC)
+    db = database.session_factory()
+    policy = AccountPolicy(verification_required=False, secret_key="x", fast_hash=True)
+    with unit_of_work(db):
+        majlis_session = factories.majlis_session(
+            db, capacity=5, starts_at=now + timedelta(days=2), registration_opens_at=now - timedelta(hours=1),
+            format=SessionFormat.HYBRID, in_person_capacity=4, place_name_ar="قاعة", place_name_en="Hall")
+        residents = [factories.user(db) for _ in range(24)]
+        tokens = [issue_api_token(db, user, label="race", policy=policy, now=now)[0] for user in residents]
+    session_id = majlis_session.id
+    url = f"{server}/api/v1/sessions/{session_id}/registrations"
+    modes = ["in_person", "online"] * 12
+
+    results = _all_at_once([lambda t=t, m=m: _call("POST", url, t, {"mode": m}) for t, m in zip(tokens, modes,
+                                                                                                  strict=True)])
+    assert [status for status, _ in results] == [201] * 24, results
+    bodies = [body for _, body in results]
+    for mode, seats in (("in_person", 4), ("online", 5)):
+        mine = [body for body in bodies if body["mode"] == mode]
+        assert sum(body["status"] == "confirmed" for body in mine) == seats
+        assert sorted(body["position"] for body in mine if body["status"] == "waitlisted") == \
+            list(range(1, 12 - seats + 1))
+    codes = [body["check_in_code"] for body in bodies if body["mode"] == "in_person"]
+    assert len(set(codes)) == 12 and not any("check_in_code" in body for body in bodies if body["mode"] == "online")
+
+    db.expire_all()
+    row = db.get(MajlisSession, session_id)
+    counted = {(mode, status): count for mode, status, count in db.execute(
+        select(Registration.mode, Registration.status, func.count()).where(Registration.session_id == session_id)
+        .group_by(Registration.mode, Registration.status))}
+    assert (row.in_person_confirmed_count, row.in_person_waitlist_count, row.confirmed_count,
+            row.waitlist_count) == (4, 8, 5, 7)
+    assert counted == {(SeatMode.IN_PERSON, RegistrationStatus.CONFIRMED): 4,
+                       (SeatMode.IN_PERSON, RegistrationStatus.WAITLISTED): 8,
+                       (SeatMode.ONLINE, RegistrationStatus.CONFIRMED): 5,
+                       (SeatMode.ONLINE, RegistrationStatus.WAITLISTED): 7}
+    head_of_hall = next(user.id for user, body in zip(residents, bodies, strict=True)
+                        if body["mode"] == "in_person" and body["position"] == 1)
+    leaving = next(t for t, body in zip(tokens, bodies, strict=True)
+                   if body["mode"] == "in_person" and body["status"] == "confirmed")
+    db.rollback()
+
+    assert _call("DELETE", f"{url}/me", leaving)[0] == 204
+    db.expire_all()
+    row = db.get(MajlisSession, session_id)
+    promoted = db.scalar(select(Registration.status).where(Registration.session_id == session_id,
+                                                           Registration.user_id == head_of_hall))
+    assert promoted == RegistrationStatus.CONFIRMED
+    assert (row.in_person_confirmed_count, row.in_person_waitlist_count, row.confirmed_count,
+            row.waitlist_count) == (4, 7, 5, 7)
     db.close()

@@ -175,7 +175,7 @@ def test_staff_see_the_list_with_positions(client, open_session, residents, make
     assert [(r["status"], r["position"], r["attended"]) for r in rows] == [
         ("confirmed", None, False), ("confirmed", None, False), ("waitlisted", 1, False)]
     assert set(rows[0]) == {"user_id", "name", "status", "position", "attended", "joined_at", "left_at",
-                            "minutes_present"}
+                            "minutes_present", "mode", "checked_in_at"}
     assert (rows[0]["joined_at"], rows[0]["left_at"], rows[0]["minutes_present"]) == (None, None, None)
     assert client.get(f"/api/v1/sessions/{open_session.id}/registrations", headers=people[0]).status_code == 403
 

@@ -1,7 +1,7 @@
 """contact consent: a case raised by an anonymous question names its resident to the body only once they agree
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06 12:00:00
 
 Cases opened before this from anonymous questions become anonymous, unanswered: the body stops seeing the name
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
