@@ -115,6 +115,22 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def empty_database(database_url, tmp_path):
+    """An engine on an empty database of the engine under test, for a migration to build up (dropped afterwards)."""
+    from tests.test_db import _drop_pg_database, _fresh_pg_database
+
+    if database_url.startswith("postgresql"):
+        url = _fresh_pg_database(database_url, "majlis_migration")
+    else:
+        url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    if url.startswith("postgresql"):
+        _drop_pg_database(url)
+
+
+@pytest.fixture
 def app_config(database_url, tmp_path):
     return {
         "TESTING": True,
