@@ -110,12 +110,21 @@ def _bound_int_converter(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
 
 
+class Majlis(Flask):
+    """Flask, with one addition: a view is run once more when the database dropped its connection under it."""
+
+    def dispatch_request(self):
+        from majlis.db import dispatch_once_more_after_a_dropped_connection
+
+        return dispatch_once_more_after_a_dropped_connection(super().dispatch_request)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the Majlis app (configuration is read from the environment once, here)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("MAJLIS_INSTANCE_PATH") or str(
         ROOT / "instance"
     )
-    app = Flask(
+    app = Majlis(
         __name__,
         instance_path=instance_path,
         template_folder=str(ROOT / "templates"),

@@ -241,11 +241,10 @@ def init_app(app: Flask) -> Database:
         if db_session is not None:
             db_session.close()
 
-    _retry_once_after_a_dropped_connection(app)
     return database
 
 
-def _retry_once_after_a_dropped_connection(app: Flask) -> None:
+def dispatch_once_more_after_a_dropped_connection(dispatch):
     """Run a request's view once more when the database dropped its connection before anything was committed.
 
     There is no ping at checkout (see make_engine), so after a PostgreSQL restart or failover the first statement
@@ -255,21 +254,16 @@ def _retry_once_after_a_dropped_connection(app: Flask) -> None:
     """
     from sqlalchemy.exc import DBAPIError
 
-    dispatch = app.dispatch_request
-
-    def dispatch_request():
-        try:
-            return dispatch()
-        except DBAPIError as exc:
-            db_session = g.get("db_session")
-            if not exc.connection_invalidated or (db_session is not None and db_session.info.get("majlis_commits")):
-                raise
-            log.warning("database connection dropped; running the request once more")
-            if db_session is not None:
-                db_session.rollback()  # what it had loaded (the signed-in user) is read again on the new connection
-            return dispatch()
-
-    app.dispatch_request = dispatch_request
+    try:
+        return dispatch()
+    except DBAPIError as exc:
+        db_session = g.get("db_session")
+        if not exc.connection_invalidated or (db_session is not None and db_session.info.get("majlis_commits")):
+            raise
+        log.warning("database connection dropped; running the request once more")
+        if db_session is not None:
+            db_session.rollback()  # what it had loaded (the signed-in user) is read again on the new connection
+        return dispatch()
 
 
 def get_database(app: Flask | None = None) -> Database:
