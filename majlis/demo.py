@@ -15,8 +15,8 @@ from majlis.auth.models import User
 from majlis.core.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Forbidden
-from majlis.sessions.models import Series
-from majlis.sessions.services import create_series, materialize_series
+from majlis.sessions.models import MajlisSession, Series
+from majlis.sessions.services import create_one_off, create_series, materialize_series
 
 DEMO_PASSWORD = "majlis-demo-2026"  # noqa: S105 - demo only; refused in production
 
@@ -60,6 +60,22 @@ _DEMO_NAMES = {
     "staff": "أحمد يوسف",
     "official": "خالد إبراهيم",
     "admin": "مدير النظام",
+}
+
+FIELD_VISIT = {
+    "kind": "field_visit",
+    "format": "hybrid",
+    "title_ar": "زيارة المحافظ الميدانية إلى الحورة",
+    "title_en": "The Governor's field visit to Hoora",
+    "description_ar": "جولة في أحياء الحورة ولقاء مع الأهالي في المركز الاجتماعي، مع مقاعد للمشاركة عن بُعد.",
+    "description_en": "A walk through Hoora's neighbourhoods and a meeting with residents at the community centre, "
+                      "with seats to take part online.",
+    "duration_minutes": 120,
+    "capacity": 30,
+    "in_person_capacity": 60,
+    "visibility": "public",
+    "place": {"name_ar": "مركز الحورة الاجتماعي", "name_en": "Hoora Community Centre",
+              "address": "Road 1604, Block 316, Hoora", "lat": 26.2307, "lon": 50.5860},
 }
 
 SERIES = [
@@ -146,4 +162,18 @@ def load(db_session: Session, *, now: datetime, config) -> Report:
             continue
         create_series(db_session, spec, actor=None, zone=zone, now=now, horizon=horizon)
         report.created += 1
+    report.created += _field_visit(db_session, zone=zone, now=now)
     return report
+
+
+def _field_visit(db_session: Session, *, zone: ZoneInfo, now: datetime) -> int:
+    """A hybrid field visit ten days ahead, open for registration in the hall and online (once)."""
+    if db_session.scalar(select(MajlisSession.id).where(MajlisSession.title_en == FIELD_VISIT["title_en"])):
+        return 0
+    day = (now.astimezone(zone) + timedelta(days=10)).date()
+    hoora = db_session.scalar(select(Area).where(Area.code == "hoora"))
+    data = {**FIELD_VISIT, "starts_at": f"{day.isoformat()}T17:00",
+            "registration_opens_at": now.astimezone(zone).replace(microsecond=0, tzinfo=None).isoformat(),
+            "place": {**FIELD_VISIT["place"], "area_id": hoora.id if hoora else None}}
+    create_one_off(db_session, data, actor=None, zone=zone, now=now)
+    return 1

@@ -35,6 +35,8 @@ def test_demo_loads_the_capital_governorate_once(runner, db):
     kinds = {(s.kind, s.visibility) for s in db.scalars(select(Series))}
     assert kinds == {(SeriesKind.WEEKLY, Visibility.PUBLIC), (SeriesKind.COORDINATING, Visibility.INVITED)}
     assert counts[MajlisSession] >= 26  # 26 weeks of the weekly series, plus the monthly ones
+    visit = db.scalar(select(MajlisSession).where(MajlisSession.kind == SeriesKind.FIELD_VISIT))
+    assert (visit.format, visit.place_name_en, visit.in_person_capacity) == ("hybrid", "Hoora Community Centre", 60)
     names = db.scalars(select(GovernmentBody.name_ar)).all()
     assert all(any("\u0600" <= ch <= "\u06ff" for ch in name) for name in names)
 
