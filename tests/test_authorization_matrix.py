@@ -381,6 +381,8 @@ ROUTES: list[Route] = [
     Route("POST", "/sessions/<int:session_id>/invitation", page_login(302), INVITED, body={"answer": "accept"}),
     Route("GET", "/sessions/<int:session_id>/moderate", page_office(200), PUBLIC),
     Route("GET", "/sessions/<int:session_id>/moderate/queue", page_office(200), PUBLIC),
+    Route("GET", "/sessions/<int:session_id>/present", page_office(200), PUBLIC),
+    Route("GET", "/sessions/<int:session_id>/present/board", page_office(200), PUBLIC),
     Route("POST", "/questions/<int:question_id>/moderate", page_office(302), PENDING_Q, body={"action": "approve"}),
     Route("POST", "/sessions/<int:session_id>/notes", page_office(302), PUBLIC, body={"body": "ملاحظات"}),
     # --- pages: cases ---------------------------------------------------------------------------------------------

@@ -272,9 +272,22 @@ def unvote(db_session: Session, question: Question, voter: User, *, now: datetim
     return db_session.scalar(select(Question.votes_count).where(Question.id == question.id))
 
 
-def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> list[Question]:
+# How a question list may be ordered: the first is the default.
+SORTS = {
+    "popular": (Question.votes_count.desc(), Question.created_at, Question.id),
+    "recent": (Question.created_at.desc(), Question.id.desc()),
+}
+
+
+def sort_of(value: str | None) -> str:
+    """The list order a request asks for (`popular` or `recent`); anything else is the default, `popular`."""
+    return value if value in SORTS else "popular"
+
+
+def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer: User | None,
+                      *, sort: str = "popular") -> list[Question]:
     """What a viewer sees: the public the approved, on-air and answered ones; authors also their own;
-    moderators everything. Ordered by votes, then age."""
+    moderators everything. Ordered by votes, then age (`popular`), or newest first (`recent`)."""
     statement = select(Question).where(Question.session_id == majlis_session.id)
     if not is_moderator(viewer):
         condition = Question.status.in_(PUBLIC_STATES)
@@ -282,7 +295,26 @@ def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer
             condition = or_(condition, Question.author_id == viewer.id)
         statement = statement.where(condition)
     return list(db_session.scalars(statement.options(selectinload(Question.author))
-                                   .order_by(Question.votes_count.desc(), Question.created_at, Question.id)))
+                                   .order_by(*SORTS[sort_of(sort)])))
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the hall's big screen shows: the question on air and the most-voted approved ones."""
+
+    on_air: list[Question]
+    top: list[Question]
+
+
+def presenter_board(db_session: Session, majlis_session: MajlisSession, *, top: int = 5) -> Board:
+    """The session's on-air question(s) and its `top` approved questions by votes, for the presenter view."""
+    statement = (select(Question).options(selectinload(Question.author))
+                 .where(Question.session_id == majlis_session.id,
+                        Question.status.in_((QuestionStatus.ON_AIR, QuestionStatus.APPROVED)))
+                 .order_by(*SORTS["popular"]))
+    questions = list(db_session.scalars(statement))
+    return Board(on_air=[q for q in questions if q.status == QuestionStatus.ON_AIR],
+                 top=[q for q in questions if q.status == QuestionStatus.APPROVED][:top])
 
 
 def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> set[int]:

@@ -39,7 +39,7 @@ def _viewer():
     return current_user if current_user.is_authenticated else None
 
 
-def question_list_context(majlis_session, viewer) -> dict:
+def question_list_context(majlis_session, viewer, sort: str = "popular") -> dict:
     from majlis.registration.services import own_registration
 
     db_session = get_db()
@@ -47,30 +47,34 @@ def question_list_context(majlis_session, viewer) -> dict:
     registration = own_registration(db_session, majlis_session.id, viewer.id) if viewer is not None else None
     return {
         "majlis_session": majlis_session,
-        "questions": services.visible_questions(db_session, majlis_session, viewer),
+        "questions": services.visible_questions(db_session, majlis_session, viewer, sort=sort),
         "voted": services.my_votes(db_session, majlis_session, viewer),
         "viewer": viewer,
         "seat": registration.status.value if registration is not None else "",
     }
 
 
-def rendered_list(majlis_session, viewer) -> Markup:
-    """The session's question list as the viewer sees it. The public's, the same for every anonymous reader, is
-    built once per live version and language (every change to a question raises the live version)."""
+def rendered_list(majlis_session, viewer, sort: str = "popular") -> Markup:
+    """The session's question list as the viewer sees it, in the order asked for. The public's, the same for every
+    anonymous reader, is built once per live version, order and language (every change to a question raises the
+    live version)."""
+    sort = services.sort_of(sort)
+
     def render() -> Markup:
-        html = render_template("questions/_list.html", **question_list_context(majlis_session, viewer))
+        html = render_template("questions/_list.html", **question_list_context(majlis_session, viewer, sort))
         return Markup(html)  # noqa: S704 - the output of an autoescaping template
 
     if viewer is not None:
         return render()
-    return cache.built(f"questions:{majlis_session.id}:{majlis_session.live_version}:{current_lang()}", render)
+    return cache.built(f"questions:{majlis_session.id}:{majlis_session.live_version}:{sort}:{current_lang()}",
+                       render)
 
 
 @bp.get("/sessions/<int:session_id>/questions")
 def question_list(session_id: int):
     """Send the question list alone, for the page's live refresh."""
     majlis_session = get_visible_session(get_db(), session_id, _viewer())
-    return rendered_list(majlis_session, _viewer())
+    return rendered_list(majlis_session, _viewer(), request.args.get("sort"))
 
 
 class StreamsBusy(MajlisError):
@@ -219,6 +223,32 @@ def console(session_id: int):
     majlis_session = get_visible_session(get_db(), session_id, current_user)
     return render_template("questions/console.html", notes=notes_of(get_db(), majlis_session),
                            **console_context(majlis_session))
+
+
+def rendered_board(majlis_session) -> Markup:
+    """The presenter view's board, the same for every moderator: built once per live version and language."""
+    def render() -> Markup:
+        board = services.presenter_board(get_db(), majlis_session)
+        html = render_template("questions/_board.html", majlis_session=majlis_session, board=board)
+        return Markup(html)  # noqa: S704 - the output of an autoescaping template
+
+    return cache.built(f"board:{majlis_session.id}:{majlis_session.live_version}:{current_lang()}", render)
+
+
+@bp.get("/sessions/<int:session_id>/present")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def present(session_id: int):
+    """Show the hall's big screen: the question on air and the most-voted approved ones, following the queue."""
+    majlis_session = get_visible_session(get_db(), session_id, current_user)
+    return render_template("questions/present.html", majlis_session=majlis_session,
+                           board=rendered_board(majlis_session))
+
+
+@bp.get("/sessions/<int:session_id>/present/board")
+@roles_required(Role.MODERATOR, Role.STAFF)
+def present_board(session_id: int):
+    """Send the presenter view's board alone, for its live refresh."""
+    return rendered_board(get_visible_session(get_db(), session_id, current_user))
 
 
 @bp.get("/sessions/<int:session_id>/moderate/queue")

@@ -119,17 +119,19 @@ def _stream_embed(majlis_session: MajlisSession) -> str | None:
 def _session_page(majlis_session: MajlisSession, viewer, minutes_status: str | None) -> str:
     from majlis.jitsi.services import settings_from_config
     from majlis.questions import views as question_views
-    from majlis.questions.services import ask_refusal
+    from majlis.questions.services import ask_refusal, sort_of
     from majlis.registration.services import offer
 
     db_session = get_db()
     now = utcnow()
+    sort = sort_of(request.args.get("sort"))
     return render_template(
         "sessions/session.html", majlis_session=majlis_session, now=now,
         offer=offer(db_session, majlis_session, viewer, now=now,
                     room_settings=settings_from_config(current_app.config)),
         may_ask=viewer is not None and ask_refusal(db_session, majlis_session, viewer, now=now) is None,
-        questions=question_views.rendered_list(majlis_session, viewer), minutes_status=minutes_status,
+        questions=question_views.rendered_list(majlis_session, viewer, sort),
+        sort=sort, minutes_status=minutes_status,
         calendar=_calendar_links(majlis_session), form=EmptyForm() if viewer is not None else None,
         stream_embed=_stream_embed(majlis_session),
     )
