@@ -132,8 +132,11 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
 
+    from majlis.auth.decorators import is_private_page
+
     @app.context_processor
     def _inject():
         lang = current_lang()
         return {"lang": lang, "text_dir": "rtl" if lang == "ar" else "ltr", "lang_url": lang_url,
-                "role_label": role_label, "comma": "، " if lang == "ar" else ", ", "ltr": ltr}
+                "role_label": role_label, "comma": "، " if lang == "ar" else ", ", "ltr": ltr,
+                "private_page": is_private_page()}

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from majlis.auth import services
-from majlis.auth.decorators import roles_required
+from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import (
     ChangePasswordForm,
     EmptyForm,

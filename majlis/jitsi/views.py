@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from majlis.auth.decorators import login_required
 from majlis.db import get_db
 from majlis.errors import MajlisError
 from majlis.jitsi import services

@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from majlis.auth.decorators import login_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.db import get_db, unit_of_work

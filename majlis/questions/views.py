@@ -14,12 +14,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from majlis import cache, live
-from majlis.auth.decorators import roles_required
+from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
