@@ -151,3 +151,18 @@ def test_live_update_across_two_gunicorn_workers_through_redis(two_workers_with_
     _api(base, f"/api/v1/questions/{question['id']}/moderation", tokens["moderator"], {"action": "on_air"})
     page.locator("#live-questions li.question-on_air", has_text="سؤال عبر عاملين").wait_for(timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
+
+
+@pytest.mark.parametrize("width, side_by_side", [(1600, True), (360, False)])
+def test_the_console_uses_a_wide_screen(live_server, new_page, width, side_by_side):
+    """On a wide screen the console shows on air, waiting and approved side by side; on a phone, one column."""
+    moderator = new_page(width)
+    sign_in(moderator, live_server, "moderator@demo.majlis")
+    moderator.goto(f"{live_server}/sessions/{SOON['id']}/moderate?lang=en")
+    boxes = {name: moderator.locator(f"section.col-{name}").bounding_box()
+             for name in ("on-air", "pending", "approved")}
+    tops = {round(box["y"]) for box in boxes.values()}
+    assert (len(tops) == 1) is side_by_side
+    if side_by_side:
+        assert boxes["pending"]["width"] < width / 2  # a column, not the whole line
+    assert horizontal_overflow(moderator) <= 0 and axe_violations(moderator) == []
