@@ -14,7 +14,6 @@ summary; exits non-zero if a median misses the target (unless --no-check).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -24,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import seed as bench_seed  # noqa: E402 - bench/seed.py (this module's own seed() seeds the archive)
 
 TARGET_MS = 50.0
 DOCUMENTS = 10_000
@@ -183,25 +184,6 @@ def measure(url: str, runs: int) -> dict[str, list[float]]:
     return timings
 
 
-def _scratch_postgres(url: str):
-    from sqlalchemy.engine import make_url
-
-    from majlis.db import make_engine
-
-    name = f"majlis_bench_search_{os.getpid()}"
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def run(given: str, *, documents: int = DOCUMENTS, runs: int = 101) -> tuple[dict[str, list[float]], float]:
     """Seed a scratch database on the engine `given` names ('sqlite…' or a PostgreSQL URL), time every query,
     drop the scratch database; returns the timings (ms) and the seconds seeding took. `make bench` calls this."""
@@ -210,7 +192,7 @@ def run(given: str, *, documents: int = DOCUMENTS, runs: int = 101) -> tuple[dic
         if given.startswith("sqlite"):
             url = f"sqlite:///{Path(scratch) / 'bench-search.db'}"
         else:
-            url, cleanup = _scratch_postgres(given)
+            url, cleanup = bench_seed.scratch_postgres(given, "majlis_bench_search")
         try:
             started = time.perf_counter()
             seed(url, documents)

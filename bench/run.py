@@ -49,7 +49,6 @@ import subprocess  # noqa: S404 - asks wrk for its version, runs the PostgreSQL 
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -420,29 +419,6 @@ def seed_both(sqlite_url: str, sqlite_dir: Path, pg: tuple[str, Path] | None) ->
 # --- PostgreSQL (optional) ------------------------------------------------------------------------------------------
 
 
-def _scratch_postgres(url: str) -> tuple[str, Callable[[], None]]:
-    """A database of this run's own on the server MAJLIS_BENCH_DATABASE_URL names; dropped afterwards."""
-    from sqlalchemy.engine import make_url
-
-    from majlis.db import make_engine
-
-    name = f"majlis_bench_{os.getpid()}"
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-    scratch = make_url(url).set(database=name)
-    if scratch.drivername == "postgresql":
-        scratch = scratch.set(drivername="postgresql+psycopg")
-    return scratch.render_as_string(hide_password=False), drop
-
-
 def _redact(url: str) -> str:
     return re.sub(r"//([^:@/]+):[^@/]+@", r"//\1:***@", url)
 
@@ -686,7 +662,7 @@ def main() -> int:
         pg = None
         if pg_url:
             pg_dir.mkdir()
-            scratch, drop = _scratch_postgres(pg_url)
+            scratch, drop = seed.scratch_postgres(pg_url, "majlis_bench")
             pg = (scratch, pg_dir)
         lite, postgres = seed_both(sqlite_url, sqlite_dir, pg)
         results.append(run_backend("SQLite", sqlite_url, lite, sqlite_dir, settings, wrk, pyspy))

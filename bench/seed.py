@@ -31,6 +31,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -510,3 +511,26 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":  # e.g. python bench/seed.py sqlite:////tmp/seed/majlis.db /tmp/seed/instance
     sys.exit(main(sys.argv[1:]))
+
+
+def scratch_postgres(url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """A database of this process's own on the PostgreSQL server `url` names, and the function that drops it."""
+    from sqlalchemy.engine import make_url
+
+    from majlis.db import make_engine
+
+    name = f"{prefix}_{os.getpid()}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+    scratch = make_url(url).set(database=name)
+    if scratch.drivername == "postgresql":
+        scratch = scratch.set(drivername="postgresql+psycopg")
+    return scratch.render_as_string(hide_password=False), drop
