@@ -115,8 +115,9 @@ class Majlis(Flask):
 
     def dispatch_request(self):
         from majlis.db import dispatch_once_more_after_a_dropped_connection
+        from majlis.extensions import limits_counted
 
-        return dispatch_once_more_after_a_dropped_connection(super().dispatch_request)
+        return dispatch_once_more_after_a_dropped_connection(super().dispatch_request, before_again=limits_counted)
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -244,13 +244,14 @@ def init_app(app: Flask) -> Database:
     return database
 
 
-def dispatch_once_more_after_a_dropped_connection(dispatch):
+def dispatch_once_more_after_a_dropped_connection(dispatch, *, before_again=None):
     """Run a request's view once more when the database dropped its connection before anything was committed.
 
     There is no ping at checkout (see make_engine), so after a PostgreSQL restart or failover the first statement
     on each pooled connection fails. SQLAlchemy then invalidates the whole pool, and a second run of the view gets a
     fresh connection: the user sees an answer instead of a 503. Only when no commit was started (a dropped COMMIT
     has an unknown outcome, and running the view again could do its work twice); a second failure is the 503.
+    `before_again` runs before the second run (the app marks the request's rate limits as already counted).
     """
     from sqlalchemy.exc import DBAPIError
 
@@ -263,6 +264,8 @@ def dispatch_once_more_after_a_dropped_connection(dispatch):
         log.warning("database connection dropped; running the request once more")
         if db_session is not None:
             db_session.rollback()  # what it had loaded (the signed-in user) is read again on the new connection
+        if before_again is not None:
+            before_again()
         return dispatch()
 
 

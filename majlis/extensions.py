@@ -1,6 +1,8 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from flask import current_app, has_request_context, request, session
+from functools import wraps
+
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,10 +24,23 @@ def rate_limit(*args, **kwargs):
 
     def mark(view):
         limited = decorator(view)
-        limited.majlis_rate_limited = True
-        return limited
+
+        @wraps(view)
+        def counted_once(*args, **kwargs):
+            if g.get("majlis_limits_counted"):  # the same request, run once more (see limits_counted)
+                return current_app.ensure_sync(view)(*args, **kwargs)
+            return limited(*args, **kwargs)
+
+        counted_once.majlis_rate_limited = True
+        return counted_once
 
     return mark
+
+
+def limits_counted() -> None:
+    """Mark the request's rate limits as counted: a view run once more (after a dropped database connection) is
+    still one request of the person's."""
+    g.majlis_limits_counted = True
 
 
 def select_locale() -> str:

@@ -178,3 +178,29 @@ def test_healthz_says_redis_is_up_when_it_answers(app_config, monkeypatch):
     app = create_app(app_config)
     assert app.test_client().get("/healthz").get_json() == {"status": "ok", "database": "up", "redis": "up"}
     app.extensions["majlis_db"].engine.dispose()
+
+
+def test_a_request_run_again_after_a_dropped_connection_counts_once_against_its_limit(request, app, client,
+                                                                                      database_url):
+    """The view runs a second time on a fresh connection, but the person made one request: one hit on the limit."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL drops pooled connections")
+    from majlis.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    remaining = []
+    try:
+        for attempt in range(3):
+            assert client.get("/healthz").status_code == 200  # the app's pool holds a connection now
+            assert _drop_every_connection(admin) > 0
+            response = client.post("/api/v1/auth/signup", json={
+                "email": f"after.restart{attempt}@example.com", "name": "Huda Saleh",
+                "password": "A-long-enough-secret-9"})
+            assert response.status_code == 201, response.get_json()
+            remaining.append(int(response.headers["X-RateLimit-Remaining"]))
+    finally:
+        admin.dispose()
+        request.getfixturevalue("pg_engine").dispose()  # its pooled connections were dropped too
+    assert remaining == [9, 8, 7]  # "10 per hour": one each, although each ran its view twice
