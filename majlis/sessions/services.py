@@ -18,7 +18,7 @@ from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.core.models import Area
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
-from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
+from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound, as_id
 from majlis.questions.models import Question
 from majlis.registration import notices
 from majlis.registration.models import Registration
@@ -765,9 +765,8 @@ def session_filters(db_session: Session, args) -> SessionFilters:
     an empty value means "any"; anything else is refused (400) rather than silently ignored."""
     area_id = kind = None
     if args.get("area"):
-        value = args["area"]
-        area_id = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
-        if area_id is None or area_id > MAX_ID or db_session.get(Area, area_id) is None:
+        area_id = as_id(args["area"])
+        if area_id is None or db_session.get(Area, area_id) is None:
             raise InvalidInput(_l("Choose an area from the list."), field="area")
     if args.get("kind"):
         try:

@@ -59,9 +59,20 @@ def _viewer():
 
 @public.route("/")
 def home():
-    """List the upcoming sessions the viewer may see."""
-    sessions = services.upcoming_sessions(get_db(), viewer=_viewer(), now=utcnow(), limit=12)
-    return render_template("sessions/home.html", sessions=sessions)
+    """List the upcoming sessions the viewer may see, narrowed to an area and a kind if asked."""
+    db_session = get_db()
+    filters = services.session_filters(db_session, request.args)
+    sessions = services.upcoming_sessions(db_session, viewer=_viewer(), now=utcnow(), limit=12, filters=filters)
+    return render_template("sessions/home.html", sessions=sessions, filters=filters, areas=area_options(),
+                           kinds=[(kind, str(label)) for kind, label in KIND_LABELS.items()])
+
+
+def area_options() -> list[tuple[str, str]]:
+    """The governorate's areas as (id, name in the page's language), by name."""
+    from majlis.core.models import Area
+
+    name = Area.name_en if current_lang() == "en" else Area.name_ar
+    return [(str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
 
 
 @public.route("/sessions/<int:session_id>")
@@ -561,11 +572,7 @@ def _venue_data(form) -> dict:
 
 
 def _with_areas(form):
-    from majlis.core.models import Area
-
-    name = Area.name_en if current_lang() == "en" else Area.name_ar
-    form.place_area_id.choices = [("", _("— none —"))] + [
-        (str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
+    form.place_area_id.choices = [("", _("— none —")), *area_options()]
     return form
 
 
