@@ -116,12 +116,11 @@ def export_ics_command(from_day, to_day, series_id, output):
     except MajlisError as exc:
         _fail(exc)
     operator = User(role=Role.ADMIN)  # the CLI runs with the operator's full view
-    rows = session_services.list_sessions(get_db(), query, viewer=operator, limit=100_000)
-    body = calendar_services.export_feed(rows, ctx)
+    count, body = calendar_services.export_calendar(get_db(), query, ctx, viewer=operator)
     if output:
         with open(output, "wb") as handle:
             handle.write(body)
-        click.echo(f"Wrote {len(rows)} sessions to {output}.", err=True)
+        click.echo(f"Wrote {count} sessions to {output}.", err=True)
     else:
         click.get_binary_stream("stdout").write(body)
 

@@ -42,6 +42,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"MAJLIS_TIMEZONE {tz_name!r} is not a known IANA time zone") from exc
 
+    week_start = week_start_of(env.get("MAJLIS_LOCALE", "ar_BH"), env.get("MAJLIS_WEEK_START", ""))
+
     verification = env.get("MAJLIS_EMAIL_VERIFICATION", "required" if production else "off").strip().lower()
     if verification not in {"off", "required"}:
         raise ConfigError("MAJLIS_EMAIL_VERIFICATION must be 'off' or 'required'")
@@ -66,6 +68,8 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
         "REDIS_URL": redis_url,
         "MAJLIS_TIMEZONE": tz_name,
         "MAJLIS_HIJRI_ADJUST_DAYS": int(env.get("MAJLIS_HIJRI_ADJUST_DAYS", "0")),
+        # The first day of the governorate's week in the calendars (0 = Monday ... 5 = Saturday, 6 = Sunday).
+        "MAJLIS_WEEK_START": week_start,
         # Occurrences of a series are stored as rows this far ahead.
         "MAJLIS_HORIZON_WEEKS": int(env.get("MAJLIS_HORIZON_WEEKS", "26")),
         # Days after a case is resolved that its resident is asked "was it fixed?".
@@ -149,6 +153,23 @@ def from_env(instance_path: str, environ: os._Environ | dict | None = None) -> d
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def week_start_of(locale: str, override: str) -> int:
+    """The week's first day (0 = Monday): MAJLIS_WEEK_START by name if given, else the locale's (CLDR) first day."""
+    from babel import Locale, UnknownLocaleError
+
+    if override.strip():
+        if override.strip().lower() not in WEEKDAYS:
+            raise ConfigError(f"MAJLIS_WEEK_START must be a weekday name in English (e.g. saturday), not {override!r}")
+        return WEEKDAYS.index(override.strip().lower())
+    try:
+        return Locale.parse(locale).first_week_day
+    except (UnknownLocaleError, ValueError) as exc:
+        raise ConfigError(f"MAJLIS_LOCALE {locale!r} is not a known locale (e.g. ar_BH)") from exc
 
 
 def trusted_hosts(base_url: str, allowed: str) -> list[str]:

@@ -440,6 +440,8 @@ ROUTES: list[Route] = [
     # --- pages: the staff desk and planning -----------------------------------------------------------------------
     Route("GET", "/staff/", page_staff(200)),
     Route("GET", "/staff/calendar", page_staff(200)),
+    Route("GET", "/staff/calendar/week", page_staff(200)),
+    Route("GET", "/staff/calendar/export.ics", page_staff(200)),
     Route("GET", "/staff/series", page_staff(200)),
     Route("GET", "/staff/series/new", page_staff(200)),
     Route("POST", "/staff/series/new", page_staff(400), body={}),  # the empty form: refused after the role check

@@ -199,6 +199,19 @@ def export_feed(rows: list[MajlisSession], ctx: FeedContext) -> bytes:
                                join_label=str(_l("Join the session")))
 
 
+EXPORT_LIMIT = 100_000
+
+
+def export_calendar(db_session: Session, query, ctx: FeedContext, *, viewer: User) -> tuple[int, bytes]:
+    """The staff export (the CLI's `export-ics` and the staff calendar's download): every session the viewer sees
+    listed for the query (a `sessions.services.SessionQuery`), invitation-only and cancelled ones included; returns
+    how many sessions it holds and the iCalendar file."""
+    from majlis.sessions.services import list_sessions
+
+    rows = list_sessions(db_session, query, viewer=viewer, limit=EXPORT_LIMIT)
+    return len(rows), export_feed(rows, ctx)
+
+
 # --- personal feed secrets ----------------------------------------------------------------------------------------
 
 

@@ -29,11 +29,14 @@ def feed_context() -> services.FeedContext:
                                 lang=current_lang(), organizer_email=config["MAIL_DEFAULT_SENDER"])
 
 
-def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None) -> Response:
-    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match."""
+def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None,
+                 attachment: bool = False) -> Response:
+    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match; as a
+    download (`attachment`) or to be shown or subscribed to."""
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-cache" if private else "public, no-cache"
     if private:
         response.headers["Referrer-Policy"] = "no-referrer"

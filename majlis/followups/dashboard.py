@@ -238,24 +238,30 @@ def _rows(db_session: Session, statement, group, dim) -> dict[tuple, tuple]:
 ASSIGNED = Case.assigned_at.is_not(None)
 
 
-def _counts(db_session: Session, spans: list[Period], dim, zone: ZoneInfo) -> dict[str, dict]:
+def _scope(filters) -> list:
+    """The cases the figures count: those that reached a body, in the area and category asked for."""
+    return [ASSIGNED, *(filters.conditions() if filters is not None else [])]
+
+
+def _counts(db_session: Session, spans: list[Period], dim, zone: ZoneInfo, filters=None) -> dict[str, dict]:
     """Each family of figures by (period, dimension value): one statement each."""
     table = _table(spans)
+    scope = _scope(filters)
     statement, group = _grouped(table, dim, func.count(Case.id))
     opened = _rows(db_session, statement.select_from(Case).join(
-        table, and_(Case.opened_at >= table.c.starts, Case.opened_at < table.c.ends)).where(ASSIGNED), group, dim)
+        table, and_(Case.opened_at >= table.c.starts, Case.opened_at < table.c.ends)).where(*scope), group, dim)
 
     statement, group = _grouped(table, dim, func.count(Case.id),
                                 func.sum(case((Case.due_on < table.c.as_of_day, 1), else_=0)))
     still_open = _rows(db_session, statement.select_from(Case).join(table, and_(
         Case.opened_at < table.c.as_of, or_(Case.resolved_at.is_(None), Case.resolved_at >= table.c.as_of)))
-        .where(ASSIGNED), group, dim)
+        .where(*scope), group, dim)
 
     closed_in = and_(Case.resolved_at >= table.c.starts, Case.resolved_at < table.c.ends)
     on_time = local_date(Case.resolved_at, literal(zone.key)) <= Case.due_on
     statement, group = _grouped(table, dim, func.sum(case((on_time, 1), else_=0)),
                                 func.sum(case((on_time, 0), else_=1)))
-    closed = _rows(db_session, statement.select_from(Case).join(table, closed_in).where(ASSIGNED), group, dim)
+    closed = _rows(db_session, statement.select_from(Case).join(table, closed_in).where(*scope), group, dim)
 
     fb = CaseFeedback
     statement, group = _grouped(
@@ -264,18 +270,18 @@ def _counts(db_session: Session, spans: list[Period], dim, zone: ZoneInfo) -> di
         func.sum(case((fb.outcome == FeedbackOutcome.NOT_FIXED, 1), else_=0)), func.count(fb.rating),
         func.coalesce(func.sum(fb.rating), 0))
     satisfaction = _rows(db_session, statement.select_from(fb).join(Case, Case.id == fb.case_id).join(
-        table, and_(fb.created_at >= table.c.starts, fb.created_at < table.c.ends)).where(ASSIGNED), group, dim)
+        table, and_(fb.created_at >= table.c.starts, fb.created_at < table.c.ends)).where(*scope), group, dim)
     return {"opened": opened, "open": still_open, "closed": closed, "satisfaction": satisfaction,
-            "median": _medians(db_session, table, dim)}
+            "median": _medians(db_session, table, dim, filters)}
 
 
-def _medians(db_session: Session, table, dim) -> dict[tuple, tuple]:
+def _medians(db_session: Session, table, dim, filters=None) -> dict[tuple, tuple]:
     """The median days to close per (period, dimension value), with window functions (both engines have them)."""
     closed_in = and_(Case.resolved_at >= table.c.starts, Case.resolved_at < table.c.ends)
     columns = [table.c.key.label("pk"), days_between(Case.opened_at, Case.resolved_at).label("days")]
     if dim is not None:
         columns.insert(1, dim.label("dk"))
-    inner = select(*columns).select_from(Case).join(table, closed_in).where(ASSIGNED).subquery("closed")
+    inner = select(*columns).select_from(Case).join(table, closed_in).where(*_scope(filters)).subquery("closed")
     partition = [inner.c.pk, *([inner.c.dk] if dim is not None else [])]
     ranked = select(*partition, inner.c.days,
                     func.row_number().over(partition_by=partition, order_by=inner.c.days).label("rn"),
@@ -340,13 +346,14 @@ def _figures(key, name_ar, name_en, counts: dict, at: tuple) -> Figures:
 
 
 def dashboard(db_session: Session, *, start: date, end: date, group_by: str, now: datetime,
-              zone: ZoneInfo) -> Dashboard:
-    """The dashboard's figures for local days [start, end], grouped by body, area, channel, category or month."""
+              zone: ZoneInfo, filters=None) -> Dashboard:
+    """The dashboard's figures for local days [start, end], grouped by body, area, channel, category or month;
+    `filters` (a `followups.services.CaseFilters`) narrows every figure to an area and a category."""
     monthly = group_by == "month"
     spans = periods(start, end, monthly=monthly, now=now, zone=zone)
     dim = _dimension(group_by)
     empty = {"opened": {}, "open": {}, "closed": {}, "satisfaction": {}, "median": {}}
-    counts = _counts(db_session, spans, dim, zone) if spans else empty
+    counts = _counts(db_session, spans, dim, zone, filters) if spans else empty
     seen = {value for family in counts.values() for (_period, value) in family}
     groups = []
     if monthly:
@@ -359,7 +366,7 @@ def dashboard(db_session: Session, *, start: date, end: date, group_by: str, now
         if None in seen:
             groups.append(_figures(None, *NOT_GIVEN, counts, ("all", None)))
     whole = periods(start, end, monthly=False, now=now, zone=zone)
-    total_median = _medians(db_session, _table(whole), None).get(("all", None), (None,))[0] if whole else None
+    total_median = _medians(db_session, _table(whole), None, filters).get(("all", None), (None,))[0] if whole else None
     last = groups[-1] if monthly and groups else None
     totals = Figures(
         "all", "المجموع", "All", opened=sum(g.opened for g in groups),
@@ -371,12 +378,14 @@ def dashboard(db_session: Session, *, start: date, end: date, group_by: str, now
     if monthly:
         backlog = [BacklogPoint(g.key, g.open, g.overdue) for g in groups]
     else:
-        backlog = _backlog(db_session, start, end, now=now, zone=zone)
-    waiting = db_session.scalar(select(func.count(Case.id)).where(Case.status == CaseStatus.SUBMITTED)) or 0
+        backlog = _backlog(db_session, start, end, now=now, zone=zone, filters=filters)
+    waiting = db_session.scalar(select(func.count(Case.id)).where(
+        Case.status == CaseStatus.SUBMITTED, *(filters.conditions() if filters is not None else []))) or 0
     return Dashboard(start, end, group_by, groups, totals, backlog, int(waiting))
 
 
-def _backlog(db_session: Session, start: date, end: date, *, now: datetime, zone: ZoneInfo) -> list[BacklogPoint]:
+def _backlog(db_session: Session, start: date, end: date, *, now: datetime, zone: ZoneInfo,
+             filters=None) -> list[BacklogPoint]:
     """Open and overdue cases at the end of each month of the range: one statement."""
     spans = periods(start, end, monthly=True, now=now, zone=zone)
     if not spans:
@@ -386,6 +395,6 @@ def _backlog(db_session: Session, start: date, end: date, *, now: datetime, zone
         select(table.c.key, func.count(Case.id), func.sum(case((Case.due_on < table.c.as_of_day, 1), else_=0)))
         .select_from(Case).join(table, and_(Case.opened_at < table.c.as_of,
                                             or_(Case.resolved_at.is_(None), Case.resolved_at >= table.c.as_of)))
-        .where(ASSIGNED).group_by(table.c.key))))
+        .where(*_scope(filters)).group_by(table.c.key))))
     return [BacklogPoint(p.key, int(rows.get(p.key, (0, 0))[0]), int(rows.get(p.key, (0, 0))[1] or 0))
             for p in spans]

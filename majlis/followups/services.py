@@ -9,6 +9,7 @@ overdue flags, the coordinating agenda and, after its resolution, the resident's
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -493,16 +494,62 @@ def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:
     return case
 
 
-def visible_cases(db_session: Session, viewer: User, *, status: str | None = None) -> list[Case]:
-    statement = select(Case)
+STATUS_FILTERS = ("open", "closed")
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """What a reader narrows a case list (or the accountability figures) to: an area, a category, open or closed."""
+
+    area_id: int | None = None
+    category_id: int | None = None
+    status: str | None = None  # "open" (not yet resolved) or "closed"
+
+    @property
+    def active(self) -> bool:
+        return any(value is not None for value in (self.area_id, self.category_id, self.status))
+
+    def conditions(self) -> list:
+        found = []
+        if self.area_id is not None:
+            found.append(Case.area_id == self.area_id)
+        if self.category_id is not None:
+            found.append(Case.category_id == self.category_id)
+        if self.status == "open":
+            found.append(Case.status.in_(UNRESOLVED_STATES))
+        elif self.status == "closed":
+            found.append(Case.status.in_(CLOSED_STATES))
+        return found
+
+
+def case_filters(db_session: Session, args, *, with_status: bool = True) -> CaseFilters:
+    """Read `area` (an area's id), `category` (a category's code, active or not) and, if asked, `status` (open or
+    closed) from a query string; an empty value means "any"; anything else is refused (400), not ignored."""
+    area_id = category_id = status = None
+    if args.get("area"):
+        area_id = as_id(args["area"])
+        if area_id is None or db_session.get(Area, area_id) is None:
+            raise InvalidInput(_l("Choose an area from the list."), field="area")
+    if args.get("category"):
+        category_id = db_session.scalar(select(CaseCategory.id).where(CaseCategory.code == str(args["category"])))
+        if category_id is None:
+            raise InvalidInput(_l("Choose a category from the list."), field="category")
+    if with_status and args.get("status"):
+        status = args["status"]
+        if status not in STATUS_FILTERS:
+            raise InvalidInput(_l("Choose open or closed cases."), field="status")
+    return CaseFilters(area_id, category_id, status)
+
+
+def visible_cases(db_session: Session, viewer: User, *, status: str | None = None,
+                  filters: CaseFilters | None = None) -> list[Case]:
+    """The cases the viewer may see, narrowed by `filters` (or by `status` alone: open or closed), due first."""
+    filters = filters or CaseFilters(status=status if status in STATUS_FILTERS else None)
+    statement = select(Case).where(*filters.conditions())
     if permissions.is_official(viewer):
         statement = statement.where(Case.body_id == viewer.body_id, Case.status != C.SUBMITTED)
     elif not permissions.is_office(viewer):
         statement = statement.where(Case.resident_id == viewer.id)
-    if status == "open":
-        statement = statement.where(Case.status.in_(UNRESOLVED_STATES))
-    elif status == "closed":
-        statement = statement.where(Case.status.in_(CLOSED_STATES))
     return list(db_session.scalars(statement.options(
         selectinload(Case.body), selectinload(Case.category), selectinload(Case.area), selectinload(Case.question))
         .order_by(Case.due_on, Case.id)))

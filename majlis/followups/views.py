@@ -68,10 +68,22 @@ def _show_error(form, exc: MajlisError, aliases: dict | None = None) -> int:
 @bp.get("/cases")
 @login_required
 def case_list():
-    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
-    cases = services.visible_cases(get_db(), current_user, status=status)
-    return render_template("followups/list.html", cases=cases, status=status,
-                           today=services.local_today(utcnow(), local_zone()))
+    """List the cases the viewer may follow, narrowed to an area, a category and open or closed if asked."""
+    db_session = get_db()
+    filters = services.case_filters(db_session, request.args)
+    cases = services.visible_cases(db_session, current_user, filters=filters)
+    return render_template("followups/list.html", cases=cases, status=filters.status, filters=filters,
+                           **_filter_options(db_session), today=services.local_today(utcnow(), local_zone()))
+
+
+def _filter_options(db_session) -> dict:
+    """The areas and the categories (grouped by body) a case list or the dashboard may be narrowed to."""
+    from majlis.sessions.views import area_options
+
+    groups: dict[str, list] = {}
+    for category in services.list_categories(db_session, active_only=False):
+        groups.setdefault(_name(category.body), []).append((category.code, _name(category)))
+    return {"area_options": [(None, area_options())], "category_options": list(groups.items())}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -384,10 +396,14 @@ def agenda():
 @bp.get("/accountability")
 def accountability():
     now, zone = utcnow(), local_zone()
+    db_session = get_db()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
-    figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)
+    filters = services.case_filters(db_session, request.args, with_status=False)
+    figures = dashboard.dashboard(db_session, start=start, end=end, group_by=group_by, now=now, zone=zone,
+                                  filters=filters)
     return render_template("followups/accountability.html", figures=figures, start=start, end=end,
-                           group_by=group_by, charts=_charts(figures), month_name=_month_name)
+                           group_by=group_by, charts=_charts(figures), month_name=_month_name, filters=filters,
+                           **_filter_options(db_session))
 
 
 def _month_name(key: str) -> str:

@@ -18,7 +18,7 @@ from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.core.models import Area
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
-from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
+from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound, as_id
 from majlis.questions.models import Question
 from majlis.registration import notices
 from majlis.registration.models import Registration
@@ -728,11 +728,12 @@ def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) 
         raise NotFound()
 
 
-def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime, limit: int = 20):
-    """Sessions that have not ended yet, soonest first (cancelled ones stay listed, marked)."""
+def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime, limit: int = 20,
+                      filters: SessionFilters | None = None):
+    """Sessions that have not ended yet, soonest first (cancelled ones stay listed, marked), narrowed by `filters`."""
     query = (
         select(MajlisSession)
-        .where(MajlisSession.ends_at > now, visible_filter(viewer))
+        .where(MajlisSession.ends_at > now, visible_filter(viewer), *(filters or SessionFilters()).conditions())
         .order_by(MajlisSession.starts_at, MajlisSession.id)
         .limit(limit)
     )
@@ -740,10 +741,47 @@ def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime
 
 
 @dataclass(frozen=True)
+class SessionFilters:
+    """What a reader narrows a session list to: the area of the session's place, and its kind (its category)."""
+
+    area_id: int | None = None
+    kind: SeriesKind | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.area_id is not None or self.kind is not None
+
+    def conditions(self) -> list:
+        found = []
+        if self.area_id is not None:
+            found.append(MajlisSession.place_area_id == self.area_id)
+        if self.kind is not None:
+            found.append(MajlisSession.kind == self.kind)
+        return found
+
+
+def session_filters(db_session: Session, args) -> SessionFilters:
+    """Read `area` (an area's id) and `kind` (weekly, coordinating, special, field_visit) from a query string;
+    an empty value means "any"; anything else is refused (400) rather than silently ignored."""
+    area_id = kind = None
+    if args.get("area"):
+        area_id = as_id(args["area"])
+        if area_id is None or db_session.get(Area, area_id) is None:
+            raise InvalidInput(_l("Choose an area from the list."), field="area")
+    if args.get("kind"):
+        try:
+            kind = SeriesKind(args["kind"])
+        except ValueError:
+            raise InvalidInput(_l("Choose a kind of session from the list."), field="kind") from None
+    return SessionFilters(area_id, kind)
+
+
+@dataclass(frozen=True)
 class SessionQuery:
     start: datetime | None = None
     end: datetime | None = None
     series_id: int | None = None
+    filters: SessionFilters = SessionFilters()
 
 
 def session_query(args, zone: ZoneInfo) -> SessionQuery:
@@ -764,7 +802,8 @@ def session_query(args, zone: ZoneInfo) -> SessionQuery:
 def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | None = None,
                   viewer_class: str | None = None, limit: int = 500):
     """The sessions a viewer (or viewer class) sees listed for the query, soonest first."""
-    statement = select(MajlisSession).where(visible_filter(viewer, viewer_class=viewer_class))
+    statement = select(MajlisSession).where(visible_filter(viewer, viewer_class=viewer_class),
+                                            *query.filters.conditions())
     if query.start is not None:
         statement = statement.where(MajlisSession.ends_at > query.start)
     if query.end is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, get_day_names
@@ -35,7 +34,15 @@ from majlis.sessions.forms import (
 )
 from majlis.sessions.models import MajlisSession, Series, reminder_minutes_of
 from majlis.templating import current_lang
-from majlis.timeutil import format_hijri, local_zone, to_local, utcnow
+from majlis.timeutil import (
+    HIJRI_MONTHS_AR,
+    HIJRI_MONTHS_EN,
+    format_hijri,
+    hijri_date,
+    local_zone,
+    to_local,
+    utcnow,
+)
 
 bp = Blueprint("planning", __name__, url_prefix="/staff")
 public = Blueprint("sessions", __name__)  # what residents see: the upcoming sessions and each session's page
@@ -52,9 +59,20 @@ def _viewer():
 
 @public.route("/")
 def home():
-    """List the upcoming sessions the viewer may see."""
-    sessions = services.upcoming_sessions(get_db(), viewer=_viewer(), now=utcnow(), limit=12)
-    return render_template("sessions/home.html", sessions=sessions)
+    """List the upcoming sessions the viewer may see, narrowed to an area and a kind if asked."""
+    db_session = get_db()
+    filters = services.session_filters(db_session, request.args)
+    sessions = services.upcoming_sessions(db_session, viewer=_viewer(), now=utcnow(), limit=12, filters=filters)
+    return render_template("sessions/home.html", sessions=sessions, filters=filters, areas=area_options(),
+                           kinds=[(kind, str(label)) for kind, label in KIND_LABELS.items()])
+
+
+def area_options() -> list[tuple[str, str]]:
+    """The governorate's areas as (id, name in the page's language), by name."""
+    from majlis.core.models import Area
+
+    name = Area.name_en if current_lang() == "en" else Area.name_ar
+    return [(str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
 
 
 @public.route("/sessions/<int:session_id>")
@@ -419,20 +437,102 @@ def _month_start(value: str | None) -> date:
     return date(int(match[1]), int(match[2]), 1)
 
 
+def _week_start() -> int:
+    """The first day of the governorate's week (0 = Monday ... 5 = Saturday, 6 = Sunday)."""
+    return current_app.config["MAJLIS_WEEK_START"]
+
+
+def week_of(day: date, first_weekday: int) -> date:
+    """The first day of the week (starting on `first_weekday`) that holds `day`."""
+    return day - timedelta(days=(day.weekday() - first_weekday) % 7)
+
+
+def _weekday_names(first_weekday: int) -> list[tuple[str, str]]:
+    """The week's days in order from its first: (wide name, abbreviated name) in the page's language."""
+    wide = get_day_names("wide", locale=current_lang())
+    short = get_day_names("abbreviated", locale=current_lang())
+    return [(wide[(first_weekday + i) % 7], short[(first_weekday + i) % 7]) for i in range(7)]
+
+
+def _sessions_by_day(first: date, following: date) -> dict[date, list[MajlisSession]]:
+    """The sessions staff see that start on the local days [first, following), by day, in time order."""
+    zone = local_zone()
+    query = services.SessionQuery(start=datetime.combine(first, time(0, 0), tzinfo=zone),
+                                  end=datetime.combine(following, time(0, 0), tzinfo=zone))
+    by_day: dict[date, list[MajlisSession]] = {}
+    for row in services.list_sessions(get_db(), query, viewer=current_user, limit=2000):
+        day = to_local(row.starts_at, zone).date()
+        if first <= day < following:
+            by_day.setdefault(day, []).append(row)
+    return by_day
+
+
+def _hijri_short(day: date, with_month: bool) -> str:
+    """The Hijri day of the month for a calendar cell; with the month's name on its first day (or when asked)."""
+    try:
+        _year, month, mday = hijri_date(day, current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"])
+    except (OverflowError, ValueError):
+        return ""
+    if not (with_month or mday == 1):
+        return str(mday)
+    months = HIJRI_MONTHS_EN if current_lang() == "en" else HIJRI_MONTHS_AR
+    return f"{mday} {months[month - 1]}"
+
+
+@bp.context_processor
+def _grid_helpers():
+    return {"hijri_short": _hijri_short}
+
+
 @bp.route("/calendar")
 @roles_required(Role.STAFF)
 def month():
-    zone = local_zone()
+    """Show a month of sessions as a calendar grid, a week a row."""
     first = _month_start(request.args.get("month"))
     following = (first + timedelta(days=31)).replace(day=1)
-    query = services.SessionQuery(start=datetime.combine(first, time(0, 0), tzinfo=zone),
-                                  end=datetime.combine(following, time(0, 0), tzinfo=zone))
-    rows = services.list_sessions(get_db(), query, viewer=current_user, limit=2000)
-    days = [(day, list(group)) for day, group in groupby(rows, key=lambda row: to_local(row.starts_at, zone).date())
-            if first <= day < following]
+    by_day = _sessions_by_day(first, following)
+    first_weekday = _week_start()
+    weeks, day = [], week_of(first, first_weekday)
+    while day < following:
+        weeks.append([day + timedelta(days=i) for i in range(7)])
+        day += timedelta(days=7)
     previous = (first - timedelta(days=1)).replace(day=1)
-    return render_template("staff/month.html", first=first, days=days, previous=previous, following=following,
-                           is_current=first == _today().replace(day=1))
+    today = _today()
+    return render_template("staff/month.html", first=first, following=following, previous=previous, weeks=weeks,
+                           last=following - timedelta(days=1),
+                           by_day=by_day, weekdays=_weekday_names(first_weekday),
+                           is_current=first == today.replace(day=1), today=today,
+                           week_day=today if first == today.replace(day=1) else first)
+
+
+def _week_day(value: str | None) -> date:
+    return services.parse_day(value, "day") if value else _today()
+
+
+@bp.route("/calendar/week")
+@roles_required(Role.STAFF)
+def week():
+    """Show the sessions of one week, a column a day, in time order."""
+    first_weekday = _week_start()
+    first = week_of(_week_day(request.args.get("day")), first_weekday)
+    days = [first + timedelta(days=i) for i in range(7)]
+    following = first + timedelta(days=7)
+    return render_template("staff/week.html", first=first, days=days, by_day=_sessions_by_day(first, following),
+                           weekdays=_weekday_names(first_weekday), previous=first - timedelta(days=7),
+                           following=following, today=_today(), is_current=first <= _today() < following)
+
+
+@bp.route("/calendar/export.ics")
+@roles_required(Role.STAFF)
+def export_ics():
+    """Download every session staff see (invitation-only and cancelled ones too) as one iCalendar file."""
+    from majlis.calendar import services as calendar_services
+    from majlis.calendar.views import feed_context, ics_response
+
+    query = services.session_query(request.args, local_zone())
+    _count, body = calendar_services.export_calendar(get_db(), query, feed_context(), viewer=current_user)
+    return ics_response(body, filename=f"majlis-sessions-{_today().isoformat()}.ics", private=True,
+                        attachment=True)
 
 
 # --- single sessions ----------------------------------------------------------------------------------------------
@@ -472,11 +572,7 @@ def _venue_data(form) -> dict:
 
 
 def _with_areas(form):
-    from majlis.core.models import Area
-
-    name = Area.name_en if current_lang() == "en" else Area.name_ar
-    form.place_area_id.choices = [("", _("— none —"))] + [
-        (str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
+    form.place_area_id.choices = [("", _("— none —")), *area_options()]
     return form
 
 

@@ -1,0 +1,103 @@
+"""Narrowing the public list of upcoming sessions to an area (the place's) and a kind."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from majlis.db import unit_of_work
+from majlis.enums import SeriesKind, SessionFormat, Visibility
+from majlis.sessions import services
+from tests import factories
+
+NOW = datetime.now(UTC)
+
+
+def session_links(html: str) -> set[int]:
+    return {int(n) for n in re.findall(r'href="/sessions/(\d+)"', html)}
+
+
+@pytest.fixture
+def listed(db):
+    """A weekly majlis online, a field visit in Juffair, a weekly majlis held in Seef, an invited one in Juffair."""
+    with unit_of_work(db):
+        juffair = factories.area(db, code="juffair", name_en="Juffair", name_ar="الجفير")
+        seef = factories.area(db, code="seef", name_en="Seef", name_ar="السيف")
+        place = {"format": SessionFormat.HYBRID, "in_person_capacity": 20, "place_name_ar": "قاعة",
+                 "place_name_en": "Hall"}
+        rows = {
+            "online": factories.majlis_session(db, starts_at=NOW + timedelta(days=1)),
+            "visit": factories.majlis_session(db, starts_at=NOW + timedelta(days=2), kind=SeriesKind.FIELD_VISIT,
+                                              title_en="Visit to Juffair", place_area_id=juffair.id, **place),
+            "in_seef": factories.majlis_session(db, starts_at=NOW + timedelta(days=3), place_area_id=seef.id,
+                                                **place),
+            "invited": factories.majlis_session(db, starts_at=NOW + timedelta(days=4), place_area_id=juffair.id,
+                                                kind=SeriesKind.COORDINATING, visibility=Visibility.INVITED,
+                                                **place),
+        }
+    return {"juffair": juffair.id, "seef": seef.id, **{name: row.id for name, row in rows.items()}}
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_data(as_text=True)
+
+
+def test_the_area_filter_narrows_the_list_and_the_page_shows_the_choice(client, listed):
+    assert session_links(page(client, "/?lang=en")) == {listed["online"], listed["visit"], listed["in_seef"]}
+    html = page(client, f"/?area={listed['juffair']}")
+    assert session_links(html) == {listed["visit"]}  # the invitation-only one stays hidden from the public
+    assert f'<option value="{listed["juffair"]}" selected>Juffair</option>' in html
+    assert "1 result" in html and '<a href="/">Clear filters</a>' in html
+
+
+def test_the_kind_filter_and_both_together(client, listed):
+    client.get("/?lang=en")
+    assert session_links(page(client, "/?kind=weekly")) == {listed["online"], listed["in_seef"]}
+    assert session_links(page(client, "/?kind=field_visit")) == {listed["visit"]}
+    html = page(client, f"/?kind=weekly&area={listed['seef']}")
+    assert session_links(html) == {listed["in_seef"]}
+    assert '<option value="weekly" selected>Weekly majlis</option>' in html
+    html = page(client, f"/?kind=field_visit&area={listed['seef']}")
+    assert session_links(html) == set() and "No upcoming session matches these filters." in html
+
+
+def test_staff_see_invited_sessions_through_the_same_filter(client, listed, make_user, login_as):
+    from majlis.enums import Role
+
+    login_as(make_user(role=Role.STAFF))
+    assert session_links(page(client, f"/?area={listed['juffair']}")) == {listed["visit"], listed["invited"]}
+    assert session_links(page(client, "/?kind=coordinating")) == {listed["invited"]}
+
+
+@pytest.mark.parametrize("query, reason", [
+    ("area=999999", "Choose an area from the list."),
+    ("area=-1", "Choose an area from the list."),
+    ("kind=monthly", "Choose a kind of session from the list."),
+])
+def test_a_bad_filter_is_a_400_with_the_reason(client, listed, query, reason):
+    client.get("/?lang=en")
+    response = client.get(f"/?{query}")
+    assert response.status_code == 400 and reason in response.get_data(as_text=True)
+
+
+def test_filtered_and_unfiltered_answers_never_mix(client, listed):
+    """Whatever is cached for the list, each address gets its own answer, in any order, again and again."""
+    client.get("/?lang=en")
+    whole = {listed["online"], listed["visit"], listed["in_seef"]}
+    for _ in range(2):
+        assert session_links(page(client, "/")) == whole
+        assert session_links(page(client, f"/?area={listed['seef']}")) == {listed["in_seef"]}
+        assert session_links(page(client, "/?kind=field_visit")) == {listed["visit"]}
+        assert session_links(page(client, "/")) == whole
+
+
+def test_the_api_list_cache_key_holds_the_filters():
+    """The session list's cached answers (cache.conditional_read keyed on the SessionQuery) differ by filter."""
+    from majlis.cache import _digest
+
+    plain = ("list", "public", services.SessionQuery())
+    by_area = ("list", "public", services.SessionQuery(filters=services.SessionFilters(area_id=1)))
+    by_kind = ("list", "public", services.SessionQuery(filters=services.SessionFilters(kind=SeriesKind.WEEKLY)))
+    assert len({_digest(plain), _digest(by_area), _digest(by_kind)}) == 3
