@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -36,7 +38,8 @@ from tests.api.test_openapi import _registered, _template
 
 # Small and derandomised so the run is quick and repeatable; raise it locally to hunt (MAJLIS_FUZZ_EXAMPLES=200).
 MAX_EXAMPLES = int(os.environ.get("MAJLIS_FUZZ_EXAMPLES", "15"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          negative_data_rejection, positive_data_acceptance]
 OPERATIONS = [pytest.param(method, path, id=spec["operationId"])
               for path, methods in document()["paths"].items() for method, spec in methods.items()]
 ROLES = ("staff", "resident")
