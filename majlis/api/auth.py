@@ -30,7 +30,8 @@ def _string(data: dict, key: str, *, required: bool = True) -> str | None:
                          status=201, location=True),
             description="An address held by an account that was never confirmed is not taken: the new sign-up "
                         "replaces that account and a fresh code goes to the address.",
-            errors={400: ["invalid_input", "weak_password", "invalid_name", "name_reserved"], 409: ["email_taken"]})
+            errors={400: ["invalid_input", "weak_password", "invalid_name", "name_reserved"], 409: ["email_taken"]},
+            refusals=("email", "name", "password", "phone", "area"))
 def signup():
     data = json_body()
     with unit_of_work() as db_session:
@@ -54,7 +55,8 @@ def signup():
                         "confirmed and a wrong code get the same answer; every failure counts toward the account's "
                         "throttle, shared with sign-in.",
             body=schemas.VerifyInput, responses=ok(schemas.User, "The account, now verified"),
-            errors={400: ["invalid_input", "bad_code"], 429: ["too_many_attempts"]})
+            errors={400: ["invalid_input", "bad_code"], 429: ["too_many_attempts"]},
+            refusals=("email", "code"))
 def verify():
     data = json_body()
     with unit_of_work() as db_session:
@@ -69,7 +71,8 @@ def verify():
                         "at most once a minute and five times a day.",
             body=schemas.ResendInput,
             responses=ok(None, "Accepted; a code is sent if an account is waiting for one", status=202),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("email",))
 def resend_code():
     data = json_body()
     with unit_of_work() as db_session:
@@ -87,7 +90,8 @@ def resend_code():
                         "with Retry-After), whatever the client's address.",
             responses=ok(schemas.Token, "The token", status=201),
             errors={400: ["invalid_input"], 401: ["bad_credentials"], 403: ["account_disabled", "email_unverified"],
-                    429: ["too_many_attempts"]})
+                    429: ["too_many_attempts"]},
+            refusals=("label",))
 def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")
@@ -129,7 +133,8 @@ def me():
             description="Every other session and API token of the account ends; the token (or browser session) "
                         "making the change stays valid.",
             body=schemas.PasswordInput, responses=NO_CONTENT,
-            errors={400: ["invalid_input", "weak_password", "wrong_password"], 429: ["too_many_attempts"]})
+            errors={400: ["invalid_input", "weak_password", "wrong_password"], 429: ["too_many_attempts"]},
+            refusals=("current_password", "new_password"))
 def change_password():
     user = api_user()
     data = json_body()

@@ -40,7 +40,8 @@ def _user_key() -> str:
 @bp.post("/questions/<int:question_id>/case")
 @documented(N_("Turn a question into a follow-up case"), who=OFFICE, tag="cases", forbidden=["forbidden"],
             body=schemas.OpenCaseInput, responses=ok(schemas.CaseWithUpdates, "The case", status=201, location=True),
-            errors={400: ["invalid_input"], 409: ["illegal_transition", "case_exists"]})
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "case_exists"]},
+            refusals=("body_id", "category", "due_on", "reference"))
 def open_case(question_id: int):
     moderator = api_user()
     data = json_body()
@@ -59,7 +60,10 @@ def open_case(question_id: int):
                         "(`resident_id`) or the contact details given (`contact`, never published), or neither.",
             body=schemas.ChannelCaseInput,
             responses=ok(schemas.CaseWithUpdates, "The case", status=201, location=True),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("body_id", "category", "description", "area_id", "resident_id", "contact", "contact_name",
+                      "contact_phone", "contact_email", "place", "address", "lat", "lon", "session_id", "due_on",
+                      "reference"))
 def create_case():
     actor = api_user()
     data = json_body()
@@ -75,7 +79,8 @@ def create_case():
                         "government body of its category.",
             body=schemas.RequestInput,
             responses=ok(schemas.CaseWithUpdates, "The case, waiting for triage", status=201, location=True),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("category", "description", "area_id", "place", "address", "lat", "lon"))
 def submit_request():
     resident = api_user()
     data = json_body()
@@ -87,8 +92,8 @@ def submit_request():
 
 @bp.get("/cases")
 @documented(N_("List the cases I may see"), who=CASE_PARTIES, tag="cases",
-            params=(query("status", {"type": "string", "enum": ["open", "closed"]},
-                          N_("Only open or only closed cases")),),
+            params=(query("status", {"type": "string", "examples": ["open", "closed"]},
+                          N_("open: only open cases; closed: only closed ones; anything else: all")),),
             responses=ok(schemas.CaseList))
 def list_cases():
     viewer = api_user()
@@ -110,7 +115,8 @@ def get_case(case_id: int):
             description="Officials and the office report progress, resolve, decline or hand over (`to_body`); the "
                         "resident confirms a resolution or reopens once within 14 days.",
             body=schemas.UpdateInput, responses=ok(schemas.CaseWithUpdates, "The case"),
-            errors={400: ["invalid_input"], 409: ["illegal_transition", "reopen_used", "reopen_expired"]})
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "reopen_used", "reopen_expired"]},
+            refusals=("text", "status", "to_body"))
 def add_update(case_id: int):
     author = api_user()
     data = json_body()
@@ -124,7 +130,8 @@ def add_update(case_id: int):
 @bp.post("/cases/<int:case_id>/triage")
 @documented(N_("Send a waiting request to a body"), who=OFFICE, tag="cases", forbidden=["forbidden"],
             body=schemas.TriageInput, responses=ok(schemas.CaseWithUpdates, "The case, open with its body"),
-            errors={400: ["invalid_input"], 409: ["already_triaged"]})
+            errors={400: ["invalid_input"], 409: ["already_triaged"]},
+            refusals=("category", "due_on"))
 def triage_case(case_id: int):
     actor = api_user()
     data = json_body()
@@ -140,7 +147,8 @@ def triage_case(case_id: int):
             description="Once per resolution, within 30 days of it. `fixed` confirms the case; `not_fixed` reopens it "
                         "to its body.",
             body=schemas.FeedbackInput, responses=ok(schemas.CaseWithUpdates, "The case"),
-            errors={400: ["invalid_input"], 409: ["feedback_closed", "feedback_given"]})
+            errors={400: ["invalid_input"], 409: ["feedback_closed", "feedback_given"]},
+            refusals=("rating", "comment"))
 def give_feedback(case_id: int):
     resident = api_user()
     data = json_body()
@@ -181,7 +189,8 @@ def list_categories():
             params=(query("from", DAY, N_("First local day; default the first day of the month 11 months ago")),
                     query("to", DAY, N_("Last local day; default today")),
                     query("group_by", {"type": "string", "enum": list(dashboard.GROUPINGS)}, N_("Default body"))),
-            responses=ok(schemas.Accountability), errors={400: ["invalid_input"]})
+            responses=ok(schemas.Accountability), errors={400: ["invalid_input"]},
+            refusals=("from", "to"))
 def accountability():
     now, zone = utcnow(), local_zone()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))

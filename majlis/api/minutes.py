@@ -40,7 +40,8 @@ def _current(db_session, session_id: int, viewer) -> dict:
                         "(then `published_at` and `revision` are null).",
             params=(query("revision", {"type": "integer", "minimum": 1},
                           N_("A published revision; default the latest")),),
-            responses=MINUTES_OK, errors={400: ["invalid_input"], 404: ["no_minutes", "no_revision"]})
+            responses=MINUTES_OK, errors={400: ["invalid_input"], 404: ["no_minutes", "no_revision"]},
+            refusals=("revision",))
 def get_minutes(session_id: int):
     viewer = api_viewer()
     db_session = get_db()
@@ -83,7 +84,8 @@ def publish_attachment(session_id: int, attachment_id: int):
 
 @bp.put("/sessions/<int:session_id>/minutes")
 @documented(N_("Write the draft minutes"), who=STAFF, tag="minutes", forbidden=["forbidden"],
-            body=schemas.DraftInput, responses=MINUTES_OK, errors={400: ["invalid_input"], 409: ["minutes_locked"]})
+            body=schemas.DraftInput, responses=MINUTES_OK, errors={400: ["invalid_input"], 409: ["minutes_locked"]},
+            refusals=("body",))
 def put_minutes(session_id: int):
     staff = require_role(Role.STAFF)
     data = json_body()
@@ -117,7 +119,8 @@ def publish_minutes(session_id: int):
 @documented(N_("Publish a corrected revision of the minutes"), who=STAFF, tag="minutes", forbidden=["forbidden"],
             body=schemas.RevisionInput,
             responses=ok(schemas.Minutes, "The minutes with the new published revision", status=201),
-            errors={400: ["invalid_input"], 404: ["no_minutes"], 409: ["illegal_transition"]})
+            errors={400: ["invalid_input"], 404: ["no_minutes"], 409: ["illegal_transition"]},
+            refusals=("body", "reason"))
 def revise_minutes(session_id: int):
     staff = require_role(Role.STAFF)
     data = json_body()

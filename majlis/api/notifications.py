@@ -58,7 +58,8 @@ def list_push_subscriptions():
                         "key (MAJLIS_VAPID_PUBLIC_KEY). The endpoint must be https:// (http only on a loopback "
                         "address, outside production). The same endpoint again replaces its keys.",
             body=schemas.SubscriptionInput, responses=ok(schemas.PushSubscription, "The subscription", status=201),
-            errors={400: ["invalid_input"], 503: ["push_not_configured"]})
+            errors={400: ["invalid_input"], 503: ["push_not_configured"]},
+            refusals=("endpoint", "keys", "p256dh", "auth"))
 def add_push_subscription():
     user = api_user()
     data = json_body()
@@ -71,7 +72,8 @@ def add_push_subscription():
 
 @bp.delete("/me/push-subscriptions")
 @documented(N_("Remove a Web Push subscription"), who=ANY_USER, tag="notifications", body=schemas.EndpointInput,
-            responses=NO_CONTENT, errors={400: ["invalid_input"]})
+            responses=NO_CONTENT, errors={400: ["invalid_input"]},
+            refusals=("endpoint",))
 def remove_push_subscription():
     user = api_user()
     data = json_body()
@@ -85,7 +87,8 @@ def remove_push_subscription():
             rate_limit=PHONE_CODE_LIMIT, limit_key=_user_key,
             description="A 6-digit code, valid 10 minutes; at most five codes an hour.",
             body=schemas.PhoneInput, responses=ok(schemas.PhoneCodeSent, "The code is on its way", status=202),
-            errors={400: ["invalid_input"], 429: ["too_many_codes"]})
+            errors={400: ["invalid_input"], 429: ["too_many_codes"]},
+            refusals=("phone",))
 def request_phone_code():
     user = api_user()
     data = json_body()
@@ -99,7 +102,8 @@ def request_phone_code():
 @documented(N_("Verify my mobile number with the code sent"), who=ANY_USER, tag="notifications",
             rate_limit=PHONE_VERIFY_LIMIT, limit_key=_user_key,
             limit_deduct=lambda response: response.status_code >= 400,
-            body=schemas.PhoneCodeInput, responses=NO_CONTENT, errors={400: ["invalid_input", "bad_code"]})
+            body=schemas.PhoneCodeInput, responses=NO_CONTENT, errors={400: ["invalid_input", "bad_code"]},
+            refusals=("code",))
 def verify_phone():
     user = api_user()
     data = json_body()

@@ -162,7 +162,8 @@ def _open311_errors(statuses: tuple[int, ...], media_type: str) -> dict:
 
 def _register_public_data() -> None:
     """Open311 GeoReport v2 (JSON and XML) and the open data files: public, read-only, without personal data."""
-    lang = (query("lang", enum(["ar", "en"]), N_("The language of names and notes (default Arabic)")),
+    lang = (query("lang", string(examples=["ar", "en"]),
+                  N_("The language of names and notes: en for English, anything else Arabic")),
             query("jurisdiction_id", string(), N_("Accepted and ignored: there is one jurisdiction")))
     request_params = (
         query("start_date", string(N_("ISO 8601 (w3c); default end_date minus 90 days"), format="date-time"),
@@ -179,8 +180,8 @@ def _register_public_data() -> None:
         ("discovery", N_("Open311 service discovery"), "Open311Discovery", False, (), (), None),
         ("services", N_("Open311 services (the categories of requests)"), "Open311Service", True, lang, (), None),
         ("requests", N_("Open311 service requests (published cases)"), "Open311Request", True, request_params,
-         (400,), "At most 1000, newest first. The location is the area unless the resident agreed to publish the "
-                 "place; no name, e-mail, phone or free text."),
+         (400,), "Start and end at most 90 days apart. At most 1000, newest first. The location is the area unless "
+                 "the resident agreed to publish the place; no name, e-mail, phone or free text."),
         ("request", N_("One Open311 service request"), "Open311Request", True, lang, (404,), None),
     )
     for fmt in ("json", "xml"):
@@ -192,17 +193,20 @@ def _register_public_data() -> None:
                 body = {"type": "array", "items": ref(schema_name)} if many else ref(schema_name)
             op_id = "open311_request" if name == "request" else f"open311_{name}"
             register(f"open311.{name}_{fmt}", summary, who=ANYONE, tag="open data",
+                     refusals=("*",) if errors == (400,) else (),
                      responses=ok(body, media_type=media_type), operation_id=f"{op_id}_{fmt}", security=[],
                      shared_errors=False, params=params, description=description,
                      extra_responses=_open311_errors(errors, media_type))
-    range_params = (query("from", DAY, N_("Cases opened from this local day")),
-                    query("to", DAY, N_("Cases opened until this local day")))
+    day_or_empty = string(N_("YYYY-MM-DD; empty for the default"), pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    range_params = (query("from", day_or_empty, N_("Cases opened from this local day")),
+                    query("to", day_or_empty, N_("Cases opened until this local day")))
     files = (("csv", "text/csv", string(N_("UTF-8 CSV, a header line then a case per line"))),
              ("json", JSON, record({"fields": {"type": "array", "items": string()},
                                     "cases": {"type": "array", "items": ref("OpenDataCase")}})))
     for fmt, media_type, schema in files:
         register(f"opendata.cases_{fmt}", N_("Open data: every published case"), who=ANYONE, tag="open data",
                  responses=ok(schema, media_type=media_type), operation_id=f"open_data_cases_{fmt}", security=[],
+                 refusals=("from", "to"),
                  shared_errors=False, params=range_params,
                  description="Anonymised: see the data dictionary at /open-data.",
                  extra_responses={"400": error(400, ["invalid_input"])})
@@ -409,6 +413,8 @@ def _operation(method: str, path: str, endpoint: str, op: Operation, refs: dict,
     }
     if op.rate_limit:
         spec["x-rate-limit"] = op.rate_limit
+    if op.refusals:
+        spec["x-majlis-refusals"] = list(op.refusals)
     description = op.description
     if op.rate_limit:
         limit = f"Rate limit: {op.rate_limit}."

@@ -43,7 +43,8 @@ def list_questions(session_id: int):
 @documented(N_("Ask a question"), who=REGISTRANT, tag="questions", rate_limit=ASK_LIMIT, limit_key=_user_key,
             forbidden=["not_registered"], body=schemas.AskInput,
             responses=ok(schemas.Question, "The question, pending moderation", status=201),
-            errors={400: ["invalid_input", "invalid_length"], 409: ["session_cancelled", "questions_closed"]})
+            errors={400: ["invalid_input", "invalid_length"], 409: ["session_cancelled", "questions_closed"]},
+            refusals=("body",))
 def ask(session_id: int):
     author = api_user()
     data = json_body()
@@ -56,7 +57,8 @@ def ask(session_id: int):
 
 @bp.patch("/questions/<int:question_id>")
 @documented(N_("Edit my pending question"), who=AUTHOR, tag="questions", body=schemas.EditInput,
-            responses=ok(schemas.Question), errors={400: ["invalid_input", "invalid_length"], 409: ["not_pending"]})
+            responses=ok(schemas.Question), errors={400: ["invalid_input", "invalid_length"], 409: ["not_pending"]},
+            refusals=("body",))
 def edit_question(question_id: int):
     author = api_user()
     data = json_body()
@@ -102,7 +104,8 @@ def unvote(question_id: int):
                         "the reason its author sees. `merge` folds a pending or approved question into any other "
                         "question of the session (`into`), its voters joining that one's.",
             body=schemas.ModerationInput, responses=ok(schemas.Question),
-            errors={400: ["invalid_input"], 409: ["illegal_transition", "another_on_air"]})
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "another_on_air"]},
+            refusals=("note", "into"))
 def moderate(question_id: int):
     moderator = api_user()
     data = json_body()

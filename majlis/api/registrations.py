@@ -19,7 +19,8 @@ from majlis.timeutil import utcnow
 @documented(N_("Register for a session"), who=RESIDENT, tag="registrations", forbidden=["residents_only"],
             body=schemas.RegisterInput, body_required=False,
             responses=ok(schemas.Registration, "A seat, or a place in the pool's waiting line", status=201),
-            errors={400: ["invalid_input"], 409: ["already_registered", "registration_closed", "session_cancelled"]})
+            errors={400: ["invalid_input"], 409: ["already_registered", "registration_closed", "session_cancelled"]},
+            refusals=("mode",))
 def register(session_id: int):
     user = api_user()
     # The body is optional ({"mode": ...}); without one, the session's first pool (online, or the hall's).
@@ -69,7 +70,8 @@ def list_registrations(session_id: int):
             forbidden=["forbidden"], body=schemas.CheckInInput,
             responses=ok(schemas.CheckIn, "The resident, checked in"),
             errors={400: ["invalid_input"], 404: ["unknown_code"],
-                    409: ["already_checked_in", "not_confirmed", "session_cancelled"]})
+                    409: ["already_checked_in", "not_confirmed", "session_cancelled"]},
+            refusals=("code",))
 def check_in(session_id: int):
     viewer = require_role(Role.STAFF, Role.MODERATOR)
     data = json_body()

@@ -38,7 +38,8 @@ def list_series():
 @bp.post("/series")
 @documented(N_("Create a series and its occurrences"), who=STAFF, tag="schedule", body=schemas.SeriesInput,
             forbidden=["forbidden"], responses=ok(schemas.Series, "The series", status=201, location=True),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("title_ar", "title_en", "rrule", "first_start", "reminder_minutes", "ends_on"))
 def create_series():
     staff = require_role(Role.STAFF)
     data = json_body()
@@ -56,7 +57,8 @@ def get_series(series_id: int):
 
 @bp.get("/sessions")
 @documented(N_("List sessions"), who=PUBLIC_READ, tag="schedule", public=True, params=SESSION_LIST_PARAMS,
-            responses=(ok(schemas.SessionList), NOT_MODIFIED), errors={400: ["invalid_input"]})
+            responses=(ok(schemas.SessionList), NOT_MODIFIED), errors={400: ["invalid_input"]},
+            refusals=("from", "to"))
 def list_sessions():
     viewer = api_viewer()
     query_ = services.session_query(request.args, local_zone())
@@ -74,7 +76,10 @@ def list_sessions():
 @bp.post("/sessions")
 @documented(N_("Create a one-off session"), who=STAFF, tag="schedule", body=schemas.SessionInput,
             forbidden=["forbidden"], responses=ok(schemas.Session, "The session", status=201, location=True),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("title_ar", "title_en", "starts_at", "capacity", "format", "place", "place.name_ar",
+                      "place.name_en", "place.address", "place.area_id", "place.lat", "in_person_capacity",
+                      "registration_opens_at", "registration_closes_at", "stream_url"))
 def create_session():
     staff = require_role(Role.STAFF)
     data = json_body()
@@ -93,7 +98,10 @@ def get_session(session_id: int):
 @bp.patch("/sessions/<int:session_id>")
 @documented(N_("Move a session or change its seats or registration window"), who=STAFF, tag="schedule",
             body=schemas.SessionPatch, forbidden=["forbidden"], responses=ok(schemas.Session, "The session"),
-            errors={400: ["invalid_input"], 409: ["session_cancelled", "seats_taken"]})
+            errors={400: ["invalid_input"], 409: ["session_cancelled", "seats_taken"]},
+            refusals=("starts_at", "ends_at", "capacity", "format", "place", "place.name_ar", "place.name_en",
+                      "place.address", "place.area_id", "place.lat", "in_person_capacity", "registration_opens_at",
+                      "registration_closes_at", "stream_url"))
 def update_session(session_id: int):
     staff = require_role(Role.STAFF)
     data = json_body()
@@ -106,7 +114,8 @@ def update_session(session_id: int):
 @bp.post("/sessions/<int:session_id>/cancel")
 @documented(N_("Cancel a session"), who=STAFF, tag="schedule", forbidden=["forbidden"], body=schemas.CancelInput,
             responses=ok(schemas.Session, "The session, status cancelled"),
-            errors={400: ["invalid_input"], 409: ["session_cancelled", "session_ended"]})
+            errors={400: ["invalid_input"], 409: ["session_cancelled", "session_ended"]},
+            refusals=("reason",))
 def cancel_session(session_id: int):
     staff = require_role(Role.STAFF)
     data = json_body()
@@ -121,7 +130,8 @@ def cancel_session(session_id: int):
             forbidden=["forbidden"],
             responses=(ok({"type": "string", "description": "RFC 5545 text"}, "The feed, with an ETag",
                           media_type="text/calendar"), NOT_MODIFIED),
-            errors={400: ["invalid_input"]})
+            errors={400: ["invalid_input"]},
+            refusals=("from", "to"))
 def export_calendar():
     from majlis.calendar import services as calendar_services
     from majlis.calendar.views import feed_context, ics_response

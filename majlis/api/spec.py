@@ -71,6 +71,10 @@ class Operation:
     security: list | None = None  # None: bearer, unless public
     shared_errors: bool = True  # the API's own errors (401, CSRF, invalid JSON...); not for Open311's formats
     extra_responses: dict | None = None  # responses written out (GeoReport's own error formats)
+    # Fields a well-formed request may still be refused for (400, the field named): checked against stored data
+    # (an id, a category, a code sent), a secret, or a rule across fields no JSON Schema states (a date range, an
+    # RRULE, a phone number's plan). "*": any 400 of a format without a field (GeoReport's).
+    refusals: tuple[str, ...] = ()
 
 
 # endpoint -> Operation (one method per endpoint, as every documented view is written)

@@ -13,6 +13,8 @@ P256DH_MAX, AUTH_MAX = 100, 50
 PHONE_MAX, CODE_MAX = 32, 64
 
 _CHANNELS = {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}, "uniqueItems": True}
+# In a request a channel named twice counts once.
+_CHOSEN = {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}}
 
 # Each kind of notice with the channels it goes by: every kind in an answer, any of them in a request.
 NotificationChoices = create_model(
@@ -21,7 +23,7 @@ NotificationChoices = create_model(
 NotificationChoices.__doc__ = "Each kind of notice with the channels it goes by; [] sends none of that kind"
 ChoicesInput = create_model(
     "ChoicesInput", __config__=ConfigDict(frozen=True, extra="forbid"),
-    **{kind: (schema(_CHANNELS, list), None) for kind in CHOICE_KINDS})
+    **{kind: (schema(_CHOSEN, list), None) for kind in CHOICE_KINDS})
 
 
 class PushKeys(Model):
@@ -36,7 +38,9 @@ class SubscriptionInput(Model):
 
 
 class EndpointInput(Model):
-    endpoint: text(max_length=MAX_ENDPOINT)
+    """Removing an endpoint that is not subscribed (however long) changes nothing and answers 204."""
+
+    endpoint: str
 
 
 class PhoneInput(Model):
