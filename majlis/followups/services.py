@@ -683,6 +683,9 @@ class CaseDetail:
 
 def case_detail(db_session: Session, case: Case, viewer: User | None, *, now: datetime) -> CaseDetail:
     """Load a case's full view in a fixed number of statements (its serializer runs none)."""
+    case = db_session.scalars(select(Case).where(Case.id == case.id).options(
+        selectinload(Case.body), selectinload(Case.category), selectinload(Case.area), selectinload(Case.question))
+        .execution_options(populate_existing=True)).one()
     updates = list(db_session.scalars(select(CaseUpdate).options(selectinload(CaseUpdate.author))
                                       .where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id)))
     return CaseDetail(case, updates, feedback_of(db_session, case),

@@ -89,3 +89,29 @@ def test_every_model_field_of_a_response_is_required_so_the_fuzzer_checks_each_o
     for name in ("Session", "Series", "Question", "Case", "CaseWithUpdates", "Minutes", "User", "Registrant"):
         schema = components[name]
         assert set(schema["required"]) == set(schema["properties"]), name
+
+
+def test_a_case_with_its_history_is_serialized_without_a_statement(app, db, make_user, make_body):
+    """The service loads what the answer shows (tests/test_query_counts.py keeps the number of loads bounded)."""
+    from majlis.db import unit_of_work
+    from majlis.followups import services
+    from majlis.followups.models import Case, CaseUpdate
+    from majlis.followups.schemas import CaseWithUpdates
+    from majlis.timeutil import utcnow
+    from tests.test_query_counts import counting
+
+    office, resident, body = make_user(role="moderator"), make_user(), make_body()
+    now = utcnow()
+    with unit_of_work(db):
+        case = Case(resident_id=resident.id, body_id=body.id, due_on=now.date(), opened_by_id=office.id,
+                    opened_at=now, description="حفرة في الطريق", created_at=now, updated_at=now)
+        db.add(case)
+        db.flush()
+        db.add(CaseUpdate(case_id=case.id, author_id=office.id, text="وصلت", created_at=now))
+    db.expire_all()
+    with app.test_request_context():
+        detail = services.case_detail(db, db.get(Case, case.id), office, now=now)
+        with counting(app) as statements:
+            data = CaseWithUpdates.dump(detail, office, today=now.date())
+    assert statements == []
+    assert data["body"]["id"] == body.id and [update["text"] for update in data["updates"]] == ["وصلت"]
