@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from majlis.api import api_viewer, bp, json_body, require_role
+from majlis.api import api_viewer, bp, json_body, parsed, require_role
 from majlis.api.spec import MINUTES_READERS, PUBLIC_READ, STAFF, documented, ok, query
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
-from majlis.errors import InvalidInput
 from majlis.minutes import attachments, schemas, services
 from majlis.schema_types import N_
 from majlis.sessions.services import get_visible_session
@@ -72,12 +71,11 @@ def get_attachment(session_id: int, attachment_id: int):
 def publish_attachment(session_id: int, attachment_id: int):
     """Staff choose whether a recording (or a transcript kept out of the text) is published with the minutes."""
     staff = require_role(Role.STAFF)
-    data = json_body()
-    if set(data) != {"public"} or not isinstance(data["public"], bool):
-        raise InvalidInput(_l("Send {\"public\": true} or {\"public\": false}."), field="public")
+    choice = parsed(schemas.PublishAttachmentInput, json_body(), field="public",
+                    message=_l("Send {\"public\": true} or {\"public\": false}."))
     with unit_of_work() as db_session:
         get_visible_session(db_session, session_id, staff)
-        row = attachments.set_public(db_session, session_id, attachment_id, staff, public=data["public"],
+        row = attachments.set_public(db_session, session_id, attachment_id, staff, public=choice.public,
                                      now=utcnow())
     return jsonify(_attachment(row))
 

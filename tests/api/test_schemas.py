@@ -115,3 +115,27 @@ def test_a_case_with_its_history_is_serialized_without_a_statement(app, db, make
             data = CaseWithUpdates.dump(detail, office, today=now.date())
     assert statements == []
     assert data["body"]["id"] == body.id and [update["text"] for update in data["updates"]] == ["وصلت"]
+
+
+def test_a_body_that_does_not_fit_its_model_is_the_usual_400_naming_the_field(app):
+    import pytest
+    from flask_babel import force_locale
+
+    from majlis.api import parsed
+    from majlis.errors import InvalidInput
+    from majlis.minutes.schemas import PublishAttachmentInput
+    from majlis.sessions.schemas import SessionPlaceInput
+
+    with app.test_request_context():
+        assert parsed(PublishAttachmentInput, {"public": True}).public is True
+        for body in ({"public": "yes"}, {"public": 1}, {}, {"public": True, "more": 1}):
+            with pytest.raises(InvalidInput) as refused:
+                parsed(PublishAttachmentInput, body, field="public")
+            assert (refused.value.code, refused.value.field) == ("invalid_input", "public")
+        with pytest.raises(InvalidInput) as refused:
+            parsed(SessionPlaceInput, {"name_ar": "قاعة", "name_en": "Hall", "lat": "north"})
+        assert refused.value.field == "lat"
+        with force_locale("en"):
+            assert str(refused.value.message) == "Some of the information given is not valid."
+        with force_locale("ar"):
+            assert str(refused.value.message) != "Some of the information given is not valid."
