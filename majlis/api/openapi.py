@@ -492,6 +492,12 @@ summary, who may call it, request and response models, the error codes it may an
 the same declaration applies). The OpenAPI document is generated from the routes and those declarations, so a
 limit changed in its schemas module changes the check, its error message and the document together.
 
+The services remain the one place a request is checked (the web forms call the same functions), against those
+constants; a view that needs a body's types checked before a service does uses `parsed()` (majlis/api), which
+answers a pydantic `ValidationError` with the usual `invalid_input` error naming the field, in Arabic or English.
+Fields that well-formed input may still be refused for (an id that must exist, a code sent by SMS, a date range,
+an RRULE) are listed per operation in the document as `x-majlis-refusals`.
+
 The models are [pydantic](https://docs.pydantic.dev/) v2, chosen over marshmallow (through APIFlask or
 flask-smorest) for three reasons:
 
