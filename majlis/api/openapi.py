@@ -160,15 +160,20 @@ def _open311_errors(statuses: tuple[int, ...], media_type: str) -> dict:
             for status in statuses}
 
 
+def _instant_or_empty(description: str) -> dict:
+    """An instant, or empty for the default (GeoReport clients send the parameter empty)."""
+    return {"anyOf": [string(format="date-time"), {"type": "string", "maxLength": 0}], "description": description}
+
+
 def _register_public_data() -> None:
     """Open311 GeoReport v2 (JSON and XML) and the open data files: public, read-only, without personal data."""
     lang = (query("lang", string(examples=["ar", "en"]),
                   N_("The language of names and notes: en for English, anything else Arabic")),
             query("jurisdiction_id", string(), N_("Accepted and ignored: there is one jurisdiction")))
     request_params = (
-        query("start_date", string(N_("ISO 8601 (w3c); default end_date minus 90 days"), format="date-time"),
+        query("start_date", _instant_or_empty(N_("ISO 8601 (w3c); default end_date minus 90 days")),
               N_("Requests opened from this instant")),
-        query("end_date", string(N_("ISO 8601 (w3c); default start_date plus 90 days, or now"), format="date-time"),
+        query("end_date", _instant_or_empty(N_("ISO 8601 (w3c); default start_date plus 90 days, or now")),
               N_("Requests opened until this instant; at most 90 days after start_date")),
         query("status", string(N_("open, closed, or both separated by a comma")), N_("Only these statuses")),
         query("service_code", string(N_("Codes separated by commas")), N_("Only these services")),
