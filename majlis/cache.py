@@ -59,7 +59,7 @@ def _rules() -> dict[type, dict[str, frozenset[str]]]:
                                            "in_person_confirmed_count", "in_person_waitlist_count",
                                            "in_person_capacity", "registration_opens_at",
                                            "registration_closes_at"}),
-            # The list shows session_to_dict's fields: seats and registration times, not sequence or stamps.
+            # The list shows Session.dump's fields: seats and registration times, not sequence or stamps.
             SESSIONS: frozenset(runtime | {"sequence", "updated_at", "created_at"}),
         },
         # A series is a feed's master event; the list shows sessions only.

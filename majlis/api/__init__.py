@@ -8,6 +8,7 @@ import re
 from flask import Blueprint, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from pydantic import ValidationError
 
 from majlis.auth import permissions
 from majlis.auth import services as auth_services
@@ -89,6 +90,17 @@ def json_body() -> dict:
     if not request.is_json:
         raise _not_json()
     return parse_json_object(request.get_data(cache=True))  # beyond MAX_CONTENT_LENGTH: 413 before it is read
+
+
+def parsed(model, data: dict, *, message=None, field: str | None = None):
+    """The body as the request model, checked strictly (no coercion); else 400 `invalid_input` naming the first
+    field at fault (or `field`), with `message` or the shared "not valid" text, in the request's language."""
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as exc:
+        location = exc.errors()[0]["loc"]
+        at_fault = field or ".".join(str(part) for part in location) or None
+        raise InvalidInput(message, field=at_fault) from None
 
 
 def _not_json() -> InvalidInput:

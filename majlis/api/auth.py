@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import g, jsonify, url_for
 
 from majlis.api import api_user, bp, json_body
-from majlis.api.serializers import user_to_dict
-from majlis.auth import services
+from majlis.api.spec import ANY_USER, ANYONE, NO_CONTENT, documented, ok
+from majlis.auth import schemas, services
 from majlis.auth.views import LOGIN_LIMIT, RESEND_LIMIT, SIGNUP_LIMIT, account_policy, sign_in_again
 from majlis.db import unit_of_work
 from majlis.errors import InvalidInput, Unauthorized
-from majlis.extensions import rate_limit
+from majlis.schema_types import N_
 from majlis.timeutil import utcnow
 
 
@@ -24,7 +24,14 @@ def _string(data: dict, key: str, *, required: bool = True) -> str | None:
 
 
 @bp.post("/auth/signup")
-@rate_limit(SIGNUP_LIMIT)
+@documented(N_("Create a resident account"), who=ANYONE, tag="accounts", public=True, rate_limit=SIGNUP_LIMIT,
+            body=schemas.SignUpInput,
+            responses=ok(schemas.User, "The new account (verified unless e-mail verification is required)",
+                         status=201, location=True),
+            description="An address held by an account that was never confirmed is not taken: the new sign-up "
+                        "replaces that account and a fresh code goes to the address.",
+            errors={400: ["invalid_input", "weak_password", "invalid_name", "name_reserved"], 409: ["email_taken"]},
+            refusals=("email", "name", "password", "phone", "area"))
 def signup():
     data = json_body()
     with unit_of_work() as db_session:
@@ -38,21 +45,34 @@ def signup():
             policy=account_policy(),
             now=utcnow(),
         )
-    return jsonify(user_to_dict(user)), 201, {"Location": url_for("api.me")}
+    return jsonify(schemas.User.dump(user)), 201, {"Location": url_for("api.me")}
 
 
 @bp.post("/auth/verify")
-@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code >= 400)
+@documented(N_("Confirm an e-mail address with the mailed code"), who=ANYONE, tag="accounts", public=True,
+            rate_limit=LOGIN_LIMIT, limit_deduct=lambda response: response.status_code >= 400,
+            description="Needed only when MAJLIS_EMAIL_VERIFICATION=required. An unknown address, an account already "
+                        "confirmed and a wrong code get the same answer; every failure counts toward the account's "
+                        "throttle, shared with sign-in.",
+            body=schemas.VerifyInput, responses=ok(schemas.User, "The account, now verified"),
+            errors={400: ["invalid_input", "bad_code"], 429: ["too_many_attempts"]},
+            refusals=("email", "code"))
 def verify():
     data = json_body()
     with unit_of_work() as db_session:
         user = services.verify_email(db_session, email=_string(data, "email"), code=_string(data, "code"),
                                      policy=account_policy(), now=utcnow())
-    return jsonify(user_to_dict(user))
+    return jsonify(schemas.User.dump(user))
 
 
 @bp.post("/auth/verify/resend")
-@rate_limit(RESEND_LIMIT)
+@documented(N_("Send a new verification code"), who=ANYONE, tag="accounts", public=True, rate_limit=RESEND_LIMIT,
+            description="Accepted whatever the address: a code goes out only to an account waiting for confirmation, "
+                        "at most once a minute and five times a day.",
+            body=schemas.ResendInput,
+            responses=ok(None, "Accepted; a code is sent if an account is waiting for one", status=202),
+            errors={400: ["invalid_input"]},
+            refusals=("email",))
 def resend_code():
     data = json_body()
     with unit_of_work() as db_session:
@@ -63,7 +83,15 @@ def resend_code():
 
 
 @bp.post("/auth/token")
-@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (401, 403))
+@documented(N_("Sign in and get a bearer token"), who=ANYONE, tag="accounts", public=True, rate_limit=LOGIN_LIMIT,
+            limit_deduct=lambda response: response.status_code in (401, 403),
+            body=schemas.TokenInput,
+            description="After repeated failures the account is locked for a growing delay (429 `too_many_attempts` "
+                        "with Retry-After), whatever the client's address.",
+            responses=ok(schemas.Token, "The token", status=201),
+            errors={400: ["invalid_input"], 401: ["bad_credentials"], 403: ["account_disabled", "email_unverified"],
+                    429: ["too_many_attempts"]},
+            refusals=("label",))
 def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")
@@ -81,6 +109,8 @@ def create_token():
 
 
 @bp.delete("/auth/token")
+@documented(N_("Revoke the bearer token used for this request"), who=ANY_USER, tag="accounts",
+            responses=NO_CONTENT, errors={400: ["no_bearer_token"]})
 def revoke_token():
     user = api_user()
     if g.api_token is None:
@@ -92,12 +122,19 @@ def revoke_token():
 
 
 @bp.get("/me")
+@documented(N_("The signed-in account"), who=ANY_USER, tag="accounts", responses=ok(schemas.User))
 def me():
-    return jsonify(user_to_dict(api_user()))
+    return jsonify(schemas.User.dump(api_user()))
 
 
 @bp.post("/me/password")
-@rate_limit(LOGIN_LIMIT, deduct_when=lambda response: response.status_code in (400, 429))
+@documented(N_("Change the password"), who=ANY_USER, tag="accounts", rate_limit=LOGIN_LIMIT,
+            limit_deduct=lambda response: response.status_code in (400, 429),
+            description="Every other session and API token of the account ends; the token (or browser session) "
+                        "making the change stays valid.",
+            body=schemas.PasswordInput, responses=NO_CONTENT,
+            errors={400: ["invalid_input", "weak_password", "wrong_password"], 429: ["too_many_attempts"]},
+            refusals=("current_password", "new_password"))
 def change_password():
     user = api_user()
     data = json_body()

@@ -4,84 +4,32 @@ and the public accountability figures."""
 from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
-from flask_babel import gettext as _
-from sqlalchemy import select
 
 from majlis.api import api_user, bp, json_body
+from majlis.api.spec import ANY_USER, ANYONE, CASE_PARTIES, CASE_RESIDENT, OFFICE, RESIDENT, documented, ok, query
 from majlis.db import get_db, unit_of_work
 from majlis.enums import CaseChannel
-from majlis.extensions import rate_limit
-from majlis.followups import dashboard, services
-from majlis.followups.models import Case, CaseUpdate
+from majlis.followups import dashboard, schemas, services
 from majlis.questions.services import get_question
+from majlis.schema_types import N_
 from majlis.timeutil import local_zone, utcnow
 
 REQUEST_LIMIT = "5 per hour; 20 per day"
+DAY = {"type": "string", "format": "date", "description": N_("YYYY-MM-DD")}
 
 
-def _named(row) -> dict | None:
-    return {"code": row.code, "name_ar": row.name_ar, "name_en": row.name_en} if row is not None else None
+def _today():
+    return services.local_today(utcnow(), local_zone())
 
 
-def case_to_dict(case: Case, viewer, *, with_updates: bool = True) -> dict:
-    today = services.local_today(utcnow(), local_zone())
-    hidden = services.hides_resident(viewer, case)
-    private = not hidden and (services.sees_contact(viewer, case)
-                              or (viewer is not None and viewer.id == case.resident_id))
-    has_place = case.place_address is not None or case.latitude is not None
-    data = {
-        "id": case.id,
-        "channel": case.channel.value,
-        "question_id": case.question_id,
-        "session_id": case.session_id,
-        "question": case.question.body if case.question is not None else None,
-        "description": case.description,
-        "body": {"id": case.body.id, "name_ar": case.body.name_ar, "name_en": case.body.name_en},
-        "category": _named(case.category),
-        "area": {"id": case.area.id, **_named(case.area)} if case.area is not None else None,
-        "place": {"address": case.place_address, "lat": case.latitude, "lon": case.longitude,
-                  "public": case.place_is_public} if has_place else None,
-        "resident_id": case.resident_id if private else None,
-        "contact": {"name": case.contact_name, "phone": case.contact_phone, "email": case.contact_email}
-        if services.sees_contact(viewer, case) and (case.contact_name or case.contact_phone or case.contact_email)
-        else None,
-        "status": case.status.value,
-        "due_on": case.due_on.isoformat(),
-        "overdue": services.is_overdue(case, today),
-        "reference_number": case.reference_number,
-        "opened_at": case.opened_at.isoformat(),
-        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
-        "declined_reason": case.declined_reason,
-        "reopened": case.reopened_count > 0,
-        "anonymous": case.is_anonymous,
-        "contact_consent": services.consent_state(case),
-    }
-    if with_updates:
-        db_session = get_db()
-        data["updates"] = [update_to_dict(update, hide_author=hidden and update.author_id == case.resident_id)
-                           for update in db_session.scalars(
-            select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))]
-        data["feedback"] = [{"round": f.round, "outcome": f.outcome.value, "rating": f.rating, "comment": f.comment,
-                             "created_at": f.created_at.isoformat()} for f in services.feedback_of(db_session, case)]
-        data["feedback_open"] = services.feedback_refusal(db_session, case, viewer, now=utcnow()) is None
-    return data
+def _case(db_session, case, viewer) -> dict:
+    """A case with its history, as the viewer may see it."""
+    detail = services.case_detail(db_session, case, viewer, now=utcnow())
+    return schemas.CaseWithUpdates.dump(detail, viewer, today=_today())
 
 
-def update_to_dict(update, *, hide_author: bool = False) -> dict:
-    """An update; by the hidden resident of an anonymous case (`hide_author`), signed "a resident"."""
-    return {
-        "id": update.id,
-        "text": services.update_text(update),
-        "status": update.new_status.value if update.new_status else None,
-        "author": {"name": _("A resident") if hide_author else update.author.name, "role": update.author.role.value},
-        "from_body": update.from_body_id,
-        "to_body": update.to_body_id,
-        "created_at": update.created_at.isoformat(),
-    }
-
-
-def _created(case: Case, viewer):
-    return jsonify(case_to_dict(case, viewer)), 201, {"Location": url_for("api.get_case", case_id=case.id)}
+def _created(db_session, case, viewer):
+    return jsonify(_case(db_session, case, viewer)), 201, {"Location": url_for("api.get_case", case_id=case.id)}
 
 
 def _user_key() -> str:
@@ -90,6 +38,10 @@ def _user_key() -> str:
 
 
 @bp.post("/questions/<int:question_id>/case")
+@documented(N_("Turn a question into a follow-up case"), who=OFFICE, tag="cases", forbidden=["forbidden"],
+            body=schemas.OpenCaseInput, responses=ok(schemas.CaseWithUpdates, "The case", status=201, location=True),
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "case_exists"]},
+            refusals=("body_id", "category", "due_on", "reference"))
 def open_case(question_id: int):
     moderator = api_user()
     data = json_body()
@@ -98,43 +50,73 @@ def open_case(question_id: int):
         case = services.open_case(db_session, question, moderator, body_id=data.get("body_id"),
                                   due_on=data.get("due_on"), reference=data.get("reference"),
                                   category=data.get("category"), now=utcnow(), zone=local_zone())
-    return _created(case, moderator)
+    return _created(get_db(), case, moderator)
 
 
 @bp.post("/cases")
+@documented(N_("Open a case received by any channel"), who=OFFICE, tag="cases", forbidden=["forbidden"],
+            description="A need received by phone, social media, e-mail or seen on a field visit goes straight to its "
+                        "body, due by its category's days unless `due_on` is given. It follows a resident's account "
+                        "(`resident_id`) or the contact details given (`contact`, never published), or neither.",
+            body=schemas.ChannelCaseInput,
+            responses=ok(schemas.CaseWithUpdates, "The case", status=201, location=True),
+            errors={400: ["invalid_input"]},
+            refusals=("body_id", "category", "description", "area_id", "resident_id", "contact", "contact_name",
+                      "contact_phone", "contact_email", "place", "address", "lat", "lon", "session_id", "due_on",
+                      "reference"))
 def create_case():
     actor = api_user()
     data = json_body()
     with unit_of_work() as db_session:
         case = services.open_channel_case(db_session, data, actor, now=utcnow(), zone=local_zone())
-    return _created(case, actor)
+    return _created(get_db(), case, actor)
 
 
 @bp.post("/requests")
-@rate_limit(REQUEST_LIMIT, key_func=_user_key)
+@documented(N_("Send a request (from the app)"), who=RESIDENT, tag="cases", forbidden=["residents_only"],
+            rate_limit=REQUEST_LIMIT, limit_key=_user_key,
+            description="The request waits (status `submitted`) until the Governor's office sends it to the "
+                        "government body of its category.",
+            body=schemas.RequestInput,
+            responses=ok(schemas.CaseWithUpdates, "The case, waiting for triage", status=201, location=True),
+            errors={400: ["invalid_input"]},
+            refusals=("category", "description", "area_id", "place", "address", "lat", "lon"))
 def submit_request():
     resident = api_user()
     data = json_body()
     with unit_of_work() as db_session:
         case = services.submit_request(db_session, data, resident, channel=CaseChannel.APP, now=utcnow(),
                                        zone=local_zone())
-    return _created(case, resident)
+    return _created(get_db(), case, resident)
 
 
 @bp.get("/cases")
+@documented(N_("List the cases I may see"), who=CASE_PARTIES, tag="cases",
+            params=(query("status", {"type": "string", "examples": ["open", "closed"]},
+                          N_("open: only open cases; closed: only closed ones; anything else: all")),),
+            responses=ok(schemas.CaseList))
 def list_cases():
     viewer = api_user()
     cases = services.visible_cases(get_db(), viewer, status=request.args.get("status"))
-    return jsonify({"cases": [case_to_dict(case, viewer, with_updates=False) for case in cases]})
+    today = _today()
+    return jsonify({"cases": [schemas.Case.dump(case, viewer, today=today) for case in cases]})
 
 
 @bp.get("/cases/<int:case_id>")
+@documented(N_("One case and its history"), who=CASE_PARTIES, tag="cases", responses=ok(schemas.CaseWithUpdates))
 def get_case(case_id: int):
     viewer = api_user()
-    return jsonify(case_to_dict(services.get_case(get_db(), case_id, viewer), viewer))
+    db_session = get_db()
+    return jsonify(_case(db_session, services.get_case(db_session, case_id, viewer), viewer))
 
 
 @bp.post("/cases/<int:case_id>/updates")
+@documented(N_("Add a dated update to a case"), who=CASE_PARTIES, tag="cases",
+            description="Officials and the office report progress, resolve, decline or hand over (`to_body`); the "
+                        "resident confirms a resolution or reopens once within 14 days.",
+            body=schemas.UpdateInput, responses=ok(schemas.CaseWithUpdates, "The case"),
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "reopen_used", "reopen_expired"]},
+            refusals=("text", "status", "to_body"))
 def add_update(case_id: int):
     author = api_user()
     data = json_body()
@@ -142,10 +124,14 @@ def add_update(case_id: int):
         case = services.get_case(db_session, case_id, author)
         services.add_update(db_session, case, author, text=data.get("text"), status=data.get("status"),
                             to_body=data.get("to_body"), now=utcnow())
-    return jsonify(case_to_dict(case, author))
+    return jsonify(_case(get_db(), case, author))
 
 
 @bp.post("/cases/<int:case_id>/triage")
+@documented(N_("Send a waiting request to a body"), who=OFFICE, tag="cases", forbidden=["forbidden"],
+            body=schemas.TriageInput, responses=ok(schemas.CaseWithUpdates, "The case, open with its body"),
+            errors={400: ["invalid_input"], 409: ["already_triaged"]},
+            refusals=("category", "due_on"))
 def triage_case(case_id: int):
     actor = api_user()
     data = json_body()
@@ -153,10 +139,16 @@ def triage_case(case_id: int):
         case = services.get_case(db_session, case_id, actor)
         services.triage(db_session, case, actor, category=data.get("category"), due_on=data.get("due_on"),
                         now=utcnow(), zone=local_zone())
-    return jsonify(case_to_dict(case, actor))
+    return jsonify(_case(get_db(), case, actor))
 
 
 @bp.post("/cases/<int:case_id>/feedback")
+@documented(N_("Answer \"was it fixed?\""), who=CASE_RESIDENT, tag="cases", forbidden=["not_your_case"],
+            description="Once per resolution, within 30 days of it. `fixed` confirms the case; `not_fixed` reopens it "
+                        "to its body.",
+            body=schemas.FeedbackInput, responses=ok(schemas.CaseWithUpdates, "The case"),
+            errors={400: ["invalid_input"], 409: ["feedback_closed", "feedback_given"]},
+            refusals=("rating", "comment"))
 def give_feedback(case_id: int):
     resident = api_user()
     data = json_body()
@@ -164,48 +156,46 @@ def give_feedback(case_id: int):
         case = services.get_case(db_session, case_id, resident)
         services.give_feedback(db_session, case, resident, outcome=data.get("outcome"), rating=data.get("rating"),
                                comment=data.get("comment"), now=utcnow())
-    return jsonify(case_to_dict(case, resident))
+    return jsonify(_case(get_db(), case, resident))
 
 
 @bp.post("/cases/<int:case_id>/contact-consent")
+@documented(N_("Say whether the body may contact me"), who=CASE_RESIDENT, tag="cases", forbidden=["not_your_case"],
+            description="For a case raised by an anonymous question: `true` shows the resident's name to the body (it "
+                        "may contact them), `false` keeps it hidden (the office relays). The answer can be changed.",
+            body=schemas.ConsentInput, responses=ok(schemas.CaseWithUpdates, "The case"),
+            errors={400: ["invalid_input"], 409: ["consent_not_asked"]})
 def contact_consent(case_id: int):
     resident = api_user()
     data = json_body()
     with unit_of_work() as db_session:
         case = services.get_case(db_session, case_id, resident)
         services.answer_contact_consent(db_session, case, resident, agree=data.get("agree"), now=utcnow())
-    return jsonify(case_to_dict(case, resident))
+    return jsonify(_case(get_db(), case, resident))
 
 
 @bp.get("/categories")
+@documented(N_("List the categories of requests"), who=ANY_USER, tag="cases", responses=ok(schemas.CategoryList))
 def list_categories():
     api_user()
-    return jsonify({"categories": [
-        {"code": c.code, "name_ar": c.name_ar, "name_en": c.name_en, "body_id": c.body_id,
-         "days_to_resolve": c.days_to_resolve} for c in services.list_categories(get_db())]})
-
-
-def figures_to_dict(figures: dashboard.Figures) -> dict:
-    s = figures.satisfaction
-    return {"key": figures.key, "name_ar": figures.name_ar, "name_en": figures.name_en, "opened": figures.opened,
-            "open": figures.open, "overdue": figures.overdue, "closed_on_time": figures.closed_on_time,
-            "closed_late": figures.closed_late, "median_days_to_close": figures.median_days_to_close,
-            "satisfaction": {"answers": s.answers, "fixed": s.fixed, "partly_fixed": s.partly_fixed,
-                             "not_fixed": s.not_fixed, "average_rating": s.average_rating}}
+    return jsonify({"categories": [schemas.Category.dump(c) for c in services.list_categories(get_db())]})
 
 
 @bp.get("/accountability")
+@documented(N_("The accountability figures"), who=ANYONE, tag="cases", public=True,
+            description="Per body, area, channel, category or month: opened, open and overdue at the end of the "
+                        "range, closed on time and late, median days to close, and the residents' answers. No "
+                        "personal data.",
+            params=(query("from", DAY, N_("First local day; default the first day of the month 11 months ago")),
+                    query("to", DAY, N_("Last local day; default today")),
+                    query("group_by", {"type": "string", "enum": list(dashboard.GROUPINGS)}, N_("Default body"))),
+            responses=ok(schemas.Accountability), errors={400: ["invalid_input"]},
+            refusals=("from", "to"))
 def accountability():
     now, zone = utcnow(), local_zone()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
     figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)
-    response = jsonify({
-        "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "as_of": now.isoformat(),
-        "groups": [figures_to_dict(group) for group in figures.groups],
-        "totals": figures_to_dict(figures.totals),
-        "backlog": [{"month": p.month, "open": p.open, "overdue": p.overdue} for p in figures.backlog],
-        "awaiting_triage": figures.awaiting_triage,
-    })
+    response = jsonify(schemas.Accountability.dump(figures, start=start, end=end, group_by=group_by, now=now))
     # Public figures: a cache in front may keep them a few minutes.
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

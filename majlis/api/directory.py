@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import select
 
 from majlis.api import api_user, bp
-from majlis.api.serializers import body_to_dict
-from majlis.core.models import GovernmentBody
+from majlis.api.spec import ANY_USER, documented, ok
 from majlis.db import get_db
+from majlis.followups import services
+from majlis.followups.schemas import Body, BodyList
+from majlis.schema_types import N_
 
 
 @bp.get("/bodies")
+@documented(N_("List the government bodies"), who=ANY_USER, tag="directory", responses=ok(BodyList))
 def bodies():
     api_user()
-    rows = get_db().scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id))
-    return jsonify({"bodies": [body_to_dict(body) for body in rows]})
+    return jsonify({"bodies": [Body.dump(body) for body in services.active_bodies(get_db())]})

@@ -12,9 +12,12 @@ from flask import current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from majlis.api import bp, parse_json_object
+from majlis.api.spec import VIDEO_SERVICE, documented, ok
 from majlis.db import unit_of_work
 from majlis.errors import InvalidInput, MajlisError, Unauthorized
 from majlis.jitsi import events, webhooks
+from majlis.jitsi.schemas import EventReceipt, EventSync, JaasEvent
+from majlis.schema_types import N_
 from majlis.security import constant_time_equals
 from majlis.timeutil import utcnow
 
@@ -48,6 +51,18 @@ def _apply(event: webhooks.VideoEvent):
 
 
 @bp.post("/jitsi/events")
+@documented(N_("Receive an event of the video service"), who=VIDEO_SERVICE, tag="video", public=True,
+            description="JaaS webhooks (PARTICIPANT_JOINED, PARTICIPANT_LEFT, PARTICIPANT_JOINED_LOBBY, ROOM_CREATED, "
+                        "ROOM_DESTROYED, RECORDING_UPLOADED, TRANSCRIPTION_UPLOADED, CHAT_UPLOADED...) with "
+                        "`X-Jaas-Signature: t=<unix>,v1=<base64 HMAC-SHA256 of \"<t>.<body>\">` (older than 5 "
+                        "minutes: 401), or Prosody event-sync posts with `Authorization: Bearer "
+                        "<JITSI_EVENTS_TOKEN>`. A repeated idempotencyKey (or body) changes nothing. Joins and leaves "
+                        "become attendance; uploads are fetched.",
+            body=JaasEvent,
+            params=({"name": "X-Jaas-Signature", "in": "header", "required": False,
+                     "description": N_("The JaaS signature"), "schema": {"type": "string"}},),
+            responses=ok(EventReceipt),
+            errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]})
 def jitsi_events():
     """A JaaS webhook (signed), or a Prosody event-sync post (the shared token)."""
     body = _body()
@@ -67,6 +82,9 @@ def jitsi_events():
 
 
 @bp.post("/jitsi/events/<path:event>")
+@documented(N_("Receive a Prosody event-sync post"), who=VIDEO_SERVICE, tag="video", public=True, body=EventSync,
+            responses=ok(EventReceipt),
+            errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]})
 def jitsi_event_sync(event: str):
     """Prosody event-sync posts to `<api_prefix>/events/occupant/joined` and the like (the body says which)."""
     return _event_sync(_body())

@@ -2,59 +2,49 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 
 from majlis.api import api_user, api_viewer, bp, conditional, json_body
+from majlis.api.spec import AUTHOR, NO_CONTENT, NOT_MODIFIED, OFFICE, PUBLIC_READ, REGISTRANT, RESIDENT, documented, ok
 from majlis.db import get_db, unit_of_work
-from majlis.extensions import rate_limit
-from majlis.questions import services
-from majlis.questions.models import Question
+from majlis.questions import schemas, services
+from majlis.schema_types import N_
 from majlis.sessions.services import get_visible_session
 from majlis.timeutil import utcnow
 
 ASK_LIMIT = "10 per minute; 60 per hour"
 
 
-def question_to_dict(question: Question, viewer) -> dict:
-    """A question as a viewer may see it: anonymous authors hidden from all but moderators and themselves."""
-    reveal = not question.is_anonymous or services.is_moderator(viewer) or \
-        (viewer is not None and viewer.id == question.author_id)
-    own_or_moderator = services.is_moderator(viewer) or (viewer is not None and viewer.id == question.author_id)
-    return {
-        "id": question.id,
-        "session_id": question.session_id,
-        "body": question.body,
-        "status": question.status.value,
-        "votes": question.votes_count,
-        "author": {"id": question.author_id, "name": question.author.name} if reveal else None,
-        "anonymous": question.is_anonymous,
-        "category": question.category,
-        "created_at": question.created_at.isoformat(),
-        "answer_note": question.answer_note,
-        "merged_into": question.merged_into_id,
-        "reject_reason": question.reject_reason if own_or_moderator else None,
-    }
+def _question(question, viewer) -> dict:
+    return schemas.Question.dump(question, viewer, is_moderator=services.is_moderator(viewer))
 
 
 def _user_key() -> str:
-    from flask import g
-
     user = g.get("api_user")
     return f"user:{user.id}" if user is not None else request.remote_addr or "anonymous"
 
 
 @bp.get("/sessions/<int:session_id>/questions")
+@documented(N_("List a session's questions"), who=PUBLIC_READ, tag="questions", public=True,
+            description="The public sees approved, on-air and answered questions (and their own); moderators see all.",
+            responses=(ok(schemas.QuestionList), NOT_MODIFIED))
 def list_questions(session_id: int):
     viewer = api_viewer()
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, viewer)
     questions = services.visible_questions(db_session, majlis_session, viewer)
+    is_moderator = services.is_moderator(viewer)
     return conditional(jsonify({"version": majlis_session.live_version,
-                                "questions": [question_to_dict(q, viewer) for q in questions]}))
+                                "questions": [schemas.Question.dump(q, viewer, is_moderator=is_moderator)
+                                              for q in questions]}))
 
 
 @bp.post("/sessions/<int:session_id>/questions")
-@rate_limit(ASK_LIMIT, key_func=_user_key)
+@documented(N_("Ask a question"), who=REGISTRANT, tag="questions", rate_limit=ASK_LIMIT, limit_key=_user_key,
+            forbidden=["not_registered"], body=schemas.AskInput,
+            responses=ok(schemas.Question, "The question, pending moderation", status=201),
+            errors={400: ["invalid_input", "invalid_length"], 409: ["session_cancelled", "questions_closed"]},
+            refusals=("body",))
 def ask(session_id: int):
     author = api_user()
     data = json_body()
@@ -62,20 +52,25 @@ def ask(session_id: int):
         majlis_session = get_visible_session(db_session, session_id, author)
         question = services.ask(db_session, majlis_session, author, body=data.get("body"),
                                 anonymous=data.get("anonymous", False), category=data.get("category"), now=utcnow())
-    return jsonify(question_to_dict(question, author)), 201
+    return jsonify(_question(question, author)), 201
 
 
 @bp.patch("/questions/<int:question_id>")
+@documented(N_("Edit my pending question"), who=AUTHOR, tag="questions", body=schemas.EditInput,
+            responses=ok(schemas.Question), errors={400: ["invalid_input", "invalid_length"], 409: ["not_pending"]},
+            refusals=("body",))
 def edit_question(question_id: int):
     author = api_user()
     data = json_body()
     with unit_of_work() as db_session:
         question = services.edit(db_session, services.get_question(db_session, question_id, author), author,
                                  body=data.get("body"), now=utcnow())
-    return jsonify(question_to_dict(question, author))
+    return jsonify(_question(question, author))
 
 
 @bp.delete("/questions/<int:question_id>")
+@documented(N_("Withdraw my pending question"), who=AUTHOR, tag="questions", responses=NO_CONTENT,
+            errors={409: ["not_pending"]})
 def withdraw_question(question_id: int):
     author = api_user()
     with unit_of_work() as db_session:
@@ -84,6 +79,8 @@ def withdraw_question(question_id: int):
 
 
 @bp.post("/questions/<int:question_id>/vote")
+@documented(N_("Vote for a question (once)"), who=RESIDENT, tag="questions", forbidden=["residents_only"],
+            responses=ok(schemas.Votes), errors={409: ["not_votable"]})
 def vote(question_id: int):
     voter = api_user()
     with unit_of_work() as db_session:
@@ -92,6 +89,8 @@ def vote(question_id: int):
 
 
 @bp.delete("/questions/<int:question_id>/vote")
+@documented(N_("Take my vote back"), who=RESIDENT, tag="questions", forbidden=["residents_only"],
+            responses=ok(schemas.Votes))
 def unvote(question_id: int):
     voter = api_user()
     with unit_of_work() as db_session:
@@ -100,6 +99,13 @@ def unvote(question_id: int):
 
 
 @bp.post("/questions/<int:question_id>/moderation")
+@documented(N_("Moderate a question"), who=OFFICE, tag="questions", forbidden=["forbidden"],
+            description="`reject` refuses a pending question or withdraws an approved one from the public list, with "
+                        "the reason its author sees. `merge` folds a pending or approved question into any other "
+                        "question of the session (`into`), its voters joining that one's.",
+            body=schemas.ModerationInput, responses=ok(schemas.Question),
+            errors={400: ["invalid_input"], 409: ["illegal_transition", "another_on_air"]},
+            refusals=("note", "into"))
 def moderate(question_id: int):
     moderator = api_user()
     data = json_body()
@@ -108,4 +114,4 @@ def moderate(question_id: int):
         question = services.lock_question(db_session, question_id)
         services.moderate(db_session, question, moderator, action=data.get("action"), into=data.get("into"),
                           note=data.get("note"), now=utcnow())
-    return jsonify(question_to_dict(question, moderator))
+    return jsonify(_question(question, moderator))

@@ -19,6 +19,7 @@ from majlis.audit import services as audit
 from majlis.auth import names, throttle
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
+from majlis.auth.schemas import LABEL_MAX, NAME_MAX, NAME_MIN
 from majlis.core.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, as_id
@@ -86,8 +87,9 @@ def _clean_name(raw: str | None, db_session: Session | None = None) -> str:
     With a database session it must also not be the office's or a government body's name (residents' names).
     """
     name = " ".join((raw or "").split())
-    if not 2 <= len(name) <= 120:
-        raise InvalidInput(_l("Enter your name (2 to 120 characters)."), field="name")
+    if not NAME_MIN <= len(name) <= NAME_MAX:
+        raise InvalidInput(_l("Enter your name (%(minimum)s to %(maximum)s characters).", minimum=NAME_MIN,
+                              maximum=NAME_MAX), field="name")
     if names.has_bidi_controls(name) or names.has_control_characters(name):
         raise InvalidInput(_l("The name must not contain text-direction or other control characters."),
                            field="name", code="invalid_name")
@@ -487,8 +489,8 @@ def issue_api_token(db_session: Session, user: User, *, label: str, policy: Acco
                     now: datetime) -> tuple[str, ApiToken]:
     """Create a bearer token; return it in clear once, with its stored (hashed) record."""
     label = " ".join((label or "").split())
-    if len(label) > 100:
-        raise InvalidInput(_l("The label must be at most 100 characters."), field="label")
+    if len(label) > LABEL_MAX:
+        raise InvalidInput(_l("The label must be at most %(n)s characters.", n=LABEL_MAX), field="label")
     token = new_token("mj_")
     record = ApiToken(
         user_id=user.id,

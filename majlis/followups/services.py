@@ -25,6 +25,7 @@ from majlis.core.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
+from majlis.followups.schemas import ADDRESS_MAX, MAX_COMMENT, MAX_TEXT, MIN_DESCRIPTION, REFERENCE_MAX
 from majlis.questions.models import Question
 from majlis.sessions.services import parse_day
 
@@ -61,9 +62,6 @@ UNRESOLVED_STATES = (C.SUBMITTED, *OPEN_STATES)
 REOPEN_WINDOW = timedelta(days=14)
 # "Was it fixed?" can be answered this long after the resolution (the notice goes out some days after it).
 FEEDBACK_WINDOW = timedelta(days=30)
-MAX_TEXT = 2000
-MAX_COMMENT = 1000
-MIN_DESCRIPTION = 3
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -172,7 +170,7 @@ def _place(value) -> dict:
     public = value.get("public", False)
     if not isinstance(public, bool):
         raise InvalidInput(_l("Say yes or no."), field="public")
-    return {"place_address": _optional_line(value.get("address"), field="address", limit=300),
+    return {"place_address": _optional_line(value.get("address"), field="address", limit=ADDRESS_MAX),
             "latitude": latitude, "longitude": longitude, "place_is_public": public}
 
 
@@ -207,12 +205,18 @@ def _reference(value) -> str | None:
     if value in (None, ""):
         return None
     reference = str(value).strip()
-    if len(reference) > 64:
-        raise InvalidInput(_l("The reference number is too long (at most 64 characters)."), field="reference")
+    if len(reference) > REFERENCE_MAX:
+        raise InvalidInput(_l("The reference number is too long (at most %(n)s characters).", n=REFERENCE_MAX),
+                           field="reference")
     return reference or None
 
 
 # --- categories ---------------------------------------------------------------------------------------------------
+
+
+def active_bodies(db_session: Session) -> list[GovernmentBody]:
+    """The government bodies cases may go to, by id."""
+    return list(db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id)))
 
 
 def list_categories(db_session: Session, *, active_only: bool = True) -> list[CaseCategory]:
@@ -710,6 +714,28 @@ def give_feedback(db_session: Session, case: Case, resident: User | None, *, out
 
         notices.case_reopened(db_session, case, now=now)
     return feedback
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """A case with what its full view shows: the history (authors loaded), the answers, and whether the viewer may
+    answer "was it fixed?" now."""
+
+    case: Case
+    updates: list[CaseUpdate]
+    feedback: list[CaseFeedback]
+    feedback_open: bool
+
+
+def case_detail(db_session: Session, case: Case, viewer: User | None, *, now: datetime) -> CaseDetail:
+    """Load a case's full view in a fixed number of statements (its serializer runs none)."""
+    case = db_session.scalars(select(Case).where(Case.id == case.id).options(
+        selectinload(Case.body), selectinload(Case.category), selectinload(Case.area), selectinload(Case.question))
+        .execution_options(populate_existing=True)).one()
+    updates = list(db_session.scalars(select(CaseUpdate).options(selectinload(CaseUpdate.author))
+                                      .where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id)))
+    return CaseDetail(case, updates, feedback_of(db_session, case),
+                      feedback_refusal(db_session, case, viewer, now=now) is None)
 
 
 def feedback_of(db_session: Session, case: Case) -> list[CaseFeedback]:

@@ -24,12 +24,12 @@ from majlis.errors import Conflict, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case
 from majlis.minutes import fulltext
 from majlis.minutes.models import ArchiveDocument, Minutes, MinutesRevision, SessionNote
+from majlis.minutes.schemas import BODY_MAX as MAX_BODY
+from majlis.minutes.schemas import REASON_MAX, REASON_MIN
 from majlis.questions.models import Question
 from majlis.registration.services import attendance
 from majlis.sessions.models import MajlisSession
 from majlis.timeutil import format_hijri
-
-MAX_BODY = 200_000
 
 
 def sha256(text: str) -> str:
@@ -228,8 +228,9 @@ def revise(db_session: Session, majlis_session: MajlisSession, staff: User, *, b
                        code="illegal_transition")
     text = _body(body)
     reason = " ".join(str(reason or "").split())
-    if not 3 <= len(reason) <= 1000:
-        raise InvalidInput(_l("Give the reason for the correction (3 to 1000 characters)."), field="reason")
+    if not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise InvalidInput(_l("Give the reason for the correction (%(minimum)s to %(maximum)s characters).",
+                              minimum=REASON_MIN, maximum=REASON_MAX), field="reason")
     number = db_session.scalar(select(func.max(MinutesRevision.number)).where(
         MinutesRevision.minutes_id == minutes.id)) + 1
     revision = MinutesRevision(minutes_id=minutes.id, number=number, body=text, sha256=sha256(text), reason=reason,

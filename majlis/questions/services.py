@@ -19,10 +19,12 @@ from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus,
 from majlis.errors import Conflict, Forbidden, InvalidInput, MajlisError, NotFound, as_id
 from majlis.questions.models import Question, Vote
 from majlis.questions.normalize import normalize, similarity
+from majlis.questions.schemas import BODY_MAX as MAX_LENGTH
+from majlis.questions.schemas import BODY_MIN as MIN_LENGTH
+from majlis.questions.schemas import CATEGORIES, NOTE_MAX
 from majlis.registration.models import Registration
 from majlis.sessions.models import MajlisSession
 
-MIN_LENGTH, MAX_LENGTH = 3, 1000
 PUBLIC_STATES = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR, QuestionStatus.ANSWERED)
 VOTABLE_STATES = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
 S = QuestionStatus
@@ -35,7 +37,6 @@ TRANSITIONS = {
     "answered": ((S.ON_AIR, S.APPROVED), S.ANSWERED),
     "merge": ((S.PENDING, S.APPROVED), S.MERGED),
 }
-CATEGORIES = ("roads", "housing", "health", "education", "utilities", "environment", "social", "security", "other")
 
 
 is_moderator = permissions.is_office
@@ -47,7 +48,8 @@ def _clean_body(body) -> str:
     # Spaces inside a line are collapsed, line breaks kept: a resident may write a short list.
     text = "\n".join(" ".join(line.split()) for line in body.strip().splitlines()).strip()
     if not MIN_LENGTH <= len(text) <= MAX_LENGTH:
-        raise InvalidInput(_l("A question has 3 to 1000 characters."), field="body", code="invalid_length")
+        raise InvalidInput(_l("A question has %(minimum)s to %(maximum)s characters.", minimum=MIN_LENGTH,
+                                 maximum=MAX_LENGTH), field="body", code="invalid_length")
     return text
 
 
@@ -162,8 +164,8 @@ def moderate(db_session: Session, question: Question, moderator: User, *, action
         raise InvalidInput(_l("Choose one of: %(allowed)s.", allowed=", ".join(TRANSITIONS)), field="action")
     sources, target_state = TRANSITIONS[action]
     note = " ".join(str(note).split()) if note not in (None, "") else None
-    if note is not None and len(note) > 1000:
-        raise InvalidInput(_l("The note is too long (at most 1000 characters)."), field="note")
+    if note is not None and len(note) > NOTE_MAX:
+        raise InvalidInput(_l("The note is too long (at most %(n)s characters).", n=NOTE_MAX), field="note")
     if question.status not in sources:
         raise Conflict(_l("This question cannot go from %(from)s to %(to)s.", **{"from": question.status.value,
                                                                                 "to": target_state.value}),

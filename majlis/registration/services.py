@@ -141,6 +141,12 @@ def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> 
                  position_in_line(db_session, registration), registration.mode, registration.check_in_code)
 
 
+def place_in(db_session: Session, session_id: int, user: User) -> Place | None:
+    """The user's place for the session by its id (None: no such session, or not registered)."""
+    majlis_session = db_session.get(MajlisSession, session_id)
+    return place_of(db_session, majlis_session, user) if majlis_session is not None else None
+
+
 def pools_of(session_format: SessionFormat) -> tuple[SeatMode, ...]:
     """The seat pools a session of this format has: the video room's, the hall's, or both."""
     return {SessionFormat.ONLINE: (ONLINE,), SessionFormat.IN_PERSON: (IN_PERSON,),

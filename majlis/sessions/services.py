@@ -24,13 +24,11 @@ from majlis.registration import notices
 from majlis.registration.models import Registration
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
+from majlis.sessions.schemas import MAX_REMINDERS, REMINDER_RANGE, TITLE_MAX, TITLE_MIN
+from majlis.sessions.schemas import TEXT_MAX as MAX_TEXT
 
 DEFAULT_HORIZON = timedelta(weeks=26)
-# Reminders a series may set: up to five, from 5 minutes to 7 days before each session.
-MAX_REMINDERS = 5
-REMINDER_RANGE = (5, 7 * 24 * 60)
 _ROOM_ALPHABET = string.ascii_lowercase + string.digits
-MAX_TEXT = 4000
 
 
 def new_room_name() -> str:
@@ -64,15 +62,16 @@ def _int_in_range(value, field: str, *, minimum: int = 1, maximum: int = 100_000
 
 def _title(value, field: str) -> str:
     title = " ".join(str(value or "").split())
-    if not 2 <= len(title) <= 200:
-        raise InvalidInput(_l("Enter a title of 2 to 200 characters."), field=field)
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        raise InvalidInput(_l("Enter a title of %(minimum)s to %(maximum)s characters.", minimum=TITLE_MIN,
+                              maximum=TITLE_MAX), field=field)
     return title
 
 
 def _text(value, field: str) -> str:
     text = str(value or "").strip()
     if len(text) > MAX_TEXT:
-        raise InvalidInput(_l("The text is too long (at most 4000 characters)."), field=field)
+        raise InvalidInput(_l("The text is too long (at most %(n)s characters).", n=MAX_TEXT), field=field)
     return text
 
 
@@ -718,6 +717,31 @@ def get_visible_session(db_session: Session, session_id: int, viewer: User | Non
         raise NotFound()
     check_visible(db_session, row, viewer)
     return row
+
+
+def get_session(db_session: Session, session_id: int) -> MajlisSession:
+    """The session whatever its visibility (for staff, who see them all); else 404."""
+    row = db_session.get(MajlisSession, session_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def visible_series(db_session: Session, viewer: User | None) -> list[Series]:
+    """The series the viewer may see listed (invitation-only ones: staff, moderators and officials), by id."""
+    statement = select(Series).order_by(Series.id)
+    if not permissions.sees_all_sessions(viewer.role if viewer is not None else None):
+        statement = statement.where(Series.visibility == Visibility.PUBLIC)
+    return list(db_session.scalars(statement))
+
+
+def get_visible_series(db_session: Session, series_id: int, viewer: User | None) -> Series:
+    """The series if the viewer may see it; else 404."""
+    series = db_session.get(Series, series_id)
+    role = viewer.role if viewer is not None else None
+    if series is None or (series.visibility != Visibility.PUBLIC and not permissions.sees_all_sessions(role)):
+        raise NotFound()
+    return series
 
 
 def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) -> None:
