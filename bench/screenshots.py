@@ -4,7 +4,7 @@ A look-at tool, not a test: it starts Majlis under gunicorn on loopback with the
 demo_server) plus the browser tests' history (a held session with published minutes and cases, a session starting
 in five minutes, a live one with a question on air: tests/browser/conftest.py's seeders, run once before the
 server starts), signs in as each role through the real login form in Debian's Chromium (Playwright, the browser
-tests' flags), and saves each page, full length, as docs/screenshots/<page>-<lang>-<width>.jpg (JPEG, quality 70),
+tests' flags), and saves each page, full length, as docs/screenshots/<page>-<lang>-<width>.jpg (JPEG, quality 65),
 then writes docs/screenshots/README.md, the index.
 
 Settings (environment): SCREENSHOTS_ONLY=home,case (pages whose keys contain one of these parts; the index is then
@@ -28,7 +28,7 @@ from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 OUT = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / "docs" / "screenshots")
 WIDTHS = (360, 1280)
 LANGS = ("ar", "en")
-QUALITY = 70
+QUALITY = 65
 MAX_HEIGHT = 6000  # px: the API reference is longer than that; its top says what the rest looks like
 
 
