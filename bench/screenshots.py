@@ -38,6 +38,7 @@ class Shot:
     title: str
     path: str  # formatted with the ids found in the data: {session}, {soon}, {held}, {live}, {case}, {series}
     account: str | None  # demo role to sign in as (None: anonymous)
+    submit: bool = False  # send the page's form empty first (to show its errors)
 
 
 SHOTS = [
@@ -57,6 +58,7 @@ SHOTS = [
     Shot("request-new", "New request", "/requests/new", "resident"),
     Shot("login", "Sign in", "/login", None),
     Shot("signup", "Sign up", "/signup", None),
+    Shot("signup-errors", "Sign up sent empty: error summary and field errors", "/signup", None, submit=True),
     Shot("account", "My account and notification settings", "/account", "resident"),
     Shot("staff-desk", "Staff desk", "/staff/", "staff"),
     Shot("staff-calendar", "Staff month calendar", "/staff/calendar", "staff"),
@@ -154,6 +156,9 @@ def main() -> int:
                 for width in WIDTHS:
                     page.set_viewport_size({"width": width, "height": 800})
                     page.goto(f"{base}{shot.path.format(**IDS)}?lang={lang}", wait_until="load")
+                    if shot.submit:
+                        page.locator("main form button[type=submit]").last.click()
+                        page.wait_for_load_state("load")
                     page.evaluate("document.fonts.ready.then(() => true)")
                     target = OUT / f"{shot.key}-{lang}-{width}.jpg"
                     height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
