@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint translations bench lighthouse clean
+.PHONY: install run test lint translations bench lighthouse screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Majlis needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -52,3 +52,8 @@ $(LIGHTHOUSE):
 
 lighthouse: install $(LIGHTHOUSE)
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py
+
+# Every page at 360 and 1280 px, Arabic and English, signed in through the login form as each role (Debian's
+# Chromium via Playwright); writes docs/screenshots/*.jpg and docs/screenshots/README.md.
+screenshots: install
+	$(BIN)/python bench/screenshots.py

@@ -16,6 +16,7 @@ Settings (environment):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -77,6 +79,42 @@ def majlis(env: dict, *args: str) -> str:
     if done.returncode:
         raise SystemExit(f"majlis {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
+
+
+@contextlib.contextmanager
+def demo_server(prefix: str, seed: Callable[[dict], None] | None = None) -> Iterator[str]:
+    """Majlis under gunicorn on a free loopback port, with the demo data in a scratch instance folder (SQLite);
+    `seed(env)` may add rows before it starts. Yields the base URL; stops the server and removes the folder after
+    (LIGHTHOUSE_KEEP=1 keeps the folder and the server log)."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "MAJLIS_INSTANCE_PATH": str(scratch), "MAJLIS_ENV": "development"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    majlis(env, "init-db")
+    majlis(env, "demo")
+    if seed:
+        seed(env)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = scratch / "gunicorn.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+             "--worker-class", "gthread", "--threads", "4", "--chdir", str(ROOT), "wsgi:app"],
+            env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(base, server, log)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        if os.environ.get("LIGHTHOUSE_KEEP") == "1":
+            print(f"kept {scratch}", file=sys.stderr)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def wait_until_up(base: str, server: subprocess.Popen, log: Path) -> None:
@@ -165,25 +203,10 @@ def main() -> int:
     if keep_json:
         keep_json.mkdir(parents=True, exist_ok=True)
 
-    scratch = Path(tempfile.mkdtemp(prefix="majlis-lighthouse-"))
-    env = {**os.environ, "MAJLIS_INSTANCE_PATH": str(scratch), "MAJLIS_ENV": "development"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    majlis(env, "init-db")
-    majlis(env, "demo")
-    from majlis.demo import DEMO_PASSWORD
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = scratch / "gunicorn.log"
-    with log.open("w") as log_file:
-        server = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--worker-class", "gthread", "--threads", "4", "--chdir", str(ROOT), "wsgi:app"],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        wait_until_up(base, server, log)
+    with demo_server("majlis-lighthouse-") as base:
         session_id = first_session_id(base)
+        from majlis.demo import DEMO_PASSWORD
+
         rows = []
         signed_in: dict[str, list[tuple[str, str]]] = {}
         for page in pages:
@@ -191,18 +214,13 @@ def main() -> int:
                 signed_in[page.account] = sign_in(base, page.account, DEMO_PASSWORD)
             for lang in langs:
                 rows.append(audit_page(base, page, session_id, lang, signed_in.get(page.account or ""), keep_json))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if os.environ.get("LIGHTHOUSE_KEEP") == "1":
-            print(f"kept {scratch}", file=sys.stderr)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
 
-    print_table(rows)
+    text = table(rows)
+    print(text, end="")
+    if not only and langs == ["ar", "en"]:
+        version = subprocess.run([LIGHTHOUSE, "--version"], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
+        write_results(text, version)
+        print("written to docs/lighthouse.md")
     return 0
 
 
@@ -228,22 +246,34 @@ def fmt(score: float | None) -> str:
     return "  -  " if score is None else f"{score:.2f}"
 
 
-def print_table(rows: list) -> None:
-    header = f"| {'page':<18} | lang | " + " | ".join(f"{SHORT[name]:>4}" for name in CATEGORIES) + " |"
-    print(header)
-    print(f"|{'-' * 20}|------|" + "|".join("------" for _ in CATEGORIES) + "|")
+def table(rows: list) -> str:
+    """The scores as a Markdown table, then the audits that cost points."""
+    lines = [f"| {'page':<18} | lang | " + " | ".join(f"{SHORT[name]:>4}" for name in CATEGORIES) + " |",
+             f"|{'-' * 20}|------|" + "|".join("------" for _ in CATEGORIES) + "|"]
     for page, lang, scores, _failed in rows:
         cells = " | ".join(fmt(scores[name] if scores else None) for name in CATEGORIES)
-        print(f"| {page.key:<18} | {lang:<4} | {cells} |")
-    print()
-    print("Failing audits (performance: those below 0.90, with their score):")
+        lines.append(f"| {page.key:<18} | {lang:<4} | {cells} |")
+    lines += ["", "Failing audits (performance: those below 0.90, with their score):", ""]
     for page, lang, scores, failed in rows:
         if scores is None:
-            print(f"- {page.key} {lang}: lighthouse failed")
+            lines.append(f"- {page.key} {lang}: lighthouse failed")
         elif failed:
-            print(f"- {page.key} {lang}: {', '.join(failed)}")
+            lines.append(f"- {page.key} {lang}: {', '.join(failed)}")
     if all(scores and not failed for _p, _l, scores, failed in rows):
-        print("- none")
+        lines.append("- none")
+    return "\n".join(lines) + "\n"
+
+
+RESULTS_START, RESULTS_END = "<!-- results: written by make lighthouse -->", "<!-- /results -->"
+
+
+def write_results(text: str, version: str) -> None:
+    """Put the table between the markers of docs/lighthouse.md (a full run only: a narrowed one just prints)."""
+    doc = ROOT / "docs" / "lighthouse.md"
+    before, _, rest = doc.read_text().partition(RESULTS_START)
+    _, _, after = rest.partition(RESULTS_END)
+    heading = f"## {time.strftime('%Y-%m-%d')}, Lighthouse {version}, Debian Chromium, command `make lighthouse`"
+    doc.write_text(f"{before}{RESULTS_START}\n{heading}\n\n{text}{RESULTS_END}{after}")
 
 
 if __name__ == "__main__":
