@@ -3,10 +3,23 @@ and the public accountability figures."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import g, jsonify, request, url_for
 
 from majlis.api import api_user, bp, json_body
-from majlis.api.spec import ANY_USER, ANYONE, CASE_PARTIES, CASE_RESIDENT, OFFICE, RESIDENT, documented, ok, query
+from majlis.api.spec import (
+    ANY_USER,
+    ANYONE,
+    CASE_PARTIES,
+    CASE_RESIDENT,
+    DAY_OR_EMPTY,
+    OFFICE,
+    RESIDENT,
+    documented,
+    ok,
+    query,
+)
 from majlis.db import get_db, unit_of_work
 from majlis.enums import CaseChannel
 from majlis.followups import dashboard, schemas, services
@@ -15,7 +28,10 @@ from majlis.schema_types import N_
 from majlis.timeutil import local_zone, utcnow
 
 REQUEST_LIMIT = "5 per hour; 20 per day"
-DAY = {"type": "string", "format": "date", "description": N_("YYYY-MM-DD")}
+CASE_FILTER_PARAMS = (
+    query("area", {"type": "string"}, N_("Only cases in this area (an area's id); empty: any")),
+    query("category", {"type": "string"}, N_("Only cases of this category (its code); empty: any")),
+)
 
 
 def _today():
@@ -93,11 +109,16 @@ def submit_request():
 @bp.get("/cases")
 @documented(N_("List the cases I may see"), who=CASE_PARTIES, tag="cases",
             params=(query("status", {"type": "string", "examples": ["open", "closed"]},
-                          N_("open: only open cases; closed: only closed ones; anything else: all")),),
-            responses=ok(schemas.CaseList))
+                          N_("open: only open cases; closed: only closed ones; anything else: all")),
+                    *CASE_FILTER_PARAMS),
+            responses=ok(schemas.CaseList), errors={400: ["invalid_input"]}, refusals=("area", "category"))
 def list_cases():
     viewer = api_user()
-    cases = services.visible_cases(get_db(), viewer, status=request.args.get("status"))
+    db_session = get_db()
+    status = request.args.get("status")
+    filters = replace(services.case_filters(db_session, request.args, with_status=False),
+                      status=status if status in services.STATUS_FILTERS else None)
+    cases = services.visible_cases(db_session, viewer, filters=filters)
     today = _today()
     return jsonify({"cases": [schemas.Case.dump(case, viewer, today=today) for case in cases]})
 
@@ -186,15 +207,20 @@ def list_categories():
             description="Per body, area, channel, category or month: opened, open and overdue at the end of the "
                         "range, closed on time and late, median days to close, and the residents' answers. No "
                         "personal data.",
-            params=(query("from", DAY, N_("First local day; default the first day of the month 11 months ago")),
-                    query("to", DAY, N_("Last local day; default today")),
-                    query("group_by", {"type": "string", "enum": list(dashboard.GROUPINGS)}, N_("Default body"))),
+            params=(query("from", DAY_OR_EMPTY,
+                          N_("First local day; default the first day of the month 11 months ago")),
+                    query("to", DAY_OR_EMPTY, N_("Last local day; default today")),
+                    query("group_by", {"type": "string", "enum": list(dashboard.GROUPINGS)}, N_("Default body")),
+                    *CASE_FILTER_PARAMS),
             responses=ok(schemas.Accountability), errors={400: ["invalid_input"]},
-            refusals=("from", "to"))
+            refusals=("from", "to", "area", "category"))
 def accountability():
     now, zone = utcnow(), local_zone()
+    db_session = get_db()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
-    figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)
+    filters = services.case_filters(db_session, request.args, with_status=False)
+    figures = dashboard.dashboard(db_session, start=start, end=end, group_by=group_by, now=now, zone=zone,
+                                  filters=filters)
     response = jsonify(schemas.Accountability.dump(figures, start=start, end=end, group_by=group_by, now=now))
     # Public figures: a cache in front may keep them a few minutes.
     response.headers["Cache-Control"] = "public, max-age=300"

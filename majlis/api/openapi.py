@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from majlis.api import bp
 from majlis.api.spec import (
     ANYONE,
+    DAY_OR_EMPTY,
     JSON,
     REGISTRY,
     Operation,
@@ -202,9 +203,8 @@ def _register_public_data() -> None:
                      responses=ok(body, media_type=media_type), operation_id=f"{op_id}_{fmt}", security=[],
                      shared_errors=False, params=params, description=description,
                      extra_responses=_open311_errors(errors, media_type))
-    day_or_empty = string(N_("YYYY-MM-DD; empty for the default"), pattern=r"^(\d{4}-\d{2}-\d{2})?$")
-    range_params = (query("from", day_or_empty, N_("Cases opened from this local day")),
-                    query("to", day_or_empty, N_("Cases opened until this local day")))
+    range_params = (query("from", DAY_OR_EMPTY, N_("Cases opened from this local day")),
+                    query("to", DAY_OR_EMPTY, N_("Cases opened until this local day")))
     files = (("csv", "text/csv", string(N_("UTF-8 CSV, a header line then a case per line"))),
              ("json", JSON, record({"fields": {"type": "array", "items": string()},
                                     "cases": {"type": "array", "items": ref("OpenDataCase")}})))

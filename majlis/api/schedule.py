@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import current_app, jsonify, request, url_for
 
 from majlis import cache
 from majlis.api import api_viewer, bp, json_body, json_bytes, require_role
-from majlis.api.spec import NOT_MODIFIED, PUBLIC_READ, STAFF, documented, ok, query
+from majlis.api.spec import DAY_OR_EMPTY, NOT_MODIFIED, PUBLIC_READ, STAFF, documented, ok, query
 from majlis.db import get_db, unit_of_work
 from majlis.enums import Role
 from majlis.schema_types import INT32_MAX, N_
 from majlis.sessions import schemas, services
 from majlis.timeutil import local_zone, utcnow
 
-DAY = {"type": "string", "format": "date", "description": N_("YYYY-MM-DD")}
 SESSION_LIST_PARAMS = (
-    query("from", DAY, N_("First local day (inclusive)")),
-    query("to", DAY, N_("Last local day (inclusive)")),
+    query("from", DAY_OR_EMPTY, N_("First local day (inclusive)")),
+    query("to", DAY_OR_EMPTY, N_("Last local day (inclusive)")),
     query("series", {"type": "integer", "minimum": 1, "maximum": INT32_MAX}, N_("Only this series' sessions")),
+    query("area", {"type": "string"}, N_("Only sessions held in this area (an area's id); empty: any")),
+    query("kind", {"type": "string"}, N_("Only sessions of this kind (weekly, coordinating, special, field_visit); "
+                                          "empty: any")),
 )
 
 
@@ -58,10 +62,11 @@ def get_series(series_id: int):
 @bp.get("/sessions")
 @documented(N_("List sessions"), who=PUBLIC_READ, tag="schedule", public=True, params=SESSION_LIST_PARAMS,
             responses=(ok(schemas.SessionList), NOT_MODIFIED), errors={400: ["invalid_input"]},
-            refusals=("from", "to"))
+            refusals=("from", "to", "area", "kind"))
 def list_sessions():
     viewer = api_viewer()
-    query_ = services.session_query(request.args, local_zone())
+    query_ = replace(services.session_query(request.args, local_zone()),
+                     filters=services.session_filters(get_db(), request.args))
     viewer_class = services.list_class(viewer.role if viewer is not None else None)
 
     def build() -> bytes:

@@ -23,6 +23,10 @@ JSON = "application/json"
 # Who may call an operation, as the docs page shows it (admins pass every role check).
 from majlis.schema_types import N_  # noqa: E402
 
+# A local day in a query string; empty means the operation's default (as the services read it).
+DAY_OR_EMPTY = {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$",
+                "description": N_("YYYY-MM-DD; empty for the default")}
+
 ANYONE = N_("Anyone, without signing in")
 ANY_USER = N_("Any signed-in user")
 STAFF = N_("Staff")

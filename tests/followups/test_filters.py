@@ -104,3 +104,35 @@ def test_the_accountability_figures_follow_the_area_and_category(client, office,
     by_area = page(client, "/accountability?group_by=area&category=street-lighting")
     assert opened(by_area) == 2
     assert client.get("/accountability?area=0").status_code == 400
+
+
+def test_the_api_narrows_cases_and_figures_by_area_and_category(client, office, cases):
+    """The mobile app filters as the pages do: the same services, the same refusals."""
+    staff = office["headers"]["staff"]
+
+    def listed(query: str) -> set[int]:
+        response = client.get(f"/api/v1/cases{query}", headers=staff)
+        assert response.status_code == 200, response.get_json()
+        return {case["id"] for case in response.get_json()["cases"]}
+
+    assert listed("") == set(cases.values())
+    assert listed(f"?area={office['juffair'].id}") == {cases["lighting-juffair"], cases["roads-juffair"]}
+    assert listed(f"?area={office['juffair'].id}&category=street-lighting") == {cases["lighting-juffair"]}
+    assert listed("?category=roads&status=closed") == set()
+    refused = client.get("/api/v1/cases?category=nonsense", headers={**staff, "Accept-Language": "ar"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["field"] == "category"
+    assert refused.get_json()["error"]["message"] == "اختر تصنيفًا من القائمة."
+
+    def opened_api(query: str) -> int:
+        response = client.get(f"/api/v1/accountability{query}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["totals"]["opened"]
+
+    assert opened_api("") == 3
+    assert opened_api(f"?area={office['juffair'].id}") == 2
+    assert opened_api(f"?area={office['seef'].id}&category=roads") == 0
+    assert client.get("/api/v1/accountability?area=0").get_json()["error"]["field"] == "area"
+    # The page's "as JSON" link carries the filters chosen on the page.
+    html = page(client, f"/accountability?area={office['juffair'].id}&category=roads")
+    assert "/api/v1/accountability?from=" in html and f"area={office['juffair'].id}&amp;category=roads" in html

@@ -101,3 +101,21 @@ def test_the_api_list_cache_key_holds_the_filters():
     by_area = ("list", "public", services.SessionQuery(filters=services.SessionFilters(area_id=1)))
     by_kind = ("list", "public", services.SessionQuery(filters=services.SessionFilters(kind=SeriesKind.WEEKLY)))
     assert len({_digest(plain), _digest(by_area), _digest(by_kind)}) == 3
+
+
+def test_the_api_list_takes_the_same_filters(client, listed):
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/api/v1/sessions{query}")
+        assert response.status_code == 200, response.get_json()
+        return {row["id"] for row in response.get_json()["sessions"]}
+
+    assert ids("") == {listed["online"], listed["visit"], listed["in_seef"]}
+    assert ids(f"?area={listed['juffair']}") == {listed["visit"]}
+    assert ids("?kind=weekly") == {listed["online"], listed["in_seef"]}
+    assert ids(f"?kind=weekly&area={listed['seef']}") == {listed["in_seef"]}
+    # Filtered and unfiltered answers are cached apart.
+    assert ids("") == {listed["online"], listed["visit"], listed["in_seef"]}
+    refused = client.get("/api/v1/sessions?kind=party", headers={"Accept-Language": "en"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == {"code": "invalid_input", "field": "kind",
+                                           "message": "Choose a kind of session from the list."}
