@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from majlis.auth.services import AccountPolicy, issue_api_token
-from majlis.core.models import SchedulerHeartbeat
 from majlis.db import Database, unit_of_work
 from majlis.enums import RegistrationStatus, Role
+from majlis.heartbeat import SchedulerHeartbeat
 from majlis.registration.models import Registration
 from tests import factories
 from tests.conftest import PG_SKIP_REASON, PG_URL, REDIS_SKIP_REASON, REDIS_URL

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from majlis.api import api_user, bp
 from majlis.api.serializers import body_to_dict
-from majlis.core.models import GovernmentBody
 from majlis.db import get_db
+from majlis.directory.models import GovernmentBody
 
 
 @bp.get("/bodies")

@@ -112,7 +112,7 @@ def _session_or_404(db_session, session_id: int) -> MajlisSession:
 @bp.get("/export/calendar.ics")
 def export_calendar():
     from majlis.calendar import services as calendar_services
-    from majlis.calendar.views import feed_context, ics_response
+    from majlis.calendar.services import feed_context, ics_response
 
     staff = require_role(Role.STAFF)
     query = services.session_query(request.args, local_zone())

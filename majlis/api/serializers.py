@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.sessions.models import reminder_minutes_of
 
 

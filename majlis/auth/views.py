@@ -22,8 +22,9 @@ from majlis.auth.forms import (
     VerifyForm,
 )
 from majlis.auth.models import ApiToken, User
-from majlis.core.models import Area
+from majlis.auth.services import AccountPolicy
 from majlis.db import get_db, unit_of_work
+from majlis.directory.models import Area
 from majlis.errors import MajlisError, NotFound
 from majlis.extensions import rate_limit
 from majlis.templating import current_lang
@@ -38,14 +39,8 @@ RESEND_LIMIT = "10 per hour"
 
 
 def account_policy() -> services.AccountPolicy:
-    config = current_app.config
-    return services.AccountPolicy(
-        verification_required=config["MAJLIS_EMAIL_VERIFICATION"] == "required",
-        secret_key=config["SECRET_KEY"],
-        fast_hash=config["MAJLIS_FAST_PASSWORD_HASH"],
-        token_days=config["MAJLIS_API_TOKEN_DAYS"],
-        unverified_ttl=timedelta(hours=config["MAJLIS_UNVERIFIED_HOURS"]),
-    )
+    """Read the account policy of the current app (kept for majlis/api until its rewrite; use from_config)."""
+    return services.AccountPolicy.from_config(current_app.config)
 
 
 def init_login_manager(manager: LoginManager) -> None:
@@ -131,12 +126,13 @@ def signup():
             with unit_of_work() as db_session:
                 user = services.sign_up(
                     db_session, email=form.email.data, name=form.name.data, password=form.password.data,
-                    phone=form.phone.data, area=form.area.data, policy=account_policy(), now=utcnow(),
+                    phone=form.phone.data, area=form.area.data, policy=AccountPolicy.from_config(current_app.config),
+                    now=utcnow(),
                 )
         except MajlisError as exc:
             _apply_error(form, exc)
         else:
-            if account_policy().verification_required:
+            if AccountPolicy.from_config(current_app.config).verification_required:
                 flash(_("We sent a verification code to your e-mail. Enter it below."), "info")
                 return redirect(url_for("auth.verify", email=user.email))
             _start_session(user, remember=False)
@@ -157,7 +153,7 @@ def verify():
         try:
             with unit_of_work() as db_session:
                 services.verify_email(db_session, email=form.email.data, code=form.code.data,
-                                      policy=account_policy(), now=utcnow())
+                                      policy=AccountPolicy.from_config(current_app.config), now=utcnow())
         except MajlisError as exc:
             g.auth_failed = True
             refusal = exc
@@ -179,7 +175,8 @@ def resend_code():
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                services.resend_verification_code(db_session, email=form.email.data, policy=account_policy(),
+                services.resend_verification_code(db_session, email=form.email.data,
+                                                  policy=AccountPolicy.from_config(current_app.config),
                                                   now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
@@ -202,7 +199,7 @@ def login():
         try:
             with unit_of_work() as db_session:
                 user = services.authenticate(db_session, email=form.email.data, password=form.password.data,
-                                             policy=account_policy(), now=utcnow())
+                                             policy=AccountPolicy.from_config(current_app.config), now=utcnow())
         except MajlisError as exc:
             g.auth_failed = True
             flash(str(exc.message), "error")
@@ -254,7 +251,7 @@ def create_token():
         return redirect(url_for("auth.account"))
     with unit_of_work() as db_session:
         token, _record = services.issue_api_token(db_session, current_user, label=form.label.data or "",
-                                                  policy=account_policy(), now=utcnow())
+                                                  policy=AccountPolicy.from_config(current_app.config), now=utcnow())
     # Shown once on the next page view, then gone: only its hash is stored.
     session["new_token"] = token
     return redirect(url_for("auth.account"))
@@ -295,7 +292,8 @@ def delete_account():
         try:
             with unit_of_work() as db_session:
                 services.delete_account(db_session, current_user._get_current_object(),
-                                        password=request.form.get("password", ""), policy=account_policy(),
+                                        password=request.form.get("password", ""),
+                                        policy=AccountPolicy.from_config(current_app.config),
                                         now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
@@ -331,7 +329,9 @@ def change_password():
             with unit_of_work() as db_session:
                 user = current_user._get_current_object()
                 services.change_password(db_session, user, current=form.current_password.data,
-                                         new=form.new_password.data, policy=account_policy(), now=utcnow())
+                                         new=form.new_password.data,
+                                         policy=AccountPolicy.from_config(current_app.config),
+                                         now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from majlis.registration.models import Registration
 from majlis.security import new_token
 from majlis.sessions.models import Invitation, MajlisSession, Series
 from majlis.sessions.recurrence import parse_rule
+from majlis.templating import current_lang
 
 
 @dataclass(frozen=True)
@@ -235,3 +238,29 @@ def user_for_feed(db_session: Session, secret: str) -> User:
     if user is None or user.is_disabled:
         raise NotFound()
     return user
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Revoke the user's personal calendar feed links."""
+    for feed in db_session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
+                                                              CalendarFeed.revoked_at.is_(None))):
+        feed.revoked_at = now
+
+
+def feed_context() -> FeedContext:
+    """Build the feed context from the app's configuration and the request's language."""
+    config = current_app.config
+    return FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"],
+                                lang=current_lang(), organizer_email=config["MAIL_DEFAULT_SENDER"])
+
+
+def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None) -> Response:
+    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match."""
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-cache" if private else "public, no-cache"
+    if private:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)

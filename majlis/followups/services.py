@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
@@ -727,3 +727,9 @@ def overdue_agenda(db_session: Session, *, now: datetime, zone: ZoneInfo) -> lis
     for case in cases:
         grouped.setdefault(case.body_id, (case.body, []))[1].append(case)
     return sorted(grouped.values(), key=lambda pair: (-len(pair[1]), pair[0].id))
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the cases the user raised (their number, status and due date)."""
+    return {"cases": [{"id": c.id, "status": c.status.value, "due_on": c.due_on.isoformat()}
+                      for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))]}

@@ -13,8 +13,8 @@ from majlis.auth import permissions
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import get_db, unit_of_work
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, Role, SeriesKind, SessionStatus
 from majlis.errors import Forbidden, MajlisError, NotFound
 from majlis.extensions import rate_limit

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
 from majlis.errors import Conflict, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome
 from majlis.errors import InvalidInput
 from majlis.followups.models import Case, CaseCategory, CaseFeedback

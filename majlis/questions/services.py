@@ -329,3 +329,19 @@ def likely_duplicates(question: Question, others: list[Question], threshold: flo
     candidates = [(similarity(question.body, other.body), other) for other in others
                   if other.id != question.id and other.status not in (S.REJECTED, S.MERGED, S.WITHDRAWN)]
     return [other for score, other in sorted(candidates, key=lambda pair: -pair[0]) if score >= threshold]
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the user's questions and the ids of the questions they voted for."""
+    return {
+        "questions": [{"id": q.id, "session_id": q.session_id, "body": q.body, "status": q.status.value,
+                       "anonymous": q.is_anonymous, "created_at": q.created_at.isoformat() if q.created_at else None}
+                      for q in db_session.scalars(select(Question).where(Question.author_id == user.id))],
+        "votes": [v.question_id for v in db_session.scalars(select(Vote).where(Vote.user_id == user.id))],
+    }
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Make the user's questions anonymous; they stay, so minutes and cases keep their sense."""
+    for question in db_session.scalars(select(Question).where(Question.author_id == user.id)):
+        question.is_anonymous = True

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from majlis import cache, live
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
+from majlis.directory.models import GovernmentBody
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError
 from majlis.extensions import rate_limit

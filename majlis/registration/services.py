@@ -606,3 +606,24 @@ def audit_registration(db_session: Session, actor: User, registration: Registrat
                        now: datetime) -> None:
     audit.record(db_session, actor_id=actor.id, action=action, object_type="registration",
                  object_id=registration.id, to_state=registration.status.value, now=now)
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the user's registrations for their data download."""
+    return {"registrations": [
+        {"session_id": r.session_id, "status": r.status.value, "queued_at": _iso(r.queued_at),
+         "attended_at": _iso(r.attended_at)}
+        for r in db_session.scalars(select(Registration).where(Registration.user_id == user.id))]}
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Cancel the user's registrations for sessions still to come, so their seats go to the waiting line."""
+    future = db_session.scalars(select(Registration.session_id).join(
+        MajlisSession, MajlisSession.id == Registration.session_id).where(
+        Registration.user_id == user.id, Registration.status != "cancelled", MajlisSession.starts_at > now)).all()
+    for session_id in future:
+        cancel(db_session, session_id, user, now=now)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -11,9 +11,9 @@ from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
 from majlis.csvexport import csv_response
 from majlis.db import get_db, unit_of_work
+from majlis.directory.models import GovernmentBody
 from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services

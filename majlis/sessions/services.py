@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import Area
+from majlis.directory.models import Area
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
 from majlis.questions.models import Question

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from majlis import cache
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
@@ -278,6 +279,16 @@ def _session_or_404(db_session: Session, session_id: int) -> MajlisSession:
     return row
 
 
+@bp.route("/")
+@roles_required(Role.STAFF)
+def staff_home():
+    """Show the staff desk: the coming sessions and how many accounts each role has."""
+    db_session = get_db()
+    sessions = services.upcoming_sessions(db_session, viewer=current_user, now=utcnow(), limit=50)
+    counts = auth_services.count_by_role(db_session)
+    return render_template("staff/desk.html", sessions=sessions, counts=counts, roles=list(Role))
+
+
 # --- series -------------------------------------------------------------------------------------------------------
 
 
@@ -472,7 +483,7 @@ def _venue_data(form) -> dict:
 
 
 def _with_areas(form):
-    from majlis.core.models import Area
+    from majlis.directory.models import Area
 
     name = Area.name_en if current_lang() == "en" else Area.name_ar
     form.place_area_id.choices = [("", _("— none —"))] + [
