@@ -9,10 +9,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from majlis import cache, db, hooks, live
+from majlis import cache, db, hooks
 from majlis import config as config_module
 from majlis.errors import register_error_handlers
 from majlis.extensions import babel, login_manager, select_locale
+from majlis.sessions import live
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("majlis")

@@ -92,7 +92,7 @@ def test_a_question_approved_on_one_instance_reaches_a_watcher_of_the_other(clus
                                 {"body": "سؤال عبر خادمين"})
     assert status == 201
     with cluster["database"].session_factory() as db:
-        from majlis.live import current_version
+        from majlis.sessions.live import current_version
 
         version = current_version(db, session_id)
     heard = []

@@ -124,6 +124,7 @@ def _clean_phone(raw: str | None) -> str | None:
 
 
 def check_password(password: str | None, *, email: str = "", name: str = "", field: str = "password") -> str:
+    """Refuse a password that is missing or too weak for this account (InvalidInput on the field)."""
     if not isinstance(password, str):
         raise InvalidInput(_l("Enter a password."), field=field)
     problem = password_problem(password, email=email, name=name)
@@ -148,6 +149,7 @@ def find_area(db_session: Session, value) -> Area | None:
 
 
 def email_taken(db_session: Session, email: str) -> bool:
+    """Tell whether an account already holds this (normalised) e-mail address."""
     return db_session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
 
 
@@ -484,6 +486,7 @@ def create_user(
 
 
 def find_body(db_session: Session, value) -> GovernmentBody:
+    """Find a government body by id or code; raise NotFound when there is none."""
     if as_id(value) is not None:
         body = db_session.get(GovernmentBody, as_id(value))
     elif isinstance(value, int):
@@ -539,6 +542,7 @@ def _token_statement():
 
 
 def revoke_api_token(db_session: Session, record: ApiToken, *, actor: User, now: datetime) -> None:
+    """Revoke an API token of the actor's own (or any, for an administrator); 404 otherwise."""
     if record.user_id != actor.id and actor.role != Role.ADMIN:
         raise NotFound()
     if record.revoked_at is None:
@@ -548,6 +552,7 @@ def revoke_api_token(db_session: Session, record: ApiToken, *, actor: User, now:
 
 
 def active_tokens(db_session: Session, user: User, *, now: datetime) -> list[ApiToken]:
+    """List the user's API tokens that are neither revoked nor expired, newest first."""
     return list(
         db_session.scalars(
             select(ApiToken)

@@ -44,6 +44,7 @@ def account_policy() -> services.AccountPolicy:
 
 
 def init_login_manager(manager: LoginManager) -> None:
+    """Configure Flask-Login: strong session protection, the sign-in view and the user loader."""
     manager.session_protection = "strong"
     manager.login_view = "auth.login"
     manager.login_message = None
@@ -107,6 +108,7 @@ def _start_session(user: User, remember: bool) -> None:
 @bp.route("/signup", methods=["GET", "POST"])
 @rate_limit(SIGNUP_LIMIT, methods=["POST"])
 def signup():
+    """Show the sign-up form and create the account from it."""
     if current_user.is_authenticated:
         return redirect(url_for("sessions.home"))
     form = SignupForm()
@@ -145,6 +147,7 @@ def signup():
 @bp.route("/verify", methods=["GET", "POST"])
 @rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def verify():
+    """Show the verification form and confirm the account's e-mail address with its code."""
     form = VerifyForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"]
@@ -171,6 +174,7 @@ def verify():
 @bp.post("/verify/resend")
 @rate_limit(RESEND_LIMIT)
 def resend_code():
+    """Send a new verification code to an unconfirmed address."""
     form = ResendForm(prefix="resend")
     if form.validate_on_submit():
         try:
@@ -192,6 +196,7 @@ def resend_code():
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def login():
+    """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("sessions.home"))
     form = LoginForm()
@@ -213,6 +218,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Sign the user out and end the session on the server too."""
     with unit_of_work():
         # Rotating the token ends this session server-side: a copied cookie stops working.
         services.rotate_session_token(current_user._get_current_object())
@@ -225,6 +231,7 @@ def logout():
 @bp.route("/account")
 @login_required
 def account():
+    """Show the account page: details, tokens, calendar link, notifications and privacy."""
     from majlis.calendar import links
     from majlis.calendar import services as calendar_services
     from majlis.notifications.views import account_context
@@ -245,6 +252,7 @@ def account():
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
 def create_token():
+    """Issue a new API token and show its secret once."""
     form = TokenForm()
     if not form.validate_on_submit():
         flash(_("The label must be at most 100 characters."), "error")
@@ -260,6 +268,7 @@ def create_token():
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    """Revoke one of the user's API tokens."""
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("auth.account"))
@@ -275,6 +284,7 @@ def revoke_token(token_id: int):
 @bp.get("/account/data.json")
 @login_required
 def download_data():
+    """Send the user everything Majlis holds about them as a JSON download."""
     import json
 
     from flask import Response
@@ -288,6 +298,7 @@ def download_data():
 @bp.post("/account/delete")
 @login_required
 def delete_account():
+    """Delete the resident's account and personal data after checking their password."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -307,6 +318,7 @@ def delete_account():
 @bp.get("/admin/audit")
 @roles_required()  # administrators only
 def audit_log():
+    """Show the audit log to administrators, filtered by object type and id."""
     from majlis.audit.models import AuditEntry
 
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
@@ -323,6 +335,7 @@ def audit_log():
 @bp.route("/account/password", methods=["POST"])
 @login_required
 def change_password():
+    """Change the user's password after checking the current one."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:

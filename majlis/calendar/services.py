@@ -160,6 +160,7 @@ def public_feed(db_session: Session, ctx: FeedContext, *, series_id: int | None 
 
 
 def session_feed(row: MajlisSession, ctx: FeedContext) -> bytes:
+    """Build the .ics of one session, without its join link."""
     feed = _feed_info(ctx, f"majlis-session-{row.id}", _title(row, ctx.lang),
                       str(_l("Sessions of the Capital Governor's majlis")))
     return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=False)],
@@ -187,6 +188,7 @@ def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list
 
 
 def personal_feed(db_session: Session, user: User, ctx: FeedContext, *, now: datetime) -> bytes:
+    """Build the user's personal .ics: their sessions, with join links."""
     rows = personal_sessions(db_session, user, now=now)
     feed = _feed_info(ctx, f"majlis-personal-{user.id}", str(_l("My majlis sessions")),
                       str(_l("The sessions you registered for, with their join links")))
@@ -206,6 +208,7 @@ def export_feed(rows: list[MajlisSession], ctx: FeedContext) -> bytes:
 
 
 def current_feed(db_session: Session, user: User) -> CalendarFeed | None:
+    """Return the user's live personal feed, or None."""
     return db_session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
                                                         CalendarFeed.revoked_at.is_(None)))
 
@@ -222,6 +225,7 @@ def issue_feed(db_session: Session, user: User, *, now: datetime) -> CalendarFee
 
 
 def revoke_feed(db_session: Session, user: User, *, now: datetime) -> bool:
+    """Switch off the user's personal feed link; return whether there was one."""
     previous = current_feed(db_session, user)
     if previous is None:
         return False
@@ -230,6 +234,7 @@ def revoke_feed(db_session: Session, user: User, *, now: datetime) -> bool:
 
 
 def user_for_feed(db_session: Session, secret: str) -> User:
+    """Return the user owning a live personal feed secret; 404 otherwise."""
     feed = db_session.scalar(select(CalendarFeed).where(CalendarFeed.secret == secret,
                                                         CalendarFeed.revoked_at.is_(None)))
     if feed is None:

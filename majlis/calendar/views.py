@@ -36,11 +36,13 @@ def _public_feed_response(series_id: int | None, filename: str) -> Response:
 
 @bp.get("/majlis.ics")
 def public_feed():
+    """Serve the public calendar of all public sessions."""
     return _public_feed_response(None, "majlis.ics")
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
+    """Serve the public calendar of one public series."""
     series = get_db().get(Series, series_id)
     if series is None or series.visibility != Visibility.PUBLIC:
         raise NotFound()
@@ -49,6 +51,7 @@ def series_feed(series_id: int):
 
 @bp.get("/sessions/<int:session_id>.ics")
 def session_feed(session_id: int):
+    """Serve one session the viewer may see as an .ics file."""
     viewer = current_user if current_user.is_authenticated else None
     row = get_visible_session(get_db(), session_id, viewer)
     return services.ics_response(services.session_feed(row, services.feed_context()),
@@ -57,6 +60,7 @@ def session_feed(session_id: int):
 
 @bp.get("/feed/<secret>.ics")
 def personal_feed(secret: str):
+    """Serve a personal calendar feed by its secret link."""
     if len(secret) > 64:
         raise NotFound()
     db_session = get_db()
@@ -68,6 +72,7 @@ def personal_feed(secret: str):
 @bp.post("/personal")
 @login_required
 def issue_personal_feed():
+    """Make a new personal calendar link, switching off the previous one."""
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db_session:
             services.issue_feed(db_session, current_user, now=utcnow())
@@ -78,6 +83,7 @@ def issue_personal_feed():
 @bp.post("/personal/revoke")
 @login_required
 def revoke_personal_feed():
+    """Switch off the user's personal calendar link."""
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db_session:
             services.revoke_feed(db_session, current_user, now=utcnow())

@@ -29,6 +29,7 @@ from majlis.sessions.services import parse_day
 
 
 def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pybabel extracts
+    """Mark a text for translation without translating it here (it is stored as its catalog id)."""
     return text
 
 
@@ -69,6 +70,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def local_today(now: datetime, zone: ZoneInfo) -> date:
+    """Return today's date in the given time zone."""
     return now.astimezone(zone).date()
 
 
@@ -431,6 +433,7 @@ def triage_queue(db_session: Session) -> list[Case]:
 
 
 def can_view(user: User | None, case: Case) -> bool:
+    """Tell whether the user may see the case (the office, its resident, its body once triaged)."""
     if user is None:
         return False
     if permissions.is_office(user) or (case.resident_id is not None and case.resident_id == user.id):
@@ -494,6 +497,7 @@ def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:
 
 
 def visible_cases(db_session: Session, viewer: User, *, status: str | None = None) -> list[Case]:
+    """List the cases the viewer may see, optionally only open or closed ones."""
     statement = select(Case)
     if permissions.is_official(viewer):
         statement = statement.where(Case.body_id == viewer.body_id, Case.status != C.SUBMITTED)
@@ -597,6 +601,7 @@ def _hand_over(db_session: Session, case: Case, update_row: CaseUpdate, to_body)
 
 
 def is_overdue(case: Case, today: date) -> bool:
+    """Tell whether an open case is past its due date."""
     return case.status in OPEN_STATES and case.due_on < today
 
 

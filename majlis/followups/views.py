@@ -68,6 +68,7 @@ def _show_error(form, exc: MajlisError, aliases: dict | None = None) -> int:
 @bp.get("/cases")
 @login_required
 def case_list():
+    """List the cases the user may see."""
     status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
     cases = services.visible_cases(get_db(), current_user, status=status)
     return render_template("followups/list.html", cases=cases, status=status,
@@ -77,6 +78,7 @@ def case_list():
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case_page(case_id: int):
+    """Show a case with its history and the forms the viewer may use."""
     db_session = get_db()
     case = services.get_case(db_session, case_id, current_user)
     updates = db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))
@@ -99,6 +101,7 @@ def case_page(case_id: int):
 @bp.post("/cases/<int:case_id>/updates")
 @login_required
 def add_update(case_id: int):
+    """Add a dated update to a case (progress, hand-over, or the resident's answer)."""
     back = request.form.get("back") == "queue" and permissions.is_office(current_user)
     if EmptyForm().validate_on_submit():
         try:
@@ -119,6 +122,7 @@ def add_update(case_id: int):
 @bp.post("/cases/<int:case_id>/contact-consent")
 @login_required
 def contact_consent(case_id: int):
+    """Record whether the resident of an anonymous case lets its body contact them."""
     services.get_case(get_db(), case_id, current_user)  # 404 for anyone who may not see the case, whatever they sent
     if EmptyForm().validate_on_submit():
         if request.form.get("agree") not in ("yes", "no"):
@@ -142,6 +146,7 @@ def contact_consent(case_id: int):
 @bp.post("/questions/<int:question_id>/case")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def open_case(question_id: int):
+    """Open a case from a question in the moderators' console."""
     question = get_question(get_db(), question_id, current_user)
     target = url_for("questions.console", session_id=question.session_id) + f"#question-{question_id}"
     if EmptyForm().validate_on_submit():
@@ -161,6 +166,7 @@ def open_case(question_id: int):
 @login_required
 @rate_limit(REQUEST_LIMIT, methods=["POST"], key_func=lambda: f"user:{current_user.get_id()}")
 def new_request():
+    """Show and take a resident's own request for the office to triage."""
     if not permissions.is_resident(current_user):
         raise Forbidden(_("Only residents send requests."), code="residents_only")
     form = RequestForm()
@@ -191,6 +197,7 @@ def new_request():
 @bp.route("/cases/new", methods=["GET", "POST"])
 @roles_required(Role.MODERATOR, Role.STAFF)
 def new_case():
+    """Show and take a case staff record from another channel (phone, visit, letter)."""
     db_session = get_db()
     form = ChannelCaseForm()
     form.category.choices = _category_choices(services.list_categories(db_session))
@@ -226,6 +233,7 @@ def new_case():
 @bp.get("/staff/requests")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def triage_queue():
+    """Show the requests waiting for triage, oldest first."""
     db_session = get_db()
     choices = _category_choices(services.list_categories(db_session))
     waiting = services.triage_queue(db_session)
@@ -240,6 +248,7 @@ def triage_queue():
 @bp.post("/staff/requests/<int:case_id>/triage")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def triage(case_id: int):
+    """Triage a request: accept it into a category and body, or decline it."""
     form = TriageForm(prefix=f"c{case_id}")
     form.category.choices = _category_choices(services.list_categories(get_db()))
     if form.validate_on_submit():
@@ -282,6 +291,7 @@ def _feedback_party(case_id: int, token: str | None):
 
 @bp.route("/cases/<int:case_id>/feedback", methods=["GET", "POST"])
 def feedback(case_id: int):
+    """Ask the resident whether the case was fixed and record their answer."""
     token = request.values.get("token") or None
     case, resident = _feedback_party(case_id, token)
     form = FeedbackForm()
@@ -317,6 +327,7 @@ def _category_data(form: CategoryForm) -> dict:
 @bp.route("/staff/categories", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def categories():
+    """List the case categories and add a new one."""
     db_session = get_db()
     form = CategoryForm()
     form.body_id.choices = [SelectChoice("", _("— choose —"))] + [
@@ -341,6 +352,7 @@ def categories():
 @bp.route("/staff/categories/<int:category_id>", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def category_edit(category_id: int):
+    """Edit one case category."""
     db_session = get_db()
     category = db_session.get(CaseCategory, category_id)
     if category is None:
@@ -371,6 +383,7 @@ def category_edit(category_id: int):
 @bp.get("/staff/agenda")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def agenda():
+    """Show the next coordinating session's agenda: the cases overdue or due soon."""
     now = utcnow()
     db_session = get_db()
     next_session = db_session.scalar(select(MajlisSession).where(
@@ -383,6 +396,7 @@ def agenda():
 
 @bp.get("/accountability")
 def accountability():
+    """Show the public accountability dashboard for the chosen period."""
     now, zone = utcnow(), local_zone()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))
     figures = dashboard.dashboard(get_db(), start=start, end=end, group_by=group_by, now=now, zone=zone)

@@ -187,6 +187,7 @@ def service_requests(db_session: Session, query: RequestQuery) -> list[PublicCas
 
 
 def service_request(db_session: Session, case_id: int) -> PublicCase | None:
+    """Return one published case as a GeoReport service request, or None."""
     found = _with_feedback(db_session, db_session.execute(_statement().where(Case.id == case_id)))
     return found[0] if found else None
 

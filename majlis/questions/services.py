@@ -11,15 +11,15 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from majlis import live
+from majlis.arabic import normalize, similarity
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus, Role, SessionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, MajlisError, NotFound, as_id
 from majlis.questions.models import Question, Vote
-from majlis.questions.normalize import normalize, similarity
 from majlis.registration.models import Registration
+from majlis.sessions import live
 from majlis.sessions.models import MajlisSession
 
 MIN_LENGTH, MAX_LENGTH = 3, 1000
@@ -52,6 +52,7 @@ def _clean_body(body) -> str:
 
 
 def may_ask(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    """Tell whether the user may ask in the session (registered, or invited, or staff)."""
     from majlis.registration.invitations import invitation_state
 
     registered = db_session.scalar(select(func.count()).select_from(Registration).where(
@@ -103,6 +104,7 @@ def _own_pending(question: Question, author: User) -> None:
 
 
 def edit(db_session: Session, question: Question, author: User, *, body, now: datetime) -> Question:
+    """Change the text of the author's own pending question."""
     _own_pending(question, author)
     question.body = _clean_body(body)
     question.normalized_body = normalize(question.body)
@@ -112,6 +114,7 @@ def edit(db_session: Session, question: Question, author: User, *, body, now: da
 
 
 def withdraw(db_session: Session, question: Question, author: User, *, now: datetime) -> Question:
+    """Withdraw the author's own pending question."""
     _own_pending(question, author)
     _move(db_session, question, S.WITHDRAWN, actor=author, now=now)
     return question
@@ -146,6 +149,7 @@ def _question_with_session():
 
 
 def lock_question(db_session: Session, question_id: int) -> Question:
+    """Load a question locked for a change; 404 when there is none."""
     question = db_session.scalar(select(Question).where(Question.id == question_id).with_for_update()
                                  .execution_options(populate_existing=True))
     if question is None:
@@ -263,6 +267,7 @@ def _check_voter(voter: User) -> None:
 
 
 def unvote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
+    """Take back the voter's vote on a question (nothing if there was none)."""
     _check_voter(voter)
     if db_session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.user_id == voter.id)).rowcount:
         db_session.execute(update(Question).where(Question.id == question.id)
@@ -318,6 +323,7 @@ def presenter_board(db_session: Session, majlis_session: MajlisSession, *, top: 
 
 
 def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> set[int]:
+    """Return the ids of the session's questions the viewer voted for."""
     if viewer is None:
         return set()
     return set(db_session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(

@@ -116,6 +116,7 @@ def _registration_refusal(db_session: Session, majlis_session, user: User | None
 
 
 def position_in_line(db_session: Session, registration: Registration) -> int | None:
+    """Return the registration's place in its pool's waiting line (1 first), or None if not waiting."""
     if registration.status != WAITLISTED:
         return None
     ahead = db_session.scalar(select(func.count()).select_from(Registration).where(
@@ -134,6 +135,7 @@ def own_registration(db_session: Session, session_id: int, user_id: int) -> Regi
 
 
 def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
+    """Return the user's place for the session (seat or line), or None."""
     registration = own_registration(db_session, majlis_session.id, user.id)
     if registration is None:
         return None
@@ -449,7 +451,7 @@ def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now
         # The promoted see it at once on the session page (a seat, the room as a participant), even mid-session.
         majlis_session.live_version += 1
         db_session.flush()
-        from majlis import live
+        from majlis.sessions import live
 
         live.announce(db_session, majlis_session.id)
     return promoted
@@ -540,6 +542,7 @@ def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> 
 
 
 def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance:
+    """Count the session's registrations by status and how many attended."""
     from majlis.jitsi import events
 
     counts = dict(db_session.execute(select(Registration.status, func.count()).where(
@@ -598,12 +601,14 @@ def check_in(db_session: Session, majlis_session: MajlisSession, code, *, actor:
 
 
 def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:
+    """List the users registered (not cancelled) for the session."""
     return list(db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
         Registration.session_id == majlis_session.id, Registration.status != CANCELLED).order_by(User.id)))
 
 
 def audit_registration(db_session: Session, actor: User, registration: Registration, action: str,
                        now: datetime) -> None:
+    """Record a registration's change in the audit log."""
     audit.record(db_session, actor_id=actor.id, action=action, object_type="registration",
                  object_id=registration.id, to_state=registration.status.value, now=now)
 

@@ -29,6 +29,7 @@ bp = Blueprint("registration", __name__)
 @bp.post("/sessions/<int:session_id>/register")
 @login_required
 def register(session_id: int):
+    """Register the user for the session, or put them in its waiting line."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -68,6 +69,7 @@ def confirm_unregister(session_id: int):
 @bp.post("/sessions/<int:session_id>/unregister")
 @login_required
 def unregister(session_id: int):
+    """Cancel the user's registration for the session."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -82,6 +84,7 @@ def unregister(session_id: int):
 @bp.get("/staff/sessions/<int:session_id>/registrants")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def registrants(session_id: int):
+    """List the session's registrants for staff."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     return render_template("registration/registrants.html", majlis_session=majlis_session,
@@ -118,6 +121,7 @@ def check_in(session_id: int):
 @bp.get("/staff/sessions/<int:session_id>/registrants.csv")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def registrants_csv(session_id: int):
+    """Send the session's registrants as CSV."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     header = [_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"), _("Attended"),
@@ -146,6 +150,7 @@ def _area_name(area) -> str:
 @bp.route("/staff/sessions/<int:session_id>/invitations", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def invitations_page(session_id: int):
+    """List the session's invitations and invite people by name or body."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     form = InviteForm()
@@ -179,6 +184,7 @@ def invitations_page(session_id: int):
 @bp.post("/sessions/<int:session_id>/invitation")
 @login_required
 def answer_invitation(session_id: int):
+    """Accept or decline the user's invitation to the session."""
     form = EmptyForm()
     if form.validate_on_submit():
         accept = request.form.get("answer") == "accept"

@@ -234,6 +234,7 @@ def parse_instant(value, field: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_day(value, field: str) -> date:
+    """Parse a YYYY-MM-DD date within the allowed range; raise InvalidInput otherwise."""
     try:
         day = date.fromisoformat(str(value or ""))
     except ValueError:
@@ -690,6 +691,7 @@ def _locked_session():
 
 
 def can_see(viewer: User | None, row: MajlisSession) -> bool:
+    """Tell whether the viewer may see the session by its visibility and their role."""
     return row.visibility == Visibility.PUBLIC or (viewer is not None and permissions.sees_all_sessions(viewer.role))
 
 
@@ -775,5 +777,6 @@ def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | No
 
 
 def count_sessions(db_session: Session, series_id: int) -> int:
+    """Count the sessions of a series."""
     return db_session.scalar(select(func.count()).select_from(MajlisSession)
                              .where(MajlisSession.series_id == series_id))

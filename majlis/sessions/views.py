@@ -200,6 +200,7 @@ def describe_rule(series: Series) -> str | None:
 
 
 def local_day(day: date, fmt: str = "full") -> str:
+    """Format a date in the current language."""
     return format_date(day, format=fmt, locale=current_lang())
 
 
@@ -295,6 +296,7 @@ def staff_home():
 @bp.route("/series")
 @roles_required(Role.STAFF)
 def series_list():
+    """List the series with each one's next session."""
     db_session = get_db()
     series = db_session.scalars(select(Series).order_by(Series.id)).all()
     next_starts = dict(db_session.execute(
@@ -309,6 +311,7 @@ def series_list():
 @bp.route("/series/new", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def series_new():
+    """Show the new-series form and create the series with its first sessions."""
     form = SeriesForm()
     status = 200
     if form.validate_on_submit():
@@ -370,12 +373,14 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
 @bp.route("/series/<int:series_id>")
 @roles_required(Role.STAFF)
 def series_detail(series_id: int):
+    """Show a series with its sessions."""
     return _render_series(_series_or_404(get_db(), series_id))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["POST"])
 @roles_required(Role.STAFF)
 def series_edit(series_id: int):
+    """Change a series' details and its future sessions."""
     series = _series_or_404(get_db(), series_id)
     form = SeriesEditForm()
     status = 400
@@ -403,6 +408,7 @@ def series_edit(series_id: int):
 @bp.route("/series/<int:series_id>/end", methods=["POST"])
 @roles_required(Role.STAFF)
 def series_end(series_id: int):
+    """End a series on a date, cancelling or dropping the sessions after it."""
     series = _series_or_404(get_db(), series_id)
     form = SeriesEndForm()
     status = 400
@@ -433,6 +439,7 @@ def _month_start(value: str | None) -> date:
 @bp.route("/calendar")
 @roles_required(Role.STAFF)
 def month():
+    """Show the month's sessions as a calendar."""
     zone = local_zone()
     first = _month_start(request.args.get("month"))
     following = (first + timedelta(days=31)).replace(day=1)
@@ -505,12 +512,14 @@ def _render_session(row: MajlisSession, update_form=None, cancel_form=None, stat
 @bp.route("/sessions/<int:session_id>")
 @roles_required(Role.STAFF)
 def session_manage(session_id: int):
+    """Show a session's management page."""
     return _render_session(_session_or_404(get_db(), session_id))
 
 
 @bp.route("/sessions/<int:session_id>/update", methods=["POST"])
 @roles_required(Role.STAFF)
 def session_update(session_id: int):
+    """Change a session's times, capacity, registration window or viewing."""
     row = _session_or_404(get_db(), session_id)
     form = _with_areas(SessionUpdateForm())
     status = 400
@@ -539,6 +548,7 @@ def session_update(session_id: int):
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
 @roles_required(Role.STAFF)
 def session_cancel(session_id: int):
+    """Cancel a session with a reason residents will see."""
     row = _session_or_404(get_db(), session_id)
     form = CancelForm()
     status = 400
@@ -558,6 +568,7 @@ def session_cancel(session_id: int):
 @bp.route("/sessions/new", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def session_new():
+    """Show the one-off session form and create the session."""
     form = _with_areas(OneOffForm())
     status = 200
     if form.validate_on_submit():
