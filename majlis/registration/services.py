@@ -489,10 +489,7 @@ def mark_attended(executor, registration_id: int, *, now: datetime) -> bool:
 
 @functools.cache
 def _mark_attended():
-    # Built once: at a session's start this runs thousands of times a minute, and building a statement costs more
-    # than running it. A Core statement on the table (the ORM objects of a request that ran it are not reused).
-    # By primary key: with (session, user) PostgreSQL's planner, its statistics behind a burst of registrations,
-    # chose the waiting line's index and filtered a session's registrations row by row (measured: 0.3 ms at 300).
+    # Built once, a Core statement on the table, by primary key (why: bench/ANALYSIS.md, 7).
     table = Registration.__table__
     return update(table).where(
         table.c.id == bindparam("b_id"), table.c.status == CONFIRMED, table.c.attended_at.is_(None),
