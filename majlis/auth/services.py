@@ -633,3 +633,19 @@ def purge_expired_signups(db_session: Session, *, policy: AccountPolicy, now: da
             continue
         deleted += 1
     return deleted
+
+
+def users_by_id(db_session: Session, ids: set[int | None]) -> dict[int, User]:
+    """Load the users with these ids in one query, keyed by id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {user.id: user for user in db_session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def own_api_token(db_session: Session, user: User, token_id: int) -> ApiToken:
+    """Return one of the user's own API tokens; 404 for any other."""
+    record = db_session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise NotFound()
+    return record

@@ -21,11 +21,11 @@ from majlis.auth.forms import (
     TokenForm,
     VerifyForm,
 )
-from majlis.auth.models import ApiToken, User
+from majlis.auth.models import User
 from majlis.auth.services import AccountPolicy
 from majlis.db import get_db, unit_of_work
-from majlis.directory.models import Area
-from majlis.errors import MajlisError, NotFound
+from majlis.directory import services as directory
+from majlis.errors import MajlisError
 from majlis.extensions import rate_limit
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -78,7 +78,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _area_choices() -> list[tuple[str, str]]:
-    areas = get_db().scalars(select(Area).order_by(Area.id))
+    areas = directory.list_areas(get_db())
     english = current_lang() == "en"
     return [("", _("— choose —"))] + [(area.code, area.name_en if english else area.name_ar) for area in areas]
 
@@ -273,9 +273,7 @@ def revoke_token(token_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("auth.account"))
     with unit_of_work() as db_session:
-        record = db_session.get(ApiToken, token_id)
-        if record is None or record.user_id != current_user.id:
-            raise NotFound()
+        record = services.own_api_token(db_session, current_user, token_id)
         services.revoke_api_token(db_session, record, actor=current_user, now=utcnow())
     flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.account"))
@@ -319,13 +317,10 @@ def delete_account():
 @roles_required()  # administrators only
 def audit_log():
     """Show the audit log to administrators, filtered by object type and id."""
-    from majlis.audit.models import AuditEntry
+    from majlis.audit import services as audit
 
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if request.args.get("object_type"):
-        query = query.where(AuditEntry.object_type == request.args["object_type"])
-    entries = get_db().scalars(query.limit(300)).all()
-    actors = {u.id: u for u in get_db().scalars(select(User).where(User.id.in_({e.actor_id for e in entries})))}
+    entries = audit.recent_entries(get_db(), object_type=request.args.get("object_type") or None)
+    actors = services.users_by_id(get_db(), {e.actor_id for e in entries})
     from majlis.audit import labels
 
     return render_template("auth/audit.html", entries=entries, actors=actors, label=labels.label,

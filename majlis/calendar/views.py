@@ -11,10 +11,8 @@ from majlis.auth.decorators import login_required
 from majlis.auth.forms import EmptyForm
 from majlis.calendar import services
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Visibility
 from majlis.errors import NotFound
-from majlis.sessions.models import Series
-from majlis.sessions.services import get_visible_session
+from majlis.sessions.services import get_public_series, get_visible_session
 from majlis.timeutil import utcnow
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
@@ -43,9 +41,7 @@ def public_feed():
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
     """Serve the public calendar of one public series."""
-    series = get_db().get(Series, series_id)
-    if series is None or series.visibility != Visibility.PUBLIC:
-        raise NotFound()
+    get_public_series(get_db(), series_id)
     return _public_feed_response(series_id, f"majlis-series-{series_id}.ics")
 
 

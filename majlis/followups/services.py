@@ -738,3 +738,16 @@ def export_account_data(db_session: Session, user: User) -> dict:
     """Export the cases the user raised (their number, status and due date)."""
     return {"cases": [{"id": c.id, "status": c.status.value, "due_on": c.due_on.isoformat()}
                       for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))]}
+
+
+def updates_of(db_session: Session, case: Case) -> list[CaseUpdate]:
+    """List the case's history entries, oldest first."""
+    return list(db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id)))
+
+
+def get_category(db_session: Session, category_id: int) -> CaseCategory:
+    """Return the category with this id; 404 when there is none."""
+    category = db_session.get(CaseCategory, category_id)
+    if category is None:
+        raise NotFound()
+    return category

@@ -14,17 +14,17 @@ from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.db import get_db, unit_of_work
-from majlis.directory.models import Area, GovernmentBody
-from majlis.enums import CaseChannel, CaseStatus, Role, SeriesKind, SessionStatus
+from majlis.directory import services as directory
+from majlis.enums import CaseChannel, CaseStatus, Role
 from majlis.errors import Forbidden, MajlisError, NotFound
 from majlis.extensions import rate_limit
 from majlis.followups import charts, dashboard, services
 from majlis.followups.forms import CategoryForm, ChannelCaseForm, FeedbackForm, RequestForm, TriageForm
 from majlis.followups.links import read_feedback_token
-from majlis.followups.models import Case, CaseCategory, CaseUpdate
+from majlis.followups.models import Case, CaseCategory
 from majlis.questions.models import Question
 from majlis.questions.services import get_question
-from majlis.sessions.models import MajlisSession
+from majlis.sessions import services as session_services
 from majlis.templating import current_lang
 from majlis.timeutil import local_zone, utcnow
 
@@ -33,7 +33,7 @@ REQUEST_LIMIT = "5 per hour; 20 per day"
 
 
 def _bodies():
-    return get_db().scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id)).all()
+    return directory.active_bodies(get_db())
 
 
 def _name(row) -> str:
@@ -47,7 +47,7 @@ def _category_choices(categories) -> list:
 
 
 def _area_choices() -> list:
-    areas = get_db().scalars(select(Area).order_by(Area.id)).all()
+    areas = directory.list_areas(get_db())
     return [SelectChoice("", _("— not given —"))] + [SelectChoice(str(a.id), _name(a)) for a in areas]
 
 
@@ -81,7 +81,7 @@ def case_page(case_id: int):
     """Show a case with its history and the forms the viewer may use."""
     db_session = get_db()
     case = services.get_case(db_session, case_id, current_user)
-    updates = db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))
+    updates = services.updates_of(db_session, case)
     now = utcnow()
     is_resident = current_user.id == case.resident_id and current_user.role == Role.RESIDENT
     feedback_form = None
@@ -354,9 +354,7 @@ def categories():
 def category_edit(category_id: int):
     """Edit one case category."""
     db_session = get_db()
-    category = db_session.get(CaseCategory, category_id)
-    if category is None:
-        raise NotFound()
+    category = services.get_category(db_session, category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)
     if request.method == "GET":
         form.body_id.data = str(category.body_id)
@@ -386,9 +384,7 @@ def agenda():
     """Show the next coordinating session's agenda: the cases overdue or due soon."""
     now = utcnow()
     db_session = get_db()
-    next_session = db_session.scalar(select(MajlisSession).where(
-        MajlisSession.kind == SeriesKind.COORDINATING, MajlisSession.starts_at > now,
-        MajlisSession.status != SessionStatus.CANCELLED).order_by(MajlisSession.starts_at))
+    next_session = session_services.next_coordinating_session(db_session, now=now)
     return render_template("followups/agenda.html", groups=services.overdue_agenda(db_session, now=now,
                                                                                      zone=local_zone()),
                            next_session=next_session, today=services.local_today(now, local_zone()))

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from majlis.directory.models import Area, GovernmentBody
@@ -236,3 +236,8 @@ def all_published(db_session: Session, *, start: date | None, end: date | None, 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def last_category_change(db_session: Session) -> datetime | None:
+    """Return when a case category last changed (GeoReport's changeset), or None without categories."""
+    return db_session.scalar(select(func.max(CaseCategory.updated_at)))

@@ -8,12 +8,10 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from majlis.db import get_db
 from majlis.enums import CaseStatus
 from majlis.errors import InvalidInput, MajlisError, NotFound
-from majlis.followups.models import CaseCategory
 from majlis.open311 import georeport, opendata
 from majlis.open311 import services as public
 from majlis.templating import current_lang
@@ -54,7 +52,7 @@ def _formats(rule: str, endpoint: str, view) -> None:
 
 def discovery(fmt: str):
     """Serve the GeoReport v2 discovery document."""
-    changed = get_db().scalar(select(func.max(CaseCategory.updated_at)))
+    changed = public.last_category_change(get_db())
     document = georeport.discovery_document(
         base_url=current_app.config["MAJLIS_BASE_URL"], changeset=max(changed or FIRST_CHANGESET, FIRST_CHANGESET),
         contact=_("The Governor's office, Capital Governorate: %(url)s",

@@ -22,7 +22,7 @@ from majlis import cache
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_database, get_db, unit_of_work
-from majlis.directory.models import GovernmentBody
+from majlis.directory import services as directory
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError
 from majlis.extensions import rate_limit
@@ -199,8 +199,7 @@ def console_context(majlis_session) -> dict:
         "merge_targets": candidates,  # for "merge into…": any question that may take a merge
         "counts": {state.value: len(items) for state, items in by_state.items()},
         "form": EmptyForm(),
-        "bodies": db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active)
-                                     .order_by(GovernmentBody.id)).all(),
+        "bodies": directory.active_bodies(db_session),
         "cases": dict(db_session.execute(select(Case.question_id, Case.id).where(
             Case.session_id == majlis_session.id)).all()),
     }

@@ -13,7 +13,7 @@ from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
 from majlis.csvexport import csv_response
 from majlis.db import get_db, unit_of_work
-from majlis.directory.models import GovernmentBody
+from majlis.directory import services as directory
 from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services
@@ -156,13 +156,13 @@ def invitations_page(session_id: int):
     form = InviteForm()
     form.body.choices = [("", _("— choose —"))] + [
         (str(b.id), b.name_en if current_lang() == "en" else b.name_ar)
-        for b in db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id))
+        for b in directory.active_bodies(db_session)
     ]
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
                 majlis_session = db_session.get(MajlisSession, session_id)
-                body = db_session.get(GovernmentBody, int(form.body.data)) if form.body.data else None
+                body = directory.get_body(db_session, int(form.body.data)) if form.body.data else None
                 person = None
                 if form.email.data:
                     # The one address rule (NFKC, case-folded): any spelling of an address finds its account.

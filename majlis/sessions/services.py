@@ -780,3 +780,53 @@ def count_sessions(db_session: Session, series_id: int) -> int:
     """Count the sessions of a series."""
     return db_session.scalar(select(func.count()).select_from(MajlisSession)
                              .where(MajlisSession.series_id == series_id))
+
+
+def get_series(db_session: Session, series_id: int) -> Series:
+    """Return the series with this id for staff; 404 when there is none."""
+    series = db_session.get(Series, series_id)
+    if series is None:
+        raise NotFound()
+    return series
+
+
+def get_session(db_session: Session, session_id: int) -> MajlisSession:
+    """Return the session with this id for staff, whatever its visibility; 404 when there is none."""
+    row = db_session.get(MajlisSession, session_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_public_series(db_session: Session, series_id: int) -> Series:
+    """Return a public series; 404 for any other (its existence is not revealed)."""
+    series = db_session.get(Series, series_id)
+    if series is None or series.visibility != Visibility.PUBLIC:
+        raise NotFound()
+    return series
+
+
+def series_overview(db_session: Session, *, now: datetime) -> tuple[list[Series], dict[int, datetime]]:
+    """List every series by id with the start of each one's next session not cancelled."""
+    series = list(db_session.scalars(select(Series).order_by(Series.id)))
+    next_starts = dict(db_session.execute(
+        select(MajlisSession.series_id, func.min(MajlisSession.starts_at))
+        .where(MajlisSession.series_id.is_not(None), MajlisSession.starts_at > now,
+               MajlisSession.status != SessionStatus.CANCELLED)
+        .group_by(MajlisSession.series_id)
+    ).all())
+    return series, next_starts
+
+
+def series_neighbours(db_session: Session, series: Series) -> tuple[Series | None, list[Series]]:
+    """Return the series this one continues (or None) and the series that continue it."""
+    previous = db_session.get(Series, series.previous_id) if series.previous_id else None
+    following = list(db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)))
+    return previous, following
+
+
+def next_coordinating_session(db_session: Session, *, now: datetime) -> MajlisSession | None:
+    """Return the next coordinating session not cancelled, or None."""
+    return db_session.scalar(select(MajlisSession).where(
+        MajlisSession.kind == SeriesKind.COORDINATING, MajlisSession.starts_at > now,
+        MajlisSession.status != SessionStatus.CANCELLED).order_by(MajlisSession.starts_at).limit(1))

@@ -14,7 +14,6 @@ from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from majlis import cache
@@ -22,8 +21,9 @@ from majlis.auth import services as auth_services
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Role, SessionStatus, Visibility
-from majlis.errors import InvalidInput, MajlisError, NotFound
+from majlis.directory import services as directory
+from majlis.enums import Role, Visibility
+from majlis.errors import InvalidInput, MajlisError
 from majlis.sessions import services
 from majlis.sessions.forms import (
     KIND_LABELS,
@@ -267,17 +267,11 @@ def _form_status(form) -> int:
 
 
 def _series_or_404(db_session: Session, series_id: int) -> Series:
-    series = db_session.get(Series, series_id)
-    if series is None:
-        raise NotFound()
-    return series
+    return services.get_series(db_session, series_id)
 
 
 def _session_or_404(db_session: Session, session_id: int) -> MajlisSession:
-    row = db_session.get(MajlisSession, session_id)
-    if row is None:
-        raise NotFound()
-    return row
+    return services.get_session(db_session, session_id)
 
 
 @bp.route("/")
@@ -297,14 +291,7 @@ def staff_home():
 @roles_required(Role.STAFF)
 def series_list():
     """List the series with each one's next session."""
-    db_session = get_db()
-    series = db_session.scalars(select(Series).order_by(Series.id)).all()
-    next_starts = dict(db_session.execute(
-        select(MajlisSession.series_id, func.min(MajlisSession.starts_at))
-        .where(MajlisSession.series_id.is_not(None), MajlisSession.starts_at > utcnow(),
-               MajlisSession.status != SessionStatus.CANCELLED)
-        .group_by(MajlisSession.series_id)
-    ).all())
+    series, next_starts = services.series_overview(get_db(), now=utcnow())
     return render_template("staff/series_list.html", series=series, next_starts=next_starts)
 
 
@@ -360,8 +347,7 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
     db_session = get_db()
     upcoming = services.list_sessions(db_session, services.SessionQuery(start=utcnow(), series_id=series.id),
                                       viewer=current_user, limit=UPCOMING_LIMIT)
-    previous = db_session.get(Series, series.previous_id) if series.previous_id else None
-    following = db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)).all()
+    previous, following = services.series_neighbours(db_session, series)
     edit_form = edit_form or SeriesEditForm(formdata=None, data={**_edit_values(series), "from_day": _today()})
     end_form = end_form or SeriesEndForm(formdata=None, data={"last_day": series.ends_on or _today()})
     first_start = series.first_start_local.replace(tzinfo=ZoneInfo(series.timezone))
@@ -490,11 +476,10 @@ def _venue_data(form) -> dict:
 
 
 def _with_areas(form):
-    from majlis.directory.models import Area
-
-    name = Area.name_en if current_lang() == "en" else Area.name_ar
+    english = current_lang() == "en"
     form.place_area_id.choices = [("", _("— none —"))] + [
-        (str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
+        (str(area.id), area.name_en if english else area.name_ar)
+        for area in directory.list_areas(get_db(), by_name_in=current_lang())]
     return form
 
 
