@@ -649,3 +649,19 @@ def own_api_token(db_session: Session, user: User, token_id: int) -> ApiToken:
     if record is None or record.user_id != user.id:
         raise NotFound()
     return record
+
+
+def get_user(db_session: Session, user_id: int) -> User | None:
+    """Return the user with this id, or None."""
+    return db_session.get(User, user_id)
+
+
+def user_by_email(db_session: Session, email: str) -> User | None:
+    """Return the account holding this (already normalised) e-mail address, or None."""
+    return db_session.scalar(select(User).where(User.email == email))
+
+
+def user_by_session_token(db_session: Session, session_token: str) -> User | None:
+    """Return the enabled user a sign-in cookie's session token belongs to, or None."""
+    user = db_session.scalar(select(User).where(User.session_token == session_token))
+    return user if user is not None and not user.is_disabled else None

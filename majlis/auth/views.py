@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
 
 from majlis.auth import services
 from majlis.auth.decorators import login_required, roles_required
@@ -56,8 +55,7 @@ def init_login_manager(manager: LoginManager) -> None:
 
     @manager.user_loader
     def _load_user(session_token: str) -> User | None:
-        user = get_db().scalar(select(User).where(User.session_token == session_token))
-        return user if user is not None and not user.is_disabled else None
+        return services.user_by_session_token(get_db(), session_token)
 
 
 def _session_identifier() -> str:

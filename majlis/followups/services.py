@@ -751,3 +751,8 @@ def get_category(db_session: Session, category_id: int) -> CaseCategory:
     if category is None:
         raise NotFound()
     return category
+
+
+def category_by_code(db_session: Session, code: str) -> CaseCategory | None:
+    """Return the category with this code, or None."""
+    return db_session.scalar(select(CaseCategory).where(CaseCategory.code == code))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from majlis.auth import permissions
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
@@ -204,7 +204,7 @@ def new_case():
     form.area_id.choices = _area_choices()
     status = 200
     if form.validate_on_submit():
-        category = db_session.scalar(select(CaseCategory).where(CaseCategory.code == form.category.data))
+        category = services.category_by_code(db_session, form.category.data)
         data = {"channel": form.channel.data, "category": form.category.data,
                 "body_id": category.body_id if category else None, "area_id": form.area_id.data or None,
                 "description": form.description.data, "session_id": form.session_id.data,
@@ -214,7 +214,7 @@ def new_case():
                             "email": form.contact_email.data or None}}
         resident_email = (form.resident_email.data or "").lower()
         if resident_email:
-            resident = db_session.scalar(select(User).where(User.email == resident_email))
+            resident = auth_services.user_by_email(db_session, resident_email)
             data["resident_id"] = resident.id if resident else 0
         try:
             with unit_of_work() as write_session:

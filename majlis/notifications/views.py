@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
@@ -128,7 +129,7 @@ def remove_device(subscription_id: int):
 
 def _stop_target(token: str) -> tuple[User, str]:
     found = preferences.read_stop_token(current_app.config["SECRET_KEY"], token)
-    user = get_db().get(User, found[0]) if found else None
+    user = auth_services.get_user(get_db(), found[0]) if found else None
     if user is None or user.is_disabled:
         raise NotFound()
     return user, found[1]

@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.auth.models import User
 from majlis.csvexport import csv_response
 from majlis.db import get_db, unit_of_work
 from majlis.directory import services as directory
@@ -18,7 +16,7 @@ from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services
 from majlis.registration.forms import CheckInForm, InviteForm
-from majlis.sessions.models import MajlisSession
+from majlis.sessions import services as session_services
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -161,13 +159,13 @@ def invitations_page(session_id: int):
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                majlis_session = db_session.get(MajlisSession, session_id)
+                majlis_session = session_services.get_session(db_session, session_id)
                 body = directory.get_body(db_session, int(form.body.data)) if form.body.data else None
                 person = None
                 if form.email.data:
                     # The one address rule (NFKC, case-folded): any spelling of an address finds its account.
                     email = auth_services.normalize_email(form.email.data)
-                    person = db_session.scalar(select(User).where(User.email == email))
+                    person = auth_services.user_by_email(db_session, email)
                     if person is None:
                         raise InvalidInput(_("No account has this e-mail address."), field="email")
                 created = invitations.invite(db_session, majlis_session, actor=current_user, now=utcnow(),
