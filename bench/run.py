@@ -300,7 +300,7 @@ def descriptors_for(watchers: int) -> str | None:
 
 def run_fanout(result: BackendResult, database, database_url: str, instance: Path, work: Path, settings: Settings,
                pyspy: str | None) -> None:
-    from majlis import live
+    from majlis.sessions import live
 
     name = fanout_name(settings)
     row = bench_http.Row(name=name, majlis=None, ceiling=None, ceiling_name="", unit="ms", target=FANOUT_TARGET_MS)
@@ -356,9 +356,9 @@ def run_fanout(result: BackendResult, database, database_url: str, instance: Pat
             row.note += "; errors: " + "; ".join(fan.errors[:5])
         if result.fanout_polling:
             row.note += (f"; {result.fanout_polling} stream(s) fell back to polling the database every 0.5 s "
-                         "(majlis.live: 'live stream without Redis')")
+                         "(majlis.sessions.live: 'live stream without Redis')")
         if result.fanout_lost:
-            row.note += (f"; {result.fanout_lost} change(s) were not published to Redis (majlis.live: 'live "
+            row.note += (f"; {result.fanout_lost} change(s) were not published to Redis (majlis.sessions.live: 'live "
                          "update not published'), so watchers saw them only at their next re-read")
         if server.tracebacks():
             result.notes.append(f"{server.tracebacks()} traceback(s) in the fan-out server's log")

@@ -48,9 +48,9 @@ from sqlalchemy import func, select  # noqa: E402
 from majlis import create_app, migrations  # noqa: E402
 from majlis.auth.models import User  # noqa: E402
 from majlis.auth.services import AccountPolicy, create_user, issue_api_token, sign_up  # noqa: E402
-from majlis.core.models import Area, GovernmentBody  # noqa: E402
 from majlis.db import get_database, unit_of_work  # noqa: E402
 from majlis.demo import AREAS, BODIES  # noqa: E402
+from majlis.directory.models import Area, GovernmentBody  # noqa: E402
 from majlis.enums import Role, SessionStatus, Visibility  # noqa: E402
 from majlis.followups.services import open_case  # noqa: E402
 from majlis.questions import services as questions  # noqa: E402

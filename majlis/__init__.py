@@ -9,10 +9,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from majlis import cache, db, hooks, live
+from majlis import cache, db, hooks
 from majlis import config as config_module
 from majlis.errors import register_error_handlers
 from majlis.extensions import babel, login_manager, select_locale
+from majlis.sessions import live
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("majlis")
@@ -155,9 +156,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from majlis.api import bp as api_bp
     _bound_int_converter(app)
+    from majlis import ops
     from majlis.auth import views as auth_views
     from majlis.calendar import views as calendar_views
-    from majlis.core import views as core_views
     from majlis.followups import views as followup_views
     from majlis.jitsi import views as jitsi_views
     from majlis.minutes import views as minutes_views
@@ -168,7 +169,7 @@ def create_app(config: dict | None = None) -> Flask:
     from majlis.sessions import views as planning_views
 
     auth_views.init_login_manager(login_manager)
-    app.register_blueprint(core_views.bp)
+    app.register_blueprint(ops.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(jitsi_views.bp)
@@ -183,6 +184,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    _register_account_data()
 
     from majlis import templating
 
@@ -192,3 +194,26 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def _register_account_data() -> None:
+    """Wire each capability's part of a resident's data (download and deletion), in the download's key order."""
+    from majlis.auth import account_data
+    from majlis.auth import services as auth_services
+    from majlis.calendar import services as calendar_services
+    from majlis.followups import services as followup_services
+    from majlis.notifications import services as notification_services
+    from majlis.questions import services as question_services
+    from majlis.registration import services as registration_services
+
+    # Registrations go first: cancelling a future seat hands it to the waiting line while the account is intact.
+    account_data.register("registrations", export=registration_services.export_account_data,
+                          erase=registration_services.erase_account_data)
+    account_data.register("questions", export=question_services.export_account_data,
+                          erase=question_services.erase_account_data)
+    account_data.register("cases", export=followup_services.export_account_data)
+    account_data.register("api_tokens", export=auth_services.export_account_data,
+                          erase=auth_services.erase_account_data)
+    account_data.register("notifications", export=notification_services.export_account_data,
+                          erase=notification_services.erase_account_data)
+    account_data.register("calendar", erase=calendar_services.erase_account_data)

@@ -57,14 +57,15 @@ def demo_command():
 def create_user_command(email, name, role, password, body_code):
     """Create a verified, active account with the given role."""
     from majlis.auth import services
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with unit_of_work() as db_session:
             user = services.create_user(db_session, email=email, name=name, role=Role(role), password=password,
-                                        body_code=body_code, policy=account_policy(), now=utcnow())
+                                        body_code=body_code, policy=AccountPolicy.from_config(current_app.config),
+                                        now=utcnow())
     except MajlisError as exc:
         _fail(exc)
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
@@ -76,18 +77,20 @@ def create_user_command(email, name, role, password, body_code):
 @with_appcontext
 def token_command(email, label):
     """Create an API bearer token for EMAIL and print it (only its hash is stored)."""
+    from flask import current_app
     from sqlalchemy import select
 
     from majlis.auth import services
     from majlis.auth.models import User
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
 
     try:
         with unit_of_work() as db_session:
             user = db_session.scalar(select(User).where(User.email == services.normalize_email(email)))
             if user is None:
                 raise click.ClickException(f"no account with the e-mail {email}")
-            token, _record = services.issue_api_token(db_session, user, label=label, policy=account_policy(),
+            token, _record = services.issue_api_token(db_session, user, label=label,
+                                                      policy=AccountPolicy.from_config(current_app.config),
                                                       now=utcnow())
     except MajlisError as exc:
         _fail(exc)

@@ -106,9 +106,8 @@ class WriteGate:
     writer that does not pass the gate (the sqlite3 shell, an old process) is still kept out by SQLite's own lock.
     A process that dies releases its flock with its file descriptors.
 
-    A writer waits as long as the one ahead holds the gate, as in any lock queue: units of work hold it for database
-    work only, never across a network call (mail is sent outside them), and gunicorn's worker timeout ends a stuck
-    sync worker. A bounded wait was measured: waiting in a helper thread cost a fifth of the first-join rate.
+    A writer waits as long as the one ahead holds the gate: units of work hold it for database work only, never
+    across a network call (mail is sent outside them). Why the wait is unbounded: bench/ANALYSIS.md, 7.
     """
 
     def __init__(self, database_path: str):

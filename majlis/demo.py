@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from majlis.auth import services as auth_services
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Forbidden
 from majlis.sessions.models import MajlisSession, Series
@@ -120,7 +120,7 @@ def load(db_session: Session, *, now: datetime, config) -> Report:
     """Insert whatever of the demo is missing; running it again changes nothing."""
     if config["MAJLIS_ENV"] == "production":
         raise Forbidden("The demo data (with its published passwords) is refused in production.")
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
 
     report = Report()
     for code, name_ar, name_en in AREAS:
@@ -148,7 +148,8 @@ def load(db_session: Session, *, now: datetime, config) -> Report:
             continue
         auth_services.create_user(
             db_session, email=email, name=_DEMO_NAMES[role], role=Role(role), password=DEMO_PASSWORD,
-            body_code="works" if role == "official" else None, policy=account_policy(), now=now,
+            body_code="works" if role == "official" else None,
+            policy=AccountPolicy.from_config(config), now=now,
         )
         report.created += 1
 

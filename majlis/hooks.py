@@ -1,10 +1,7 @@
 """What runs around every request: one hook before and one after, each doing only what the request needs.
 
-Flask-WTF, Flask-Limiter and Flask-Login each register hooks that run on every request. Measured in process on
-`/healthz` (bench/ANALYSIS.md), they cost 17, 10 and 27 µs of a 265 µs request, and for the traffic that matters
-(GETs, bearer-token API calls, calendar polls) they do nothing: CSRF concerns unsafe methods, Majlis's rate limits
-are per view, and the remember-me cookie concerns signed-in sessions. The extensions are set up as usual; their
-hooks are taken off the app and called from Majlis's own hooks when the request is one they act on.
+The extensions (Flask-WTF, Flask-Limiter, Flask-Login) are set up as usual; their per-request hooks are taken off
+the app and called from Majlis's own hooks only when the request is one they act on (why: bench/ANALYSIS.md, 7).
 """
 
 from __future__ import annotations

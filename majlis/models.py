@@ -4,9 +4,10 @@ from majlis.audit.models import AuditEntry
 from majlis.auth.models import AccountThrottle, ApiToken, EmailVerification, User
 from majlis.cache import CacheVersion
 from majlis.calendar.models import CalendarFeed
-from majlis.core.models import Area, GovernmentBody, SchedulerHeartbeat
 from majlis.db import Base
+from majlis.directory.models import Area, GovernmentBody
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
+from majlis.heartbeat import SchedulerHeartbeat
 from majlis.jitsi.models import RoomEvent
 from majlis.minutes.models import ArchiveDocument, Attachment, Minutes, MinutesRevision, SessionNote
 from majlis.notifications.models import NotificationSettings, OutboxMessage, PhoneVerification, PushSubscription

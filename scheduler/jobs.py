@@ -106,11 +106,13 @@ def flag_overdue_cases(now: datetime) -> int:
 
 def purge_expired_signups(now: datetime) -> int:
     """Delete sign-ups never confirmed in time, and the throttle's forgotten rows."""
+    from flask import current_app
+
+    from majlis.auth.services import AccountPolicy
     from majlis.auth.services import purge_expired_signups as purge
-    from majlis.auth.views import account_policy
 
     with unit_of_work() as db_session:
-        return purge(db_session, policy=account_policy(), now=now)
+        return purge(db_session, policy=AccountPolicy.from_config(current_app.config), now=now)
 
 
 def fetch_attachments(now: datetime) -> int:

@@ -13,8 +13,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import delete, select
 
-from majlis.core.models import SchedulerHeartbeat
 from majlis.db import get_database, get_db, unit_of_work
+from majlis.heartbeat import SchedulerHeartbeat
 from majlis.minutes.models import Minutes
 from majlis.notifications.services import backlog, release_claims
 from scheduler.jobs import JOBS, SESSION_JOBS, Job

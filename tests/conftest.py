@@ -211,9 +211,8 @@ def api_token(db, app):
 
     def issue(user) -> dict:
         with app.test_request_context(), unit_of_work(db):
-            from majlis.auth.views import account_policy
-
-            token, _ = services.issue_api_token(db, user, label="test", policy=account_policy(),
+            token, _ = services.issue_api_token(db, user, label="test",
+                                                policy=services.AccountPolicy.from_config(app.config),
                                                 now=datetime.now(UTC))
         return {"Authorization": f"Bearer {token}"}
 

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role, SeriesKind, Visibility
 from majlis.security import hash_password, new_token
 from majlis.sessions.models import MajlisSession

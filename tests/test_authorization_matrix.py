@@ -471,8 +471,9 @@ PASSWORD_HASH = hash_password(factories.PASSWORD, fast=True)  # hashed once: the
 @pytest.fixture
 def world(app, db):
     """Two bodies, one user per role, and the objects the resident owns (see the module docstring)."""
+
     from majlis.auth import services as auth_services
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
     from majlis.calendar import services as calendar_services
     from majlis.followups import services as followup_services
     from majlis.minutes import services as minutes_services
@@ -498,7 +499,8 @@ def world(app, db):
                 ("moderator", Role.MODERATOR, {}), ("staff", Role.STAFF, {}), ("admin", Role.ADMIN, {}))
         }
         resident, staff = people["resident"], people["staff"]
-        bearer = {role: auth_services.issue_api_token(db, user, label="matrix", policy=account_policy(), now=now)[0]
+        policy = AccountPolicy.from_config(app.config)
+        bearer = {role: auth_services.issue_api_token(db, user, label="matrix", policy=policy, now=now)[0]
                   for role, user in people.items()}
         weekly = session_services.create_series(
             db, {"kind": "weekly", "title_ar": "المجلس الأسبوعي", "title_en": "Weekly majlis", "rrule": "FREQ=WEEKLY",
@@ -551,7 +553,7 @@ def world(app, db):
         recording = _stored_recording(app, db, past.id, now)
         revoked_feed = calendar_services.issue_feed(db, resident, now=now)
         feed = calendar_services.issue_feed(db, resident, now=now)  # revokes the first one
-        _, spare_token = auth_services.issue_api_token(db, resident, label="spare", policy=account_policy(), now=now)
+        _, spare_token = auth_services.issue_api_token(db, resident, label="spare", policy=policy, now=now)
         subscription = push.subscribe(db, resident, {"endpoint": "https://push.example.com/send/mine",
                                                      "keys": push_keys}, production=False, configured=True, now=now)
     world = {

@@ -185,7 +185,7 @@ def test_versions_move_only_for_what_each_read_shows(app, client, db, sessions, 
     assert db.get(MajlisSession, public.id).updated_at == stamp  # so the feed's DTSTAMP stays put
 
     with unit_of_work(db):
-        from majlis import live
+        from majlis.sessions import live
 
         live.bump(db, public.id)  # a question approved: watchers care, lists and feeds do not
     assert _versions(db) == after_registration

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from majlis.auth.models import ApiToken, User
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role, SeriesKind, Visibility
 from majlis.sessions.models import MajlisSession, Series
 

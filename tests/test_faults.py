@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from majlis import create_app, live
+from majlis import create_app
 from majlis.db import Database, make_engine, unit_of_work
 from majlis.enums import RegistrationStatus
 from majlis.registration.models import Registration
+from majlis.sessions import live
 from majlis.sessions.models import MajlisSession
 from tests import factories
 from tests.conftest import PG_SKIP_REASON, PG_URL, REDIS_SKIP_REASON, REDIS_URL, form_post

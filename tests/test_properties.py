@@ -11,8 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from majlis.arabic import normalize
 from majlis.calendar.ical import EventInfo, FeedInfo, SeriesInfo, build_calendar
-from majlis.questions.normalize import normalize
 from majlis.sessions.recurrence import occurrences
 
 PROPERTY_SETTINGS = settings(max_examples=100, deadline=None)

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from majlis.auth.services import AccountPolicy, issue_api_token
-from majlis.core.models import SchedulerHeartbeat
 from majlis.db import Database, unit_of_work
 from majlis.enums import RegistrationStatus, Role
+from majlis.heartbeat import SchedulerHeartbeat
 from majlis.registration.models import Registration
 from tests import factories
 from tests.conftest import PG_SKIP_REASON, PG_URL, REDIS_SKIP_REASON, REDIS_URL
@@ -92,7 +92,7 @@ def test_a_question_approved_on_one_instance_reaches_a_watcher_of_the_other(clus
                                 {"body": "سؤال عبر خادمين"})
     assert status == 201
     with cluster["database"].session_factory() as db:
-        from majlis.live import current_version
+        from majlis.sessions.live import current_version
 
         version = current_version(db, session_id)
     heard = []

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from majlis.auth.services import AccountPolicy, issue_api_token
-from majlis.core.models import SchedulerHeartbeat
 from majlis.db import Database, unit_of_work
 from majlis.enums import Role
+from majlis.heartbeat import SchedulerHeartbeat
 from majlis.minutes.models import Minutes
 from tests import factories
 from tests.servers import free_port as _free_port

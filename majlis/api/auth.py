@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import current_app, g, jsonify, url_for
 
 from majlis.api import api_user, bp, json_body
 from majlis.api.spec import ANY_USER, ANYONE, NO_CONTENT, documented, ok
 from majlis.auth import schemas, services
-from majlis.auth.views import LOGIN_LIMIT, RESEND_LIMIT, SIGNUP_LIMIT, account_policy, sign_in_again
+from majlis.auth.services import AccountPolicy
+from majlis.auth.views import LOGIN_LIMIT, RESEND_LIMIT, SIGNUP_LIMIT, sign_in_again
 from majlis.db import unit_of_work
 from majlis.errors import InvalidInput, Unauthorized
 from majlis.schema_types import N_
 from majlis.timeutil import utcnow
+
+
+def _policy() -> AccountPolicy:
+    return AccountPolicy.from_config(current_app.config)
 
 
 def _string(data: dict, key: str, *, required: bool = True) -> str | None:
@@ -42,7 +47,7 @@ def signup():
             password=_string(data, "password"),
             phone=_string(data, "phone", required=False),
             area=data.get("area"),
-            policy=account_policy(),
+            policy=_policy(),
             now=utcnow(),
         )
     return jsonify(schemas.User.dump(user)), 201, {"Location": url_for("api.me")}
@@ -61,7 +66,7 @@ def verify():
     data = json_body()
     with unit_of_work() as db_session:
         user = services.verify_email(db_session, email=_string(data, "email"), code=_string(data, "code"),
-                                     policy=account_policy(), now=utcnow())
+                                     policy=_policy(), now=utcnow())
     return jsonify(schemas.User.dump(user))
 
 
@@ -76,7 +81,7 @@ def verify():
 def resend_code():
     data = json_body()
     with unit_of_work() as db_session:
-        services.resend_verification_code(db_session, email=_string(data, "email"), policy=account_policy(),
+        services.resend_verification_code(db_session, email=_string(data, "email"), policy=_policy(),
                                           now=utcnow())
     # Accepted whether or not a code went out: the answer says nothing about the address.
     return "", 202
@@ -101,9 +106,9 @@ def create_token():
     if not isinstance(label, str):
         raise InvalidInput(field="label")
     with unit_of_work() as db_session:
-        user = services.authenticate(db_session, email=email, password=password, policy=account_policy(),
+        user = services.authenticate(db_session, email=email, password=password, policy=_policy(),
                                      now=utcnow())
-        token, record = services.issue_api_token(db_session, user, label=label, policy=account_policy(),
+        token, record = services.issue_api_token(db_session, user, label=label, policy=_policy(),
                                                  now=utcnow())
     return jsonify({"token": token, "expires_at": record.expires_at.isoformat()}), 201
 
@@ -140,7 +145,7 @@ def change_password():
     data = json_body()
     with unit_of_work() as db_session:
         services.change_password(db_session, user, current=_string(data, "current_password"),
-                                 new=_string(data, "new_password"), policy=account_policy(), now=utcnow(),
+                                 new=_string(data, "new_password"), policy=_policy(), now=utcnow(),
                                  keep_token=g.api_token)
     if g.api_token is None:  # a browser session made the change: it alone continues, under the new session token
         sign_in_again(user)

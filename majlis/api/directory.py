@@ -7,7 +7,7 @@ from flask import jsonify
 from majlis.api import api_user, bp
 from majlis.api.spec import ANY_USER, documented, ok
 from majlis.db import get_db
-from majlis.followups import services
+from majlis.directory import services
 from majlis.followups.schemas import Body, BodyList
 from majlis.schema_types import N_
 

@@ -138,11 +138,10 @@ def cancel_session(session_id: int):
             errors={400: ["invalid_input"]},
             refusals=("from", "to"))
 def export_calendar():
-    from majlis.calendar import services as calendar_services
-    from majlis.calendar.views import feed_context, ics_response
+    from majlis.calendar.services import export_calendar as export
+    from majlis.calendar.services import feed_context, ics_response
 
     staff = require_role(Role.STAFF)
     query_ = services.session_query(request.args, local_zone())
-    rows = services.list_sessions(get_db(), query_, viewer=staff, limit=5000)
-    return ics_response(calendar_services.export_feed(rows, feed_context()), filename="majlis-export.ics",
-                        private=True)
+    _count, body = export(get_db(), query_, feed_context(), viewer=staff)
+    return ics_response(body, filename="majlis-export.ics", private=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from majlis.audit.models import AuditEntry
@@ -34,3 +35,11 @@ def record(
     )
     db_session.add(entry)
     return entry
+
+
+def recent_entries(db_session: Session, *, object_type: str | None = None, limit: int = 300) -> list[AuditEntry]:
+    """List the latest audit entries, newest first, optionally of one object type."""
+    statement = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if object_type:
+        statement = statement.where(AuditEntry.object_type == object_type)
+    return list(db_session.scalars(statement.limit(limit)))

@@ -9,8 +9,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth import permissions
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import Base
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.models_base import Timestamps, enum_column, utcnow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from majlis.questions.normalize import normalize
+from majlis.arabic import normalize
 
 # Explicit embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they reorder the text around them,
 # so a name can show as another. Pages already isolate names with dir="auto" and <bdi>.

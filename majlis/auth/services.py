@@ -6,8 +6,10 @@ import functools
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -16,14 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from majlis.audit import services as audit
-from majlis.auth import names, throttle
+from majlis.auth import account_data, names, throttle
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
 from majlis.auth.schemas import LABEL_MAX, NAME_MAX, NAME_MIN
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, as_id
-from majlis.notifications import preferences as notification_preferences
 from majlis.notifications import services as notifications
 from majlis.security import (
     constant_time_equals,
@@ -62,6 +63,17 @@ class AccountPolicy:
     token_days: int = 90
     # An unconfirmed account stops holding its address after this long (see is_expired_signup).
     unverified_ttl: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> AccountPolicy:
+        """Read the account settings from the app's configuration."""
+        return cls(
+            verification_required=config["MAJLIS_EMAIL_VERIFICATION"] == "required",
+            secret_key=config["SECRET_KEY"],
+            fast_hash=config["MAJLIS_FAST_PASSWORD_HASH"],
+            token_days=config["MAJLIS_API_TOKEN_DAYS"],
+            unverified_ttl=timedelta(hours=config["MAJLIS_UNVERIFIED_HOURS"]),
+        )
 
     def throttle_key(self, email: str) -> str:
         return throttle.key_for(self.secret_key, email)
@@ -114,6 +126,7 @@ def _clean_phone(raw: str | None) -> str | None:
 
 
 def check_password(password: str | None, *, email: str = "", name: str = "", field: str = "password") -> str:
+    """Refuse a password that is missing or too weak for this account (InvalidInput on the field)."""
     if not isinstance(password, str):
         raise InvalidInput(_l("Enter a password."), field=field)
     problem = password_problem(password, email=email, name=name)
@@ -138,6 +151,7 @@ def find_area(db_session: Session, value) -> Area | None:
 
 
 def email_taken(db_session: Session, email: str) -> bool:
+    """Tell whether an account already holds this (normalised) e-mail address."""
     return db_session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
 
 
@@ -474,6 +488,7 @@ def create_user(
 
 
 def find_body(db_session: Session, value) -> GovernmentBody:
+    """Find a government body by id or code; raise NotFound when there is none."""
     if as_id(value) is not None:
         body = db_session.get(GovernmentBody, as_id(value))
     elif isinstance(value, int):
@@ -529,6 +544,7 @@ def _token_statement():
 
 
 def revoke_api_token(db_session: Session, record: ApiToken, *, actor: User, now: datetime) -> None:
+    """Revoke an API token of the actor's own (or any, for an administrator); 404 otherwise."""
     if record.user_id != actor.id and actor.role != Role.ADMIN:
         raise NotFound()
     if record.revoked_at is None:
@@ -538,6 +554,7 @@ def revoke_api_token(db_session: Session, record: ApiToken, *, actor: User, now:
 
 
 def active_tokens(db_session: Session, user: User, *, now: datetime) -> list[ApiToken]:
+    """List the user's API tokens that are neither revoked nor expired, newest first."""
     return list(
         db_session.scalars(
             select(ApiToken)
@@ -550,12 +567,13 @@ def active_tokens(db_session: Session, user: User, *, now: datetime) -> list[Api
 # --- privacy ------------------------------------------------------------------------------------------------------
 
 
-def export_data(db_session: Session, user: User) -> dict:
-    """Everything Majlis holds about a resident, for them to download."""
-    from majlis.followups.models import Case
-    from majlis.questions.models import Question, Vote
-    from majlis.registration.models import Registration
+def count_by_role(db_session: Session) -> dict[Role, int]:
+    """Count the accounts of each role (roles without accounts are left out)."""
+    return dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
 
+
+def export_data(db_session: Session, user: User) -> dict:
+    """Gather everything Majlis holds about a resident, for them to download."""
     def iso(value):
         return value.isoformat() if value is not None else None
 
@@ -563,48 +581,32 @@ def export_data(db_session: Session, user: User) -> dict:
         "account": {"id": user.id, "email": user.email, "name": user.name, "phone": user.phone,
                     "area": user.area.code if user.area else None, "role": user.role.value,
                     "created_at": iso(user.created_at), "last_login_at": iso(user.last_login_at)},
-        "registrations": [{"session_id": r.session_id, "status": r.status.value, "queued_at": iso(r.queued_at),
-                           "attended_at": iso(r.attended_at)}
-                          for r in db_session.scalars(select(Registration).where(Registration.user_id == user.id))],
-        "questions": [{"id": q.id, "session_id": q.session_id, "body": q.body, "status": q.status.value,
-                       "anonymous": q.is_anonymous, "created_at": iso(q.created_at)}
-                      for q in db_session.scalars(select(Question).where(Question.author_id == user.id))],
-        "votes": [v.question_id for v in db_session.scalars(select(Vote).where(Vote.user_id == user.id))],
-        "cases": [{"id": c.id, "status": c.status.value, "due_on": c.due_on.isoformat()}
-                  for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))],
-        "api_tokens": [{"label": t.label, "created_at": iso(t.created_at), "revoked": t.revoked_at is not None}
-                       for t in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))],
-        "notifications": notification_preferences.export(db_session, user),
+        **account_data.export_all(db_session, user),
     }
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the user's API tokens (labels and dates, never the secrets)."""
+    return {"api_tokens": [{"label": t.label, "created_at": t.created_at.isoformat(),
+                            "revoked": t.revoked_at is not None}
+                           for t in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))]}
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Revoke the user's live API tokens."""
+    for token in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
 
 
 def delete_account(db_session: Session, user: User, *, password: str, policy: AccountPolicy, now: datetime) -> None:
     """Erase a resident's personal data; their questions stay (anonymous) so minutes and cases keep their sense."""
-    from majlis.calendar.models import CalendarFeed
-    from majlis.questions.models import Question
-    from majlis.registration import services as registration
-    from majlis.registration.models import Registration
-    from majlis.sessions.models import MajlisSession
-
     if user.role != Role.RESIDENT:
         raise Forbidden(_l("Staff accounts are closed by an administrator."), code="not_self_service")
     check_current_password(db_session, user, password, policy=policy, now=now, field="password")
-    future = db_session.scalars(select(Registration.session_id).join(
-        MajlisSession, MajlisSession.id == Registration.session_id).where(
-        Registration.user_id == user.id, Registration.status != "cancelled", MajlisSession.starts_at > now)).all()
-    for session_id in future:
-        registration.cancel(db_session, session_id, user, now=now)  # seats go to the waiting line
-    for question in db_session.scalars(select(Question).where(Question.author_id == user.id)):
-        question.is_anonymous = True
-    for token in db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-        token.revoked_at = now
-    for feed in db_session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
-                                                              CalendarFeed.revoked_at.is_(None))):
-        feed.revoked_at = now
+    account_data.erase_all(db_session, user, now=now)  # every capability's part, registrations first
     user.name = str(_l("Deleted account"))
     user.email = f"deleted-{user.id}-{new_token(nbytes=6).lower()}@deleted.invalid"
     user.phone = None
-    notification_preferences.forget(db_session, user)
     user.area_id = None
     user.password_hash = hash_password(new_token())
     user.is_disabled = True
@@ -633,3 +635,35 @@ def purge_expired_signups(db_session: Session, *, policy: AccountPolicy, now: da
             continue
         deleted += 1
     return deleted
+
+
+def users_by_id(db_session: Session, ids: set[int | None]) -> dict[int, User]:
+    """Load the users with these ids in one query, keyed by id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {user.id: user for user in db_session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def own_api_token(db_session: Session, user: User, token_id: int) -> ApiToken:
+    """Return one of the user's own API tokens; 404 for any other."""
+    record = db_session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise NotFound()
+    return record
+
+
+def get_user(db_session: Session, user_id: int) -> User | None:
+    """Return the user with this id, or None."""
+    return db_session.get(User, user_id)
+
+
+def user_by_email(db_session: Session, email: str) -> User | None:
+    """Return the account holding this (already normalised) e-mail address, or None."""
+    return db_session.scalar(select(User).where(User.email == email))
+
+
+def user_by_session_token(db_session: Session, session_token: str) -> User | None:
+    """Return the enabled user a sign-in cookie's session token belongs to, or None."""
+    user = db_session.scalar(select(User).where(User.session_token == session_token))
+    return user if user is not None and not user.is_disabled else None

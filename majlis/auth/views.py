@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
 
 from majlis.auth import services
 from majlis.auth.decorators import login_required, roles_required
@@ -21,10 +20,11 @@ from majlis.auth.forms import (
     TokenForm,
     VerifyForm,
 )
-from majlis.auth.models import ApiToken, User
-from majlis.core.models import Area
+from majlis.auth.models import User
+from majlis.auth.services import AccountPolicy
 from majlis.db import get_db, unit_of_work
-from majlis.errors import MajlisError, NotFound
+from majlis.directory import services as directory
+from majlis.errors import MajlisError
 from majlis.extensions import rate_limit
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -37,18 +37,8 @@ SIGNUP_LIMIT = "10 per hour"
 RESEND_LIMIT = "10 per hour"
 
 
-def account_policy() -> services.AccountPolicy:
-    config = current_app.config
-    return services.AccountPolicy(
-        verification_required=config["MAJLIS_EMAIL_VERIFICATION"] == "required",
-        secret_key=config["SECRET_KEY"],
-        fast_hash=config["MAJLIS_FAST_PASSWORD_HASH"],
-        token_days=config["MAJLIS_API_TOKEN_DAYS"],
-        unverified_ttl=timedelta(hours=config["MAJLIS_UNVERIFIED_HOURS"]),
-    )
-
-
 def init_login_manager(manager: LoginManager) -> None:
+    """Configure Flask-Login: strong session protection, the sign-in view and the user loader."""
     manager.session_protection = "strong"
     manager.login_view = "auth.login"
     manager.login_message = None
@@ -60,8 +50,7 @@ def init_login_manager(manager: LoginManager) -> None:
 
     @manager.user_loader
     def _load_user(session_token: str) -> User | None:
-        user = get_db().scalar(select(User).where(User.session_token == session_token))
-        return user if user is not None and not user.is_disabled else None
+        return services.user_by_session_token(get_db(), session_token)
 
 
 def _session_identifier() -> str:
@@ -82,7 +71,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _area_choices() -> list[tuple[str, str]]:
-    areas = get_db().scalars(select(Area).order_by(Area.id))
+    areas = directory.list_areas(get_db())
     english = current_lang() == "en"
     return [("", _("— choose —"))] + [(area.code, area.name_en if english else area.name_ar) for area in areas]
 
@@ -112,6 +101,7 @@ def _start_session(user: User, remember: bool) -> None:
 @bp.route("/signup", methods=["GET", "POST"])
 @rate_limit(SIGNUP_LIMIT, methods=["POST"])
 def signup():
+    """Show the sign-up form and create the account from it."""
     if current_user.is_authenticated:
         return redirect(url_for("sessions.home"))
     form = SignupForm()
@@ -131,12 +121,13 @@ def signup():
             with unit_of_work() as db_session:
                 user = services.sign_up(
                     db_session, email=form.email.data, name=form.name.data, password=form.password.data,
-                    phone=form.phone.data, area=form.area.data, policy=account_policy(), now=utcnow(),
+                    phone=form.phone.data, area=form.area.data, policy=AccountPolicy.from_config(current_app.config),
+                    now=utcnow(),
                 )
         except MajlisError as exc:
             _apply_error(form, exc)
         else:
-            if account_policy().verification_required:
+            if AccountPolicy.from_config(current_app.config).verification_required:
                 flash(_("We sent a verification code to your e-mail. Enter it below."), "info")
                 return redirect(url_for("auth.verify", email=user.email))
             _start_session(user, remember=False)
@@ -149,6 +140,7 @@ def signup():
 @bp.route("/verify", methods=["GET", "POST"])
 @rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def verify():
+    """Show the verification form and confirm the account's e-mail address with its code."""
     form = VerifyForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"]
@@ -157,7 +149,7 @@ def verify():
         try:
             with unit_of_work() as db_session:
                 services.verify_email(db_session, email=form.email.data, code=form.code.data,
-                                      policy=account_policy(), now=utcnow())
+                                      policy=AccountPolicy.from_config(current_app.config), now=utcnow())
         except MajlisError as exc:
             g.auth_failed = True
             refusal = exc
@@ -175,11 +167,13 @@ def verify():
 @bp.post("/verify/resend")
 @rate_limit(RESEND_LIMIT)
 def resend_code():
+    """Send a new verification code to an unconfirmed address."""
     form = ResendForm(prefix="resend")
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                services.resend_verification_code(db_session, email=form.email.data, policy=account_policy(),
+                services.resend_verification_code(db_session, email=form.email.data,
+                                                  policy=AccountPolicy.from_config(current_app.config),
                                                   now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
@@ -195,6 +189,7 @@ def resend_code():
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda _r: g.get("auth_failed", False))
 def login():
+    """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("sessions.home"))
     form = LoginForm()
@@ -202,7 +197,7 @@ def login():
         try:
             with unit_of_work() as db_session:
                 user = services.authenticate(db_session, email=form.email.data, password=form.password.data,
-                                             policy=account_policy(), now=utcnow())
+                                             policy=AccountPolicy.from_config(current_app.config), now=utcnow())
         except MajlisError as exc:
             g.auth_failed = True
             flash(str(exc.message), "error")
@@ -216,6 +211,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Sign the user out and end the session on the server too."""
     with unit_of_work():
         # Rotating the token ends this session server-side: a copied cookie stops working.
         services.rotate_session_token(current_user._get_current_object())
@@ -228,6 +224,7 @@ def logout():
 @bp.route("/account")
 @login_required
 def account():
+    """Show the account page: details, tokens, calendar link, notifications and privacy."""
     from majlis.calendar import links
     from majlis.calendar import services as calendar_services
     from majlis.notifications.views import account_context
@@ -248,13 +245,14 @@ def account():
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
 def create_token():
+    """Issue a new API token and show its secret once."""
     form = TokenForm()
     if not form.validate_on_submit():
         flash(_("The label must be at most 100 characters."), "error")
         return redirect(url_for("auth.account"))
     with unit_of_work() as db_session:
         token, _record = services.issue_api_token(db_session, current_user, label=form.label.data or "",
-                                                  policy=account_policy(), now=utcnow())
+                                                  policy=AccountPolicy.from_config(current_app.config), now=utcnow())
     # Shown once on the next page view, then gone: only its hash is stored.
     session["new_token"] = token
     return redirect(url_for("auth.account"))
@@ -263,13 +261,12 @@ def create_token():
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    """Revoke one of the user's API tokens."""
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("auth.account"))
     with unit_of_work() as db_session:
-        record = db_session.get(ApiToken, token_id)
-        if record is None or record.user_id != current_user.id:
-            raise NotFound()
+        record = services.own_api_token(db_session, current_user, token_id)
         services.revoke_api_token(db_session, record, actor=current_user, now=utcnow())
     flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.account"))
@@ -278,6 +275,7 @@ def revoke_token(token_id: int):
 @bp.get("/account/data.json")
 @login_required
 def download_data():
+    """Send the user everything Majlis holds about them as a JSON download."""
     import json
 
     from flask import Response
@@ -291,11 +289,13 @@ def download_data():
 @bp.post("/account/delete")
 @login_required
 def delete_account():
+    """Delete the resident's account and personal data after checking their password."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
                 services.delete_account(db_session, current_user._get_current_object(),
-                                        password=request.form.get("password", ""), policy=account_policy(),
+                                        password=request.form.get("password", ""),
+                                        policy=AccountPolicy.from_config(current_app.config),
                                         now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
@@ -309,13 +309,11 @@ def delete_account():
 @bp.get("/admin/audit")
 @roles_required()  # administrators only
 def audit_log():
-    from majlis.audit.models import AuditEntry
+    """Show the audit log to administrators, filtered by object type and id."""
+    from majlis.audit import services as audit
 
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if request.args.get("object_type"):
-        query = query.where(AuditEntry.object_type == request.args["object_type"])
-    entries = get_db().scalars(query.limit(300)).all()
-    actors = {u.id: u for u in get_db().scalars(select(User).where(User.id.in_({e.actor_id for e in entries})))}
+    entries = audit.recent_entries(get_db(), object_type=request.args.get("object_type") or None)
+    actors = services.users_by_id(get_db(), {e.actor_id for e in entries})
     from majlis.audit import labels
 
     return render_template("auth/audit.html", entries=entries, actors=actors, label=labels.label,
@@ -325,13 +323,16 @@ def audit_log():
 @bp.route("/account/password", methods=["POST"])
 @login_required
 def change_password():
+    """Change the user's password after checking the current one."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
                 user = current_user._get_current_object()
                 services.change_password(db_session, user, current=form.current_password.data,
-                                         new=form.new_password.data, policy=account_policy(), now=utcnow())
+                                         new=form.new_password.data,
+                                         policy=AccountPolicy.from_config(current_app.config),
+                                         now=utcnow())
         except MajlisError as exc:
             flash(str(exc.message), "error")
         else:

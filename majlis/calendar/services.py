@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from majlis.registration.models import Registration
 from majlis.security import new_token
 from majlis.sessions.models import Invitation, MajlisSession, Series
 from majlis.sessions.recurrence import parse_rule
+from majlis.templating import current_lang
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def public_feed(db_session: Session, ctx: FeedContext, *, series_id: int | None 
 
 
 def session_feed(row: MajlisSession, ctx: FeedContext) -> bytes:
+    """Build the .ics of one session, without its join link."""
     feed = _feed_info(ctx, f"majlis-session-{row.id}", _title(row, ctx.lang),
                       str(_l("Sessions of the Capital Governor's majlis")))
     return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=False)],
@@ -184,6 +188,7 @@ def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list
 
 
 def personal_feed(db_session: Session, user: User, ctx: FeedContext, *, now: datetime) -> bytes:
+    """Build the user's personal .ics: their sessions, with join links."""
     rows = personal_sessions(db_session, user, now=now)
     feed = _feed_info(ctx, f"majlis-personal-{user.id}", str(_l("My majlis sessions")),
                       str(_l("The sessions you registered for, with their join links")))
@@ -216,6 +221,7 @@ def export_calendar(db_session: Session, query, ctx: FeedContext, *, viewer: Use
 
 
 def current_feed(db_session: Session, user: User) -> CalendarFeed | None:
+    """Return the user's live personal feed, or None."""
     return db_session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
                                                         CalendarFeed.revoked_at.is_(None)))
 
@@ -232,6 +238,7 @@ def issue_feed(db_session: Session, user: User, *, now: datetime) -> CalendarFee
 
 
 def revoke_feed(db_session: Session, user: User, *, now: datetime) -> bool:
+    """Switch off the user's personal feed link; return whether there was one."""
     previous = current_feed(db_session, user)
     if previous is None:
         return False
@@ -240,6 +247,7 @@ def revoke_feed(db_session: Session, user: User, *, now: datetime) -> bool:
 
 
 def user_for_feed(db_session: Session, secret: str) -> User:
+    """Return the user owning a live personal feed secret; 404 otherwise."""
     feed = db_session.scalar(select(CalendarFeed).where(CalendarFeed.secret == secret,
                                                         CalendarFeed.revoked_at.is_(None)))
     if feed is None:
@@ -248,3 +256,32 @@ def user_for_feed(db_session: Session, secret: str) -> User:
     if user is None or user.is_disabled:
         raise NotFound()
     return user
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Revoke the user's personal calendar feed links."""
+    for feed in db_session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id,
+                                                              CalendarFeed.revoked_at.is_(None))):
+        feed.revoked_at = now
+
+
+def feed_context() -> FeedContext:
+    """Build the feed context from the app's configuration and the request's language."""
+    config = current_app.config
+    return FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"],
+                                lang=current_lang(), organizer_email=config["MAIL_DEFAULT_SENDER"])
+
+
+def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None,
+                 attachment: bool = False) -> Response:
+    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match; as a
+    download (`attachment`) or to be shown or subscribed to."""
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-cache" if private else "public, no-cache"
+    if private:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,35 +11,11 @@ from majlis.auth.decorators import login_required
 from majlis.auth.forms import EmptyForm
 from majlis.calendar import services
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Visibility
 from majlis.errors import NotFound
-from majlis.sessions.models import Series
-from majlis.sessions.services import get_visible_session
-from majlis.templating import current_lang
+from majlis.sessions.services import get_public_series, get_visible_session
 from majlis.timeutil import utcnow
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
-
-
-def feed_context() -> services.FeedContext:
-    config = current_app.config
-    return services.FeedContext(base_url=config["MAJLIS_BASE_URL"], timezone=config["MAJLIS_TIMEZONE"],
-                                lang=current_lang(), organizer_email=config["MAIL_DEFAULT_SENDER"])
-
-
-def ics_response(body: bytes, *, filename: str, private: bool = False, etag: str | None = None,
-                 attachment: bool = False) -> Response:
-    """Serve a feed with an ETag (of its bytes unless given), answering 304 to a matching If-None-Match; as a
-    download (`attachment`) or to be shown or subscribed to."""
-    response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    disposition = "attachment" if attachment else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-cache" if private else "public, no-cache"
-    if private:
-        response.headers["Referrer-Policy"] = "no-referrer"
-    response.set_etag(etag or hashlib.sha256(body).hexdigest()[:32])
-    return response.make_conditional(request)
 
 
 PUBLIC_FEED_CACHE = "public, max-age=300"  # a proxy or CDN may carry a public feed for five minutes
@@ -49,7 +23,7 @@ PUBLIC_FEED_CACHE = "public, max-age=300"  # a proxy or CDN may carry a public f
 
 def _public_feed_response(series_id: int | None, filename: str) -> Response:
     """A public feed, answered from the calendar's version (304, or the body built once for it)."""
-    ctx = feed_context()
+    ctx = services.feed_context()
     response = cache.conditional_read(
         cache.CALENDAR, ("feed", series_id, ctx.lang, ctx.base_url),
         lambda: services.public_feed(get_db(), ctx, series_id=series_id),
@@ -60,37 +34,41 @@ def _public_feed_response(series_id: int | None, filename: str) -> Response:
 
 @bp.get("/majlis.ics")
 def public_feed():
+    """Serve the public calendar of all public sessions."""
     return _public_feed_response(None, "majlis.ics")
 
 
 @bp.get("/series/<int:series_id>.ics")
 def series_feed(series_id: int):
-    series = get_db().get(Series, series_id)
-    if series is None or series.visibility != Visibility.PUBLIC:
-        raise NotFound()
+    """Serve the public calendar of one public series."""
+    get_public_series(get_db(), series_id)
     return _public_feed_response(series_id, f"majlis-series-{series_id}.ics")
 
 
 @bp.get("/sessions/<int:session_id>.ics")
 def session_feed(session_id: int):
+    """Serve one session the viewer may see as an .ics file."""
     viewer = current_user if current_user.is_authenticated else None
     row = get_visible_session(get_db(), session_id, viewer)
-    return ics_response(services.session_feed(row, feed_context()), filename=f"majlis-session-{session_id}.ics")
+    return services.ics_response(services.session_feed(row, services.feed_context()),
+                                 filename=f"majlis-session-{session_id}.ics")
 
 
 @bp.get("/feed/<secret>.ics")
 def personal_feed(secret: str):
+    """Serve a personal calendar feed by its secret link."""
     if len(secret) > 64:
         raise NotFound()
     db_session = get_db()
     user = services.user_for_feed(db_session, secret)
-    body = services.personal_feed(db_session, user, feed_context(), now=utcnow())
-    return ics_response(body, filename="majlis-personal.ics", private=True)
+    body = services.personal_feed(db_session, user, services.feed_context(), now=utcnow())
+    return services.ics_response(body, filename="majlis-personal.ics", private=True)
 
 
 @bp.post("/personal")
 @login_required
 def issue_personal_feed():
+    """Make a new personal calendar link, switching off the previous one."""
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db_session:
             services.issue_feed(db_session, current_user, now=utcnow())
@@ -101,6 +79,7 @@ def issue_personal_feed():
 @bp.post("/personal/revoke")
 @login_required
 def revoke_personal_feed():
+    """Switch off the user's personal calendar link."""
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db_session:
             services.revoke_feed(db_session, current_user, now=utcnow())

@@ -29,8 +29,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import UTCDateTime
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome
 from majlis.errors import InvalidInput
 from majlis.followups.models import Case, CaseCategory, CaseFeedback

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.followups.models import CaseCategory
 
 # code, body code, Arabic name, English name, days to resolve, published in open data

@@ -8,8 +8,8 @@ from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import Base
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome
 from majlis.models_base import Timestamps, enum_column, utcnow
 from majlis.questions.models import Question

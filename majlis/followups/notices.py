@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.enums import CaseStatus, FeedbackOutcome, Role
 from majlis.followups.links import feedback_token
 from majlis.followups.models import Case, CaseFeedback, CaseUpdate

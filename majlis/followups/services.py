@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
@@ -31,6 +31,7 @@ from majlis.sessions.services import parse_day
 
 
 def N_(text: str) -> str:  # noqa: N802 - the conventional no-op marker that pybabel extracts
+    """Mark a text for translation without translating it here (it is stored as its catalog id)."""
     return text
 
 
@@ -68,6 +69,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def local_today(now: datetime, zone: ZoneInfo) -> date:
+    """Return today's date in the given time zone."""
     return now.astimezone(zone).date()
 
 
@@ -212,11 +214,6 @@ def _reference(value) -> str | None:
 
 
 # --- categories ---------------------------------------------------------------------------------------------------
-
-
-def active_bodies(db_session: Session) -> list[GovernmentBody]:
-    """The government bodies cases may go to, by id."""
-    return list(db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id)))
 
 
 def list_categories(db_session: Session, *, active_only: bool = True) -> list[CaseCategory]:
@@ -436,6 +433,7 @@ def triage_queue(db_session: Session) -> list[Case]:
 
 
 def can_view(user: User | None, case: Case) -> bool:
+    """Tell whether the user may see the case (the office, its resident, its body once triaged)."""
     if user is None:
         return False
     if permissions.is_office(user) or (case.resident_id is not None and case.resident_id == user.id):
@@ -648,6 +646,7 @@ def _hand_over(db_session: Session, case: Case, update_row: CaseUpdate, to_body)
 
 
 def is_overdue(case: Case, today: date) -> bool:
+    """Tell whether an open case is past its due date."""
     return case.status in OPEN_STATES and case.due_on < today
 
 
@@ -800,3 +799,27 @@ def overdue_agenda(db_session: Session, *, now: datetime, zone: ZoneInfo) -> lis
     for case in cases:
         grouped.setdefault(case.body_id, (case.body, []))[1].append(case)
     return sorted(grouped.values(), key=lambda pair: (-len(pair[1]), pair[0].id))
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the cases the user raised (their number, status and due date)."""
+    return {"cases": [{"id": c.id, "status": c.status.value, "due_on": c.due_on.isoformat()}
+                      for c in db_session.scalars(select(Case).where(Case.resident_id == user.id))]}
+
+
+def updates_of(db_session: Session, case: Case) -> list[CaseUpdate]:
+    """List the case's history entries, oldest first."""
+    return list(db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id)))
+
+
+def get_category(db_session: Session, category_id: int) -> CaseCategory:
+    """Return the category with this id; 404 when there is none."""
+    category = db_session.get(CaseCategory, category_id)
+    if category is None:
+        raise NotFound()
+    return category
+
+
+def category_by_code(db_session: Session, code: str) -> CaseCategory | None:
+    """Return the category with this code, or None."""
+    return db_session.scalar(select(CaseCategory).where(CaseCategory.code == code))

@@ -6,25 +6,25 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from majlis.auth import permissions
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import get_db, unit_of_work
-from majlis.enums import CaseChannel, CaseStatus, Role, SeriesKind, SessionStatus
+from majlis.directory import services as directory
+from majlis.enums import CaseChannel, CaseStatus, Role
 from majlis.errors import Forbidden, MajlisError, NotFound
 from majlis.extensions import rate_limit
 from majlis.followups import charts, dashboard, services
 from majlis.followups.forms import CategoryForm, ChannelCaseForm, FeedbackForm, RequestForm, TriageForm
 from majlis.followups.links import read_feedback_token
-from majlis.followups.models import Case, CaseCategory, CaseUpdate
+from majlis.followups.models import Case, CaseCategory
 from majlis.questions.models import Question
 from majlis.questions.services import get_question
-from majlis.sessions.models import MajlisSession
+from majlis.sessions import services as session_services
 from majlis.templating import current_lang
 from majlis.timeutil import local_zone, utcnow
 
@@ -33,7 +33,7 @@ REQUEST_LIMIT = "5 per hour; 20 per day"
 
 
 def _bodies():
-    return get_db().scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id)).all()
+    return directory.active_bodies(get_db())
 
 
 def _name(row) -> str:
@@ -47,7 +47,7 @@ def _category_choices(categories) -> list:
 
 
 def _area_choices() -> list:
-    areas = get_db().scalars(select(Area).order_by(Area.id)).all()
+    areas = directory.list_areas(get_db())
     return [SelectChoice("", _("— not given —"))] + [SelectChoice(str(a.id), _name(a)) for a in areas]
 
 
@@ -89,9 +89,10 @@ def _filter_options(db_session) -> dict:
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case_page(case_id: int):
+    """Show a case with its history and the forms the viewer may use."""
     db_session = get_db()
     case = services.get_case(db_session, case_id, current_user)
-    updates = db_session.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id).order_by(CaseUpdate.id))
+    updates = services.updates_of(db_session, case)
     now = utcnow()
     is_resident = current_user.id == case.resident_id and current_user.role == Role.RESIDENT
     feedback_form = None
@@ -111,6 +112,7 @@ def case_page(case_id: int):
 @bp.post("/cases/<int:case_id>/updates")
 @login_required
 def add_update(case_id: int):
+    """Add a dated update to a case (progress, hand-over, or the resident's answer)."""
     back = request.form.get("back") == "queue" and permissions.is_office(current_user)
     if EmptyForm().validate_on_submit():
         try:
@@ -131,6 +133,7 @@ def add_update(case_id: int):
 @bp.post("/cases/<int:case_id>/contact-consent")
 @login_required
 def contact_consent(case_id: int):
+    """Record whether the resident of an anonymous case lets its body contact them."""
     services.get_case(get_db(), case_id, current_user)  # 404 for anyone who may not see the case, whatever they sent
     if EmptyForm().validate_on_submit():
         if request.form.get("agree") not in ("yes", "no"):
@@ -154,6 +157,7 @@ def contact_consent(case_id: int):
 @bp.post("/questions/<int:question_id>/case")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def open_case(question_id: int):
+    """Open a case from a question in the moderators' console."""
     question = get_question(get_db(), question_id, current_user)
     target = url_for("questions.console", session_id=question.session_id) + f"#question-{question_id}"
     if EmptyForm().validate_on_submit():
@@ -173,6 +177,7 @@ def open_case(question_id: int):
 @login_required
 @rate_limit(REQUEST_LIMIT, methods=["POST"], key_func=lambda: f"user:{current_user.get_id()}")
 def new_request():
+    """Show and take a resident's own request for the office to triage."""
     if not permissions.is_resident(current_user):
         raise Forbidden(_("Only residents send requests."), code="residents_only")
     form = RequestForm()
@@ -203,13 +208,14 @@ def new_request():
 @bp.route("/cases/new", methods=["GET", "POST"])
 @roles_required(Role.MODERATOR, Role.STAFF)
 def new_case():
+    """Show and take a case staff record from another channel (phone, visit, letter)."""
     db_session = get_db()
     form = ChannelCaseForm()
     form.category.choices = _category_choices(services.list_categories(db_session))
     form.area_id.choices = _area_choices()
     status = 200
     if form.validate_on_submit():
-        category = db_session.scalar(select(CaseCategory).where(CaseCategory.code == form.category.data))
+        category = services.category_by_code(db_session, form.category.data)
         data = {"channel": form.channel.data, "category": form.category.data,
                 "body_id": category.body_id if category else None, "area_id": form.area_id.data or None,
                 "description": form.description.data, "session_id": form.session_id.data,
@@ -219,7 +225,7 @@ def new_case():
                             "email": form.contact_email.data or None}}
         resident_email = (form.resident_email.data or "").lower()
         if resident_email:
-            resident = db_session.scalar(select(User).where(User.email == resident_email))
+            resident = auth_services.user_by_email(db_session, resident_email)
             data["resident_id"] = resident.id if resident else 0
         try:
             with unit_of_work() as write_session:
@@ -238,6 +244,7 @@ def new_case():
 @bp.get("/staff/requests")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def triage_queue():
+    """Show the requests waiting for triage, oldest first."""
     db_session = get_db()
     choices = _category_choices(services.list_categories(db_session))
     waiting = services.triage_queue(db_session)
@@ -252,6 +259,7 @@ def triage_queue():
 @bp.post("/staff/requests/<int:case_id>/triage")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def triage(case_id: int):
+    """Triage a request: accept it into a category and body, or decline it."""
     form = TriageForm(prefix=f"c{case_id}")
     form.category.choices = _category_choices(services.list_categories(get_db()))
     if form.validate_on_submit():
@@ -294,6 +302,7 @@ def _feedback_party(case_id: int, token: str | None):
 
 @bp.route("/cases/<int:case_id>/feedback", methods=["GET", "POST"])
 def feedback(case_id: int):
+    """Ask the resident whether the case was fixed and record their answer."""
     token = request.values.get("token") or None
     case, resident = _feedback_party(case_id, token)
     form = FeedbackForm()
@@ -329,6 +338,7 @@ def _category_data(form: CategoryForm) -> dict:
 @bp.route("/staff/categories", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def categories():
+    """List the case categories and add a new one."""
     db_session = get_db()
     form = CategoryForm()
     form.body_id.choices = [SelectChoice("", _("— choose —"))] + [
@@ -353,10 +363,9 @@ def categories():
 @bp.route("/staff/categories/<int:category_id>", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def category_edit(category_id: int):
+    """Edit one case category."""
     db_session = get_db()
-    category = db_session.get(CaseCategory, category_id)
-    if category is None:
-        raise NotFound()
+    category = services.get_category(db_session, category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)
     if request.method == "GET":
         form.body_id.data = str(category.body_id)
@@ -383,11 +392,10 @@ def category_edit(category_id: int):
 @bp.get("/staff/agenda")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def agenda():
+    """Show the next coordinating session's agenda: the cases overdue or due soon."""
     now = utcnow()
     db_session = get_db()
-    next_session = db_session.scalar(select(MajlisSession).where(
-        MajlisSession.kind == SeriesKind.COORDINATING, MajlisSession.starts_at > now,
-        MajlisSession.status != SessionStatus.CANCELLED).order_by(MajlisSession.starts_at))
+    next_session = session_services.next_coordinating_session(db_session, now=now)
     return render_template("followups/agenda.html", groups=services.overdue_agenda(db_session, now=now,
                                                                                      zone=local_zone()),
                            next_session=next_session, today=services.local_today(now, local_zone()))
@@ -395,6 +403,7 @@ def agenda():
 
 @bp.get("/accountability")
 def accountability():
+    """Show the public accountability dashboard for the chosen period."""
     now, zone = utcnow(), local_zone()
     db_session = get_db()
     start, end, group_by = dashboard.parse_filters(request.args, today=services.local_today(now, zone))

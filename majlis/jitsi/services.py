@@ -73,6 +73,7 @@ def _settings_for(values: tuple) -> JitsiSettings:
 
 
 def external_api_url(config, settings: JitsiSettings) -> str:
+    """Return the URL of Jitsi's external_api.js for the configured profile."""
     if config.get("JITSI_EXTERNAL_API_URL"):
         return config["JITSI_EXTERNAL_API_URL"]
     if settings.profile == "jaas":
@@ -81,6 +82,7 @@ def external_api_url(config, settings: JitsiSettings) -> str:
 
 
 def script_origin(url: str) -> str:
+    """Return the scheme and host of a URL (for the Content-Security-Policy)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -19,6 +19,7 @@ bp = Blueprint("jitsi", __name__)
 @bp.get("/sessions/<int:session_id>/join")
 @login_required
 def join_page(session_id: int):
+    """Show the session's video room to an entitled user, with a signed room token."""
     settings = services.settings_from_config(current_app.config)
     token = problem = None
     status = 200

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from majlis.questions.normalize import _DIACRITICS, _LETTERS, _TATWEEL, STOP_WORDS
+from majlis.arabic import _DIACRITICS, _LETTERS, _TATWEEL, STOP_WORDS
 
 _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
 # A word starts with a letter or digit and runs on through letters, digits and Arabic marks (a fatha or a tatweel

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.enums import MinutesStatus, QuestionStatus, SessionStatus
 from majlis.errors import Conflict, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case
@@ -33,6 +33,7 @@ from majlis.timeutil import format_hijri
 
 
 def sha256(text: str) -> str:
+    """Return the hex SHA-256 of a text's UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -40,6 +41,7 @@ def sha256(text: str) -> str:
 
 
 def save_notes(db_session: Session, majlis_session: MajlisSession, author: User, *, body, now: datetime) -> SessionNote:
+    """Save the moderators' running notes for a session."""
     text = str(body or "")
     if len(text) > 50_000:
         raise InvalidInput(_l("The notes are too long (at most 50,000 characters)."), field="body")
@@ -55,6 +57,7 @@ def save_notes(db_session: Session, majlis_session: MajlisSession, author: User,
 
 
 def notes_of(db_session: Session, majlis_session: MajlisSession) -> str:
+    """Return the moderators' notes for a session (empty if none)."""
     return db_session.scalar(select(SessionNote.body).where(SessionNote.session_id == majlis_session.id)) or ""
 
 
@@ -151,6 +154,7 @@ def compile_minutes(db_session: Session, session_id: int, *, now: datetime, zone
 
 
 def due_to_compile(db_session: Session) -> list[int]:
+    """List the ids of ended sessions that have no minutes yet."""
     return list(db_session.scalars(select(MajlisSession.id).where(
         MajlisSession.status == SessionStatus.ENDED,
         ~select(Minutes.id).where(Minutes.session_id == MajlisSession.id).exists())))
@@ -160,6 +164,7 @@ def due_to_compile(db_session: Session) -> list[int]:
 
 
 def minutes_of(db_session: Session, majlis_session: MajlisSession) -> Minutes | None:
+    """Return the session's minutes, or None."""
     return db_session.scalar(select(Minutes).where(Minutes.session_id == majlis_session.id))
 
 
@@ -172,6 +177,7 @@ def _body(value) -> str:
 
 
 def edit_draft(db_session: Session, majlis_session: MajlisSession, staff: User, *, body, now: datetime) -> Minutes:
+    """Save a new text for the draft minutes as a new revision."""
     text = _body(body)
     minutes = minutes_of(db_session, majlis_session)
     if minutes is None:
@@ -196,6 +202,7 @@ def _require(db_session: Session, majlis_session: MajlisSession) -> Minutes:
 
 
 def approve(db_session: Session, majlis_session: MajlisSession, staff: User, *, now: datetime) -> Minutes:
+    """Approve the draft minutes; only a draft can be approved."""
     minutes = _require(db_session, majlis_session)
     if minutes.status != MinutesStatus.DRAFT:
         raise Conflict(_l("Only a draft can be approved."), code="illegal_transition")
@@ -206,6 +213,7 @@ def approve(db_session: Session, majlis_session: MajlisSession, staff: User, *, 
 
 
 def publish(db_session: Session, majlis_session: MajlisSession, staff: User, *, now: datetime) -> Minutes:
+    """Publish approved minutes to the public."""
     minutes = _require(db_session, majlis_session)
     if minutes.status != MinutesStatus.APPROVED:
         raise Conflict(_l("Only approved minutes can be published."), code="illegal_transition")
@@ -246,6 +254,7 @@ def revise(db_session: Session, majlis_session: MajlisSession, staff: User, *, b
 
 
 def revisions(db_session: Session, minutes: Minutes) -> list[MinutesRevision]:
+    """List the minutes' revisions, oldest first."""
     return list(db_session.scalars(select(MinutesRevision).where(MinutesRevision.minutes_id == minutes.id)
                                    .order_by(MinutesRevision.number)))
 

@@ -26,6 +26,7 @@ def _viewer():
 
 @bp.get("/sessions/<int:session_id>/minutes")
 def minutes_page(session_id: int):
+    """Show a session's minutes as the viewer may read them."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, _viewer())
     view = services.view(db_session, majlis_session, _viewer(), revision=request.args.get("revision"))
@@ -37,6 +38,7 @@ def minutes_page(session_id: int):
 
 @bp.get("/sessions/<int:session_id>/minutes.<any(md, json):fmt>")
 def minutes_download(session_id: int, fmt: str):
+    """Send a session's minutes as Markdown or JSON."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, _viewer())
     view = services.view(db_session, majlis_session, _viewer(), revision=request.args.get("revision"))
@@ -56,6 +58,7 @@ def minutes_download(session_id: int, fmt: str):
 @bp.route("/staff/sessions/<int:session_id>/minutes", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def minutes_editor(session_id: int):
+    """Show the minutes editor to staff and save, approve or publish from it."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     if request.method == "POST" and EmptyForm().validate_on_submit():
@@ -129,6 +132,7 @@ def attachment_response(db_session, session_id: int, attachment_id: int, viewer)
 
 @bp.get("/archive")
 def archive():
+    """Search the published minutes the viewer may read."""
     query = request.args.get("q", "").strip()
     hits = services.search(get_db(), query, viewer=_viewer())
     return render_template("minutes/archive.html", query=query, hits=hits)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from majlis.auth.models import User
 from majlis.db import unit_of_work
 from majlis.enums import OutboxStatus
+from majlis.notifications import preferences
 from majlis.notifications.channels import MailSettings, Outcome, Sender, channel_names, senders
 from majlis.notifications.models import OutboxMessage
 from majlis.notifications.preferences import CHOICE_OF, channels_for, stop_url
@@ -319,3 +320,13 @@ def backlog(db_session: Session) -> list[Backlog]:
         pending, retrying, oldest = figures[channel].get(PENDING, (0, 0, None))
         result.append(Backlog(channel, pending, retrying, figures[channel].get(FAILED, (0, 0, None))[0], oldest))
     return result
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export how the user is reached: choices, own reminder, verified phone, push devices."""
+    return {"notifications": preferences.export(db_session, user)}
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Forget how the user was reached: choices, push subscriptions, phone codes."""
+    preferences.forget(db_session, user)

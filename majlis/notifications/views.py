@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required
 from majlis.auth.forms import EmptyForm
 from majlis.auth.models import User
@@ -59,6 +60,7 @@ def _back():
 @bp.post("/account/notifications")
 @login_required
 def save_choices():
+    """Save the user's choice of channels for each kind of notice."""
     if not EmptyForm().validate_on_submit():
         return _back()
     chosen = {kind: [c for c in request.form.getlist(kind) if c in CHANNELS] for kind in preferences.CHOICE_KINDS}
@@ -78,6 +80,7 @@ def save_choices():
 @login_required
 @rate_limit(PHONE_CODE_LIMIT, key_func=_user_key)
 def request_phone_code():
+    """Send a code to confirm the user's mobile number."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -95,6 +98,7 @@ def request_phone_code():
 @login_required
 @rate_limit("10 per 10 minutes", key_func=_user_key, deduct_when=lambda _r: g.get("code_failed", False))
 def verify_phone():
+    """Confirm the user's mobile number with the code sent to it."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -111,6 +115,7 @@ def verify_phone():
 @bp.post("/account/push/<int:subscription_id>/delete")
 @login_required
 def remove_device(subscription_id: int):
+    """Stop push notifications to one of the user's devices."""
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db_session:
             if not push.remove_subscription(db_session, current_user._get_current_object(), subscription_id):
@@ -124,7 +129,7 @@ def remove_device(subscription_id: int):
 
 def _stop_target(token: str) -> tuple[User, str]:
     found = preferences.read_stop_token(current_app.config["SECRET_KEY"], token)
-    user = get_db().get(User, found[0]) if found else None
+    user = auth_services.get_user(get_db(), found[0]) if found else None
     if user is None or user.is_disabled:
         raise NotFound()
     return user, found[1]
@@ -153,6 +158,7 @@ def stop(token: str):
 
 @bp.get("/manifest-<language>.webmanifest")
 def manifest(language: str):
+    """Serve the web app manifest in the given language."""
     if language not in LOCALES:
         raise NotFound()
     lang = language
@@ -179,6 +185,7 @@ def manifest(language: str):
 @bp.get("/sw.js")
 def service_worker():
     # Served from the site's root so that its scope is the whole site.
+    """Serve the service worker from the site's root, never cached."""
     response = send_file(STATIC / "js" / "sw.js", mimetype="text/javascript", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
     return response

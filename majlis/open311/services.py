@@ -14,10 +14,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from majlis.core.models import Area, GovernmentBody
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome
 from majlis.errors import InvalidInput
 from majlis.followups.models import Case, CaseCategory, CaseFeedback
@@ -187,6 +187,7 @@ def service_requests(db_session: Session, query: RequestQuery) -> list[PublicCas
 
 
 def service_request(db_session: Session, case_id: int) -> PublicCase | None:
+    """Return one published case as a GeoReport service request, or None."""
     found = _with_feedback(db_session, db_session.execute(_statement().where(Case.id == case_id)))
     return found[0] if found else None
 
@@ -235,3 +236,8 @@ def all_published(db_session: Session, *, start: date | None, end: date | None, 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def last_category_change(db_session: Session) -> datetime | None:
+    """Return when a case category last changed (GeoReport's changeset), or None without categories."""
+    return db_session.scalar(select(func.max(CaseCategory.updated_at)))

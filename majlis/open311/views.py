@@ -8,12 +8,10 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from majlis.db import get_db
 from majlis.enums import CaseStatus
 from majlis.errors import InvalidInput, MajlisError, NotFound
-from majlis.followups.models import CaseCategory
 from majlis.open311 import georeport, opendata
 from majlis.open311 import services as public
 from majlis.templating import current_lang
@@ -53,7 +51,8 @@ def _formats(rule: str, endpoint: str, view) -> None:
 
 
 def discovery(fmt: str):
-    changed = get_db().scalar(select(func.max(CaseCategory.updated_at)))
+    """Serve the GeoReport v2 discovery document."""
+    changed = public.last_category_change(get_db())
     document = georeport.discovery_document(
         base_url=current_app.config["MAJLIS_BASE_URL"], changeset=max(changed or FIRST_CHANGESET, FIRST_CHANGESET),
         contact=_("The Governor's office, Capital Governorate: %(url)s",
@@ -62,6 +61,7 @@ def discovery(fmt: str):
 
 
 def services(fmt: str):
+    """Serve the GeoReport list of services (the published categories)."""
     lang = current_lang()
     return _answer(fmt, "services", "service",
                    [georeport.service_document(service, lang=lang) for service in public.services(get_db())])
@@ -93,11 +93,13 @@ def _requests(cases: list[public.PublicCase], fmt: str):
 
 
 def requests(fmt: str):
+    """Serve the published service requests a GeoReport query asks for."""
     query = public.request_query(request.args, now=utcnow(), zone=local_zone())
     return _requests(public.service_requests(get_db(), query), fmt)
 
 
 def one_request(request_id: str, fmt: str):
+    """Serve one published service request; 404 otherwise."""
     case_id = int(request_id) if request_id.isascii() and request_id.isdecimal() and len(request_id) < 10 else 0
     found = public.service_request(get_db(), case_id) if case_id else None
     if found is None:
@@ -149,12 +151,14 @@ def _range() -> tuple[date | None, date | None]:
 
 @data_bp.get("/open-data")
 def open_data():
+    """Show the open-data page with the data dictionary."""
     return render_template("open311/open_data.html", fields=opendata.DICTIONARY,
                            services=public.services(get_db()))
 
 
 @data_bp.get("/open-data/cases.csv")
 def cases_csv():
+    """Stream the published cases of the chosen period as CSV."""
     start, end = _range()
     zone = local_zone()
     pages = public.all_published(get_db(), start=start, end=end, zone=zone)
@@ -167,6 +171,7 @@ def cases_csv():
 
 @data_bp.get("/open-data/cases.json")
 def cases_json():
+    """Stream the published cases of the chosen period as JSON."""
     start, end = _range()
     zone = local_zone()
     pages = public.all_published(get_db(), start=start, end=end, zone=zone)

@@ -11,18 +11,18 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from majlis import live
+from majlis.arabic import normalize, similarity
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.enums import InvitationResponse, QuestionStatus, RegistrationStatus, Role, SessionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, MajlisError, NotFound, as_id
 from majlis.questions.models import Question, Vote
-from majlis.questions.normalize import normalize, similarity
 from majlis.questions.schemas import BODY_MAX as MAX_LENGTH
 from majlis.questions.schemas import BODY_MIN as MIN_LENGTH
 from majlis.questions.schemas import CATEGORIES, NOTE_MAX
 from majlis.registration.models import Registration
+from majlis.sessions import live
 from majlis.sessions.models import MajlisSession
 
 PUBLIC_STATES = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR, QuestionStatus.ANSWERED)
@@ -54,6 +54,7 @@ def _clean_body(body) -> str:
 
 
 def may_ask(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    """Tell whether the user may ask in the session (registered, or invited, or staff)."""
     from majlis.registration.invitations import invitation_state
 
     registered = db_session.scalar(select(func.count()).select_from(Registration).where(
@@ -105,6 +106,7 @@ def _own_pending(question: Question, author: User) -> None:
 
 
 def edit(db_session: Session, question: Question, author: User, *, body, now: datetime) -> Question:
+    """Change the text of the author's own pending question."""
     _own_pending(question, author)
     question.body = _clean_body(body)
     question.normalized_body = normalize(question.body)
@@ -114,6 +116,7 @@ def edit(db_session: Session, question: Question, author: User, *, body, now: da
 
 
 def withdraw(db_session: Session, question: Question, author: User, *, now: datetime) -> Question:
+    """Withdraw the author's own pending question."""
     _own_pending(question, author)
     _move(db_session, question, S.WITHDRAWN, actor=author, now=now)
     return question
@@ -148,6 +151,7 @@ def _question_with_session():
 
 
 def lock_question(db_session: Session, question_id: int) -> Question:
+    """Load a question locked for a change; 404 when there is none."""
     question = db_session.scalar(select(Question).where(Question.id == question_id).with_for_update()
                                  .execution_options(populate_existing=True))
     if question is None:
@@ -265,6 +269,7 @@ def _check_voter(voter: User) -> None:
 
 
 def unvote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
+    """Take back the voter's vote on a question (nothing if there was none)."""
     _check_voter(voter)
     if db_session.execute(delete(Vote).where(Vote.question_id == question.id, Vote.user_id == voter.id)).rowcount:
         db_session.execute(update(Question).where(Question.id == question.id)
@@ -320,6 +325,7 @@ def presenter_board(db_session: Session, majlis_session: MajlisSession, *, top: 
 
 
 def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> set[int]:
+    """Return the ids of the session's questions the viewer voted for."""
     if viewer is None:
         return set()
     return set(db_session.scalars(select(Vote.question_id).join(Question, Question.id == Vote.question_id).where(
@@ -331,3 +337,19 @@ def likely_duplicates(question: Question, others: list[Question], threshold: flo
     candidates = [(similarity(question.body, other.body), other) for other in others
                   if other.id != question.id and other.status not in (S.REJECTED, S.MERGED, S.WITHDRAWN)]
     return [other for score, other in sorted(candidates, key=lambda pair: -pair[0]) if score >= threshold]
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the user's questions and the ids of the questions they voted for."""
+    return {
+        "questions": [{"id": q.id, "session_id": q.session_id, "body": q.body, "status": q.status.value,
+                       "anonymous": q.is_anonymous, "created_at": q.created_at.isoformat() if q.created_at else None}
+                      for q in db_session.scalars(select(Question).where(Question.author_id == user.id))],
+        "votes": [v.question_id for v in db_session.scalars(select(Vote).where(Vote.user_id == user.id))],
+    }
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Make the user's questions anonymous; they stay, so minutes and cases keep their sense."""
+    for question in db_session.scalars(select(Question).where(Question.author_id == user.id)):
+        question.is_anonymous = True

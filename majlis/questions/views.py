@@ -18,16 +18,17 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from majlis import cache, live
+from majlis import cache
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.core.models import GovernmentBody
 from majlis.db import get_database, get_db, unit_of_work
+from majlis.directory import services as directory
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError
 from majlis.extensions import rate_limit
 from majlis.followups.models import Case
 from majlis.questions import services
+from majlis.sessions import live
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -40,6 +41,7 @@ def _viewer():
 
 
 def question_list_context(majlis_session, viewer, sort: str = "popular") -> dict:
+    """Gather what the session page's question list shows the viewer."""
     from majlis.registration.services import own_registration
 
     db_session = get_db()
@@ -122,6 +124,7 @@ def _ask_key() -> str:
 @login_required
 @rate_limit("10 per minute; 60 per hour", key_func=_ask_key)
 def ask(session_id: int):
+    """Take a question for the session, pending moderation."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -139,6 +142,7 @@ def ask(session_id: int):
 @bp.post("/questions/<int:question_id>/vote")
 @login_required
 def vote(question_id: int):
+    """Vote for a question."""
     session_id = None
     if EmptyForm().validate_on_submit():
         try:
@@ -161,6 +165,7 @@ def vote(question_id: int):
 @bp.post("/questions/<int:question_id>/withdraw")
 @login_required
 def withdraw(question_id: int):
+    """Withdraw the user's own pending question."""
     session_id = services.get_question(get_db(), question_id, current_user).session_id
     if EmptyForm().validate_on_submit():
         try:
@@ -176,6 +181,7 @@ def withdraw(question_id: int):
 
 
 def console_context(majlis_session) -> dict:
+    """Gather the moderators' console: questions by state, duplicates and cases."""
     db_session = get_db()
     questions = services.visible_questions(db_session, majlis_session, current_user)
     by_state = {state: [q for q in questions if q.status == state] for state in QuestionStatus}
@@ -193,8 +199,7 @@ def console_context(majlis_session) -> dict:
         "merge_targets": candidates,  # for "merge into…": any question that may take a merge
         "counts": {state.value: len(items) for state, items in by_state.items()},
         "form": EmptyForm(),
-        "bodies": db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active)
-                                     .order_by(GovernmentBody.id)).all(),
+        "bodies": directory.active_bodies(db_session),
         "cases": dict(db_session.execute(select(Case.question_id, Case.id).where(
             Case.session_id == majlis_session.id)).all()),
     }
@@ -218,6 +223,7 @@ def _moderation_done(question, was: QuestionStatus) -> str:
 @bp.get("/sessions/<int:session_id>/moderate")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def console(session_id: int):
+    """Show the moderators' console for a session."""
     from majlis.minutes.services import notes_of
 
     majlis_session = get_visible_session(get_db(), session_id, current_user)
@@ -254,6 +260,7 @@ def present_board(session_id: int):
 @bp.get("/sessions/<int:session_id>/moderate/queue")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def console_queue(session_id: int):
+    """Render the console's queue alone, for its periodic refresh."""
     majlis_session = get_visible_session(get_db(), session_id, current_user)
     return render_template("questions/_queue.html", **console_context(majlis_session))
 
@@ -261,6 +268,7 @@ def console_queue(session_id: int):
 @bp.post("/questions/<int:question_id>/moderate")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def moderate(question_id: int):
+    """Move a question to another state (approve, reject, put on air, answer)."""
     session_id = services.get_question(get_db(), question_id, current_user).session_id
     if EmptyForm().validate_on_submit():
         try:

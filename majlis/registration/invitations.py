@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from majlis.audit import services as audit
 from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
+from majlis.directory.models import GovernmentBody
 from majlis.enums import InvitationResponse, Visibility
 from majlis.errors import Conflict, Forbidden, InvalidInput
 from majlis.sessions.models import Invitation, MajlisSession

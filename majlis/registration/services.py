@@ -116,6 +116,7 @@ def _registration_refusal(db_session: Session, majlis_session, user: User | None
 
 
 def position_in_line(db_session: Session, registration: Registration) -> int | None:
+    """Return the registration's place in its pool's waiting line (1 first), or None if not waiting."""
     if registration.status != WAITLISTED:
         return None
     ahead = db_session.scalar(select(func.count()).select_from(Registration).where(
@@ -134,6 +135,7 @@ def own_registration(db_session: Session, session_id: int, user_id: int) -> Regi
 
 
 def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> Place | None:
+    """Return the user's place for the session (seat or line), or None."""
     registration = own_registration(db_session, majlis_session.id, user.id)
     if registration is None:
         return None
@@ -455,7 +457,7 @@ def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now
         # The promoted see it at once on the session page (a seat, the room as a participant), even mid-session.
         majlis_session.live_version += 1
         db_session.flush()
-        from majlis import live
+        from majlis.sessions import live
 
         live.announce(db_session, majlis_session.id)
     return promoted
@@ -493,10 +495,7 @@ def mark_attended(executor, registration_id: int, *, now: datetime) -> bool:
 
 @functools.cache
 def _mark_attended():
-    # Built once: at a session's start this runs thousands of times a minute, and building a statement costs more
-    # than running it. A Core statement on the table (the ORM objects of a request that ran it are not reused).
-    # By primary key: with (session, user) PostgreSQL's planner, its statistics behind a burst of registrations,
-    # chose the waiting line's index and filtered a session's registrations row by row (measured: 0.3 ms at 300).
+    # Built once, a Core statement on the table, by primary key (why: bench/ANALYSIS.md, 7).
     table = Registration.__table__
     return update(table).where(
         table.c.id == bindparam("b_id"), table.c.status == CONFIRMED, table.c.attended_at.is_(None),
@@ -546,6 +545,7 @@ def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> 
 
 
 def attendance(db_session: Session, majlis_session: MajlisSession) -> Attendance:
+    """Count the session's registrations by status and how many attended."""
     from majlis.jitsi import events
 
     counts = dict(db_session.execute(select(Registration.status, func.count()).where(
@@ -604,11 +604,34 @@ def check_in(db_session: Session, majlis_session: MajlisSession, code, *, actor:
 
 
 def registered_users(db_session: Session, majlis_session: MajlisSession) -> list[User]:
+    """List the users registered (not cancelled) for the session."""
     return list(db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
         Registration.session_id == majlis_session.id, Registration.status != CANCELLED).order_by(User.id)))
 
 
 def audit_registration(db_session: Session, actor: User, registration: Registration, action: str,
                        now: datetime) -> None:
+    """Record a registration's change in the audit log."""
     audit.record(db_session, actor_id=actor.id, action=action, object_type="registration",
                  object_id=registration.id, to_state=registration.status.value, now=now)
+
+
+def export_account_data(db_session: Session, user: User) -> dict:
+    """Export the user's registrations for their data download."""
+    return {"registrations": [
+        {"session_id": r.session_id, "status": r.status.value, "queued_at": _iso(r.queued_at),
+         "attended_at": _iso(r.attended_at)}
+        for r in db_session.scalars(select(Registration).where(Registration.user_id == user.id))]}
+
+
+def erase_account_data(db_session: Session, user: User, *, now: datetime) -> None:
+    """Cancel the user's registrations for sessions still to come, so their seats go to the waiting line."""
+    future = db_session.scalars(select(Registration.session_id).join(
+        MajlisSession, MajlisSession.id == Registration.session_id).where(
+        Registration.user_id == user.id, Registration.status != "cancelled", MajlisSession.starts_at > now)).all()
+    for session_id in future:
+        cancel(db_session, session_id, user, now=now)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -5,20 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.auth.models import User
-from majlis.core.models import GovernmentBody
 from majlis.csvexport import csv_response
 from majlis.db import get_db, unit_of_work
+from majlis.directory import services as directory
 from majlis.enums import RegistrationStatus, Role
 from majlis.errors import InvalidInput, MajlisError
 from majlis.registration import invitations, services
 from majlis.registration.forms import CheckInForm, InviteForm
-from majlis.sessions.models import MajlisSession
+from majlis.sessions import services as session_services
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
 from majlis.timeutil import utcnow
@@ -29,6 +27,7 @@ bp = Blueprint("registration", __name__)
 @bp.post("/sessions/<int:session_id>/register")
 @login_required
 def register(session_id: int):
+    """Register the user for the session, or put them in its waiting line."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -68,6 +67,7 @@ def confirm_unregister(session_id: int):
 @bp.post("/sessions/<int:session_id>/unregister")
 @login_required
 def unregister(session_id: int):
+    """Cancel the user's registration for the session."""
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
@@ -82,6 +82,7 @@ def unregister(session_id: int):
 @bp.get("/staff/sessions/<int:session_id>/registrants")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def registrants(session_id: int):
+    """List the session's registrants for staff."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     return render_template("registration/registrants.html", majlis_session=majlis_session,
@@ -118,6 +119,7 @@ def check_in(session_id: int):
 @bp.get("/staff/sessions/<int:session_id>/registrants.csv")
 @roles_required(Role.STAFF, Role.MODERATOR)
 def registrants_csv(session_id: int):
+    """Send the session's registrants as CSV."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     header = [_("Name"), _("E-mail"), _("Mobile number"), _("Area"), _("Status"), _("Place in line"), _("Attended"),
@@ -146,23 +148,24 @@ def _area_name(area) -> str:
 @bp.route("/staff/sessions/<int:session_id>/invitations", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def invitations_page(session_id: int):
+    """List the session's invitations and invite people by name or body."""
     db_session = get_db()
     majlis_session = get_visible_session(db_session, session_id, current_user)
     form = InviteForm()
     form.body.choices = [("", _("— choose —"))] + [
         (str(b.id), b.name_en if current_lang() == "en" else b.name_ar)
-        for b in db_session.scalars(select(GovernmentBody).where(GovernmentBody.is_active).order_by(GovernmentBody.id))
+        for b in directory.active_bodies(db_session)
     ]
     if form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                majlis_session = db_session.get(MajlisSession, session_id)
-                body = db_session.get(GovernmentBody, int(form.body.data)) if form.body.data else None
+                majlis_session = session_services.get_session(db_session, session_id)
+                body = directory.get_body(db_session, int(form.body.data)) if form.body.data else None
                 person = None
                 if form.email.data:
                     # The one address rule (NFKC, case-folded): any spelling of an address finds its account.
                     email = auth_services.normalize_email(form.email.data)
-                    person = db_session.scalar(select(User).where(User.email == email))
+                    person = auth_services.user_by_email(db_session, email)
                     if person is None:
                         raise InvalidInput(_("No account has this e-mail address."), field="email")
                 created = invitations.invite(db_session, majlis_session, actor=current_user, now=utcnow(),
@@ -179,6 +182,7 @@ def invitations_page(session_id: int):
 @bp.post("/sessions/<int:session_id>/invitation")
 @login_required
 def answer_invitation(session_id: int):
+    """Accept or decline the user's invitation to the session."""
     form = EmptyForm()
     if form.validate_on_submit():
         accept = request.form.get("answer") == "accept"

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from majlis import live
 from majlis.enums import SessionStatus
+from majlis.sessions import live
 from majlis.sessions.models import MajlisSession
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from majlis.auth.models import User
-from majlis.core.models import Area, GovernmentBody
 from majlis.db import Base
+from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import InvitationResponse, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.models_base import Timestamps, enum_column, utcnow
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
-from majlis.core.models import Area
+from majlis.directory.models import Area
 from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound, as_id
 from majlis.questions.models import Question
@@ -233,6 +233,7 @@ def parse_instant(value, field: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_day(value, field: str) -> date:
+    """Parse a YYYY-MM-DD date within the allowed range; raise InvalidInput otherwise."""
     try:
         day = date.fromisoformat(str(value or ""))
     except ValueError:
@@ -689,6 +690,7 @@ def _locked_session():
 
 
 def can_see(viewer: User | None, row: MajlisSession) -> bool:
+    """Tell whether the viewer may see the session by its visibility and their role."""
     return row.visibility == Visibility.PUBLIC or (viewer is not None and permissions.sees_all_sessions(viewer.role))
 
 
@@ -716,14 +718,6 @@ def get_visible_session(db_session: Session, session_id: int, viewer: User | Non
     if row is None:
         raise NotFound()
     check_visible(db_session, row, viewer)
-    return row
-
-
-def get_session(db_session: Session, session_id: int) -> MajlisSession:
-    """The session whatever its visibility (for staff, who see them all); else 404."""
-    row = db_session.get(MajlisSession, session_id)
-    if row is None:
-        raise NotFound()
     return row
 
 
@@ -838,5 +832,56 @@ def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | No
 
 
 def count_sessions(db_session: Session, series_id: int) -> int:
+    """Count the sessions of a series."""
     return db_session.scalar(select(func.count()).select_from(MajlisSession)
                              .where(MajlisSession.series_id == series_id))
+
+
+def get_series(db_session: Session, series_id: int) -> Series:
+    """Return the series with this id for staff; 404 when there is none."""
+    series = db_session.get(Series, series_id)
+    if series is None:
+        raise NotFound()
+    return series
+
+
+def get_session(db_session: Session, session_id: int) -> MajlisSession:
+    """Return the session with this id for staff, whatever its visibility; 404 when there is none."""
+    row = db_session.get(MajlisSession, session_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_public_series(db_session: Session, series_id: int) -> Series:
+    """Return a public series; 404 for any other (its existence is not revealed)."""
+    series = db_session.get(Series, series_id)
+    if series is None or series.visibility != Visibility.PUBLIC:
+        raise NotFound()
+    return series
+
+
+def series_overview(db_session: Session, *, now: datetime) -> tuple[list[Series], dict[int, datetime]]:
+    """List every series by id with the start of each one's next session not cancelled."""
+    series = list(db_session.scalars(select(Series).order_by(Series.id)))
+    next_starts = dict(db_session.execute(
+        select(MajlisSession.series_id, func.min(MajlisSession.starts_at))
+        .where(MajlisSession.series_id.is_not(None), MajlisSession.starts_at > now,
+               MajlisSession.status != SessionStatus.CANCELLED)
+        .group_by(MajlisSession.series_id)
+    ).all())
+    return series, next_starts
+
+
+def series_neighbours(db_session: Session, series: Series) -> tuple[Series | None, list[Series]]:
+    """Return the series this one continues (or None) and the series that continue it."""
+    previous = db_session.get(Series, series.previous_id) if series.previous_id else None
+    following = list(db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)))
+    return previous, following
+
+
+def next_coordinating_session(db_session: Session, *, now: datetime) -> MajlisSession | None:
+    """Return the next coordinating session not cancelled, or None."""
+    return db_session.scalar(select(MajlisSession).where(
+        MajlisSession.kind == SeriesKind.COORDINATING, MajlisSession.starts_at > now,
+        MajlisSession.status != SessionStatus.CANCELLED).order_by(MajlisSession.starts_at).limit(1))

@@ -13,15 +13,16 @@ from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from majlis import cache
+from majlis.auth import services as auth_services
 from majlis.auth.decorators import roles_required
 from majlis.auth.forms import EmptyForm
 from majlis.db import get_db, unit_of_work
-from majlis.enums import Role, SessionStatus, Visibility
-from majlis.errors import InvalidInput, MajlisError, NotFound
+from majlis.directory import services as directory
+from majlis.enums import Role, Visibility
+from majlis.errors import InvalidInput, MajlisError
 from majlis.sessions import services
 from majlis.sessions.forms import (
     KIND_LABELS,
@@ -68,11 +69,8 @@ def home():
 
 
 def area_options() -> list[tuple[str, str]]:
-    """The governorate's areas as (id, name in the page's language), by name."""
-    from majlis.core.models import Area
-
-    name = Area.name_en if current_lang() == "en" else Area.name_ar
-    return [(str(area_id), label) for area_id, label in get_db().execute(select(Area.id, name).order_by(name))]
+    """List the governorate's areas as (id, name in the page's language), by name, for a select."""
+    return directory.area_choices(get_db(), current_lang())
 
 
 @public.route("/sessions/<int:session_id>")
@@ -217,6 +215,7 @@ def describe_rule(series: Series) -> str | None:
 
 
 def local_day(day: date, fmt: str = "full") -> str:
+    """Format a date in the current language."""
     return format_date(day, format=fmt, locale=current_lang())
 
 
@@ -283,17 +282,21 @@ def _form_status(form) -> int:
 
 
 def _series_or_404(db_session: Session, series_id: int) -> Series:
-    series = db_session.get(Series, series_id)
-    if series is None:
-        raise NotFound()
-    return series
+    return services.get_series(db_session, series_id)
 
 
 def _session_or_404(db_session: Session, session_id: int) -> MajlisSession:
-    row = db_session.get(MajlisSession, session_id)
-    if row is None:
-        raise NotFound()
-    return row
+    return services.get_session(db_session, session_id)
+
+
+@bp.route("/")
+@roles_required(Role.STAFF)
+def staff_home():
+    """Show the staff desk: the coming sessions and how many accounts each role has."""
+    db_session = get_db()
+    sessions = services.upcoming_sessions(db_session, viewer=current_user, now=utcnow(), limit=50)
+    counts = auth_services.count_by_role(db_session)
+    return render_template("staff/desk.html", sessions=sessions, counts=counts, roles=list(Role))
 
 
 # --- series -------------------------------------------------------------------------------------------------------
@@ -302,20 +305,15 @@ def _session_or_404(db_session: Session, session_id: int) -> MajlisSession:
 @bp.route("/series")
 @roles_required(Role.STAFF)
 def series_list():
-    db_session = get_db()
-    series = db_session.scalars(select(Series).order_by(Series.id)).all()
-    next_starts = dict(db_session.execute(
-        select(MajlisSession.series_id, func.min(MajlisSession.starts_at))
-        .where(MajlisSession.series_id.is_not(None), MajlisSession.starts_at > utcnow(),
-               MajlisSession.status != SessionStatus.CANCELLED)
-        .group_by(MajlisSession.series_id)
-    ).all())
+    """List the series with each one's next session."""
+    series, next_starts = services.series_overview(get_db(), now=utcnow())
     return render_template("staff/series_list.html", series=series, next_starts=next_starts)
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def series_new():
+    """Show the new-series form and create the series with its first sessions."""
     form = SeriesForm()
     status = 200
     if form.validate_on_submit():
@@ -364,8 +362,7 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
     db_session = get_db()
     upcoming = services.list_sessions(db_session, services.SessionQuery(start=utcnow(), series_id=series.id),
                                       viewer=current_user, limit=UPCOMING_LIMIT)
-    previous = db_session.get(Series, series.previous_id) if series.previous_id else None
-    following = db_session.scalars(select(Series).where(Series.previous_id == series.id).order_by(Series.id)).all()
+    previous, following = services.series_neighbours(db_session, series)
     edit_form = edit_form or SeriesEditForm(formdata=None, data={**_edit_values(series), "from_day": _today()})
     end_form = end_form or SeriesEndForm(formdata=None, data={"last_day": series.ends_on or _today()})
     first_start = series.first_start_local.replace(tzinfo=ZoneInfo(series.timezone))
@@ -377,12 +374,14 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
 @bp.route("/series/<int:series_id>")
 @roles_required(Role.STAFF)
 def series_detail(series_id: int):
+    """Show a series with its sessions."""
     return _render_series(_series_or_404(get_db(), series_id))
 
 
 @bp.route("/series/<int:series_id>/edit", methods=["POST"])
 @roles_required(Role.STAFF)
 def series_edit(series_id: int):
+    """Change a series' details and its future sessions."""
     series = _series_or_404(get_db(), series_id)
     form = SeriesEditForm()
     status = 400
@@ -410,6 +409,7 @@ def series_edit(series_id: int):
 @bp.route("/series/<int:series_id>/end", methods=["POST"])
 @roles_required(Role.STAFF)
 def series_end(series_id: int):
+    """End a series on a date, cancelling or dropping the sessions after it."""
     series = _series_or_404(get_db(), series_id)
     form = SeriesEndForm()
     status = 400
@@ -526,11 +526,10 @@ def week():
 @roles_required(Role.STAFF)
 def export_ics():
     """Download every session staff see (invitation-only and cancelled ones too) as one iCalendar file."""
-    from majlis.calendar import services as calendar_services
-    from majlis.calendar.views import feed_context, ics_response
+    from majlis.calendar.services import export_calendar, feed_context, ics_response
 
     query = services.session_query(request.args, local_zone())
-    _count, body = calendar_services.export_calendar(get_db(), query, feed_context(), viewer=current_user)
+    _count, body = export_calendar(get_db(), query, feed_context(), viewer=current_user)
     return ics_response(body, filename=f"majlis-sessions-{_today().isoformat()}.ics", private=True,
                         attachment=True)
 
@@ -590,12 +589,14 @@ def _render_session(row: MajlisSession, update_form=None, cancel_form=None, stat
 @bp.route("/sessions/<int:session_id>")
 @roles_required(Role.STAFF)
 def session_manage(session_id: int):
+    """Show a session's management page."""
     return _render_session(_session_or_404(get_db(), session_id))
 
 
 @bp.route("/sessions/<int:session_id>/update", methods=["POST"])
 @roles_required(Role.STAFF)
 def session_update(session_id: int):
+    """Change a session's times, capacity, registration window or viewing."""
     row = _session_or_404(get_db(), session_id)
     form = _with_areas(SessionUpdateForm())
     status = 400
@@ -624,6 +625,7 @@ def session_update(session_id: int):
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
 @roles_required(Role.STAFF)
 def session_cancel(session_id: int):
+    """Cancel a session with a reason residents will see."""
     row = _session_or_404(get_db(), session_id)
     form = CancelForm()
     status = 400
@@ -643,6 +645,7 @@ def session_cancel(session_id: int):
 @bp.route("/sessions/new", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def session_new():
+    """Show the one-off session form and create the session."""
     form = _with_areas(OneOffForm())
     status = 200
     if form.validate_on_submit():

@@ -42,9 +42,9 @@ with unit_of_work(db):
     staff = factories.user(db, role=Role.STAFF)
 with app.test_request_context():
     from majlis.auth import services
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
     with unit_of_work(db):
-        token, _ = services.issue_api_token(db, staff, label="t", policy=account_policy(), now=datetime.now(UTC))
+        token, _ = services.issue_api_token(db, staff, label="t", policy=AccountPolicy.from_config(app.config), now=datetime.now(UTC))
 client = app.test_client()
 starts = (datetime.now(UTC) + timedelta(days=9)).isoformat()
 answers = {}

@@ -150,7 +150,7 @@ def _history(db_session, resident, now):
     from sqlalchemy import select
 
     from majlis.auth.models import User
-    from majlis.core.models import GovernmentBody
+    from majlis.directory.models import GovernmentBody
     from majlis.enums import QuestionStatus, Role
     from majlis.followups.services import open_case
     from majlis.minutes import services as minutes
@@ -240,7 +240,7 @@ def _cases_from_every_channel(db_session, now, secret):
     from sqlalchemy import select
 
     from majlis.auth.models import User
-    from majlis.core.models import Area
+    from majlis.directory.models import Area
     from majlis.enums import CaseChannel, Role
     from majlis.followups import services
     from majlis.followups.links import feedback_token

@@ -16,7 +16,7 @@ def _streams_given_back():
     ends at its next heartbeat), so the next module's pages get streams of their own from the same address."""
     import time
 
-    from majlis import live
+    from majlis.sessions import live
 
     yield
     deadline = time.monotonic() + 30

@@ -20,8 +20,8 @@ def visit(live_server):
         from sqlalchemy import select
 
         from majlis.auth.models import User
-        from majlis.core.models import Area
         from majlis.db import get_database, unit_of_work
+        from majlis.directory.models import Area
         from majlis.registration.services import register
         from majlis.sessions.services import create_one_off
 

@@ -70,13 +70,16 @@ def test_snippets_show_the_original_words_marked_and_stay_escaped(app, client, d
 
 
 def _token(app, db):
+
     from majlis.auth import services as auth_services
-    from majlis.auth.views import account_policy
+    from majlis.auth.services import AccountPolicy
 
     with unit_of_work(db):
         user = factories.user(db)
     with app.test_request_context(), unit_of_work(db):
-        token, _ = auth_services.issue_api_token(db, user, label="t", policy=account_policy(), now=datetime.now(UTC))
+        token, _ = auth_services.issue_api_token(db, user, label="t",
+                                                 policy=AccountPolicy.from_config(app.config),
+                                                 now=datetime.now(UTC))
     return {"Authorization": f"Bearer {token}"}
 
 

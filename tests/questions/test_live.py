@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from majlis import live
 from majlis.db import unit_of_work
+from majlis.sessions import live
 from majlis.sessions.models import MajlisSession
 from tests import factories
 from tests.conftest import REDIS_SKIP_REASON, REDIS_URL, form_post

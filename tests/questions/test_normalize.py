@@ -2,7 +2,7 @@
 
 import pytest
 
-from majlis.questions.normalize import normalize, similarity
+from majlis.arabic import normalize, similarity
 
 
 @pytest.mark.parametrize("variant, plain", [

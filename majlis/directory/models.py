@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,15 +29,3 @@ class GovernmentBody(Timestamps, Base):
     # Default time a body has to resolve a case raised in a majlis.
     sla_days: Mapped[int] = mapped_column(default=30)
     is_active: Mapped[bool] = mapped_column(default=True)
-
-
-class SchedulerHeartbeat(Base):
-    """The running scheduler processes: the leader beats, standbys record that they wait."""
-
-    __tablename__ = "scheduler_heartbeats"
-
-    node: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
-    is_leader: Mapped[bool] = mapped_column(default=False)
-    started_at: Mapped[datetime]
-    beat_at: Mapped[datetime]
-    jobs: Mapped[int] = mapped_column(default=0)

@@ -1,4 +1,4 @@
-"""Normalise Arabic (and English) text so that spelling variants compare equal (pure)."""
+"""Arabic text normalization for matching: questions' near-duplicates, names, the minutes' full-text search."""
 
 from __future__ import annotations
 
