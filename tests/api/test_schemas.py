@@ -44,7 +44,8 @@ with app.test_request_context():
     from majlis.auth import services
     from majlis.auth.services import AccountPolicy
     with unit_of_work(db):
-        token, _ = services.issue_api_token(db, staff, label="t", policy=AccountPolicy.from_config(app.config), now=datetime.now(UTC))
+        token, _ = services.issue_api_token(db, staff, label="t", policy=AccountPolicy.from_config(app.config),
+                                            now=datetime.now(UTC))
 client = app.test_client()
 starts = (datetime.now(UTC) + timedelta(days=9)).isoformat()
 answers = {}
