@@ -28,6 +28,7 @@ from majlis.api.spec import (
     documented,
     is_model,
     ok,
+    query,
     register,
 )
 from majlis.followups.schemas import Figures
@@ -53,10 +54,12 @@ COMPONENTS = "#/components/schemas/"
 
 
 def ref(name: str) -> dict:
+    """Point at a schema of the document's components."""
     return {"$ref": COMPONENTS + name}
 
 
 def string(description: str | None = None, **extra) -> dict:
+    """Describe a string, with its description and any other keywords."""
     schema = {"type": "string", **extra}
     if description:
         schema["description"] = description
@@ -64,6 +67,7 @@ def string(description: str | None = None, **extra) -> dict:
 
 
 def integer(minimum: int | None = None, maximum: int | None = None, description: str | None = None) -> dict:
+    """Describe an integer within optional bounds."""
     schema: dict = {"type": "integer"}
     if minimum is not None:
         schema["minimum"] = minimum
@@ -87,6 +91,7 @@ def nullable(schema: dict) -> dict:
 
 
 def enum(values, description: str | None = None) -> dict:
+    """Describe a string that takes one of the given values (enum members by their value)."""
     schema = {"type": "string", "enum": [str(getattr(value, "value", value)) for value in values]}
     if description:
         schema["description"] = description
@@ -154,6 +159,8 @@ def docs():
 
 
 def _open311_errors(statuses: tuple[int, ...], media_type: str) -> dict:
+    """Show the API reference page, built from the generated document."""
+    """Answer the generated OpenAPI 3.1 document of the API."""
     """GeoReport v2's error list (in the document's format), for each status."""
     schema = ref("Open311Errors") if media_type == JSON else string("<errors><error><code/><description/></error>"
                                                                     "</errors>")
@@ -215,10 +222,6 @@ def _register_public_data() -> None:
                  shared_errors=False, params=range_params,
                  description="Anonymised: see the data dictionary at /open-data.",
                  extra_responses={"400": error(400, ["invalid_input"])})
-
-
-def query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 def _fixed_components() -> dict:

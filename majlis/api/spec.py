@@ -87,6 +87,7 @@ REGISTRY: dict[str, Operation] = {}
 
 def ok(body: Any = None, description: str = "Success", *, status: int = 200, location: bool = False,
        media_type: str = JSON, headers: dict | None = None) -> Response:
+    """Declare a successful answer: its status, body schema or model, media type and headers."""
     return Response(status, body, description, media_type, location, headers)
 
 
@@ -97,6 +98,7 @@ NOT_MODIFIED = Response(304, None, "Not modified: the If-None-Match header match
 
 
 def query(name: str, schema: dict, description: str) -> dict:
+    """Declare an optional query parameter with its schema and description."""
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
@@ -131,4 +133,5 @@ def documented(summary: str, *, who: str, tag: str, responses, endpoint: str | N
 
 
 def is_model(value) -> bool:
+    """Tell whether a value is a pydantic model class."""
     return isinstance(value, type) and issubclass(value, BaseModel)
