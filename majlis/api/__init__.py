@@ -49,19 +49,19 @@ def _authenticate():
 
 
 def api_user():
-    """The authenticated caller, or 401."""
+    """Return the authenticated caller, or 401."""
     if g.get("api_user") is None:
         raise Unauthorized()
     return g.api_user
 
 
 def api_viewer():
-    """The authenticated caller, or None for an anonymous one (public reads: what the website shows anyone)."""
+    """Return the authenticated caller, or None for an anonymous one (public reads: what the website shows anyone)."""
     return g.get("api_user")
 
 
 def require_role(*roles: Role):
-    """The authenticated caller if they hold one of the roles (admins always do); else 401/403."""
+    """Return the authenticated caller if they hold one of the roles (admins always do); else 401/403."""
     user = api_user()
     if not permissions.has_role(user, *roles):
         raise Forbidden()
@@ -76,7 +76,7 @@ def conditional(response):
 
 
 def json_bytes(data) -> bytes:
-    """A JSON body as `jsonify` writes it, as bytes (for answers built once and kept)."""
+    """Encode a JSON body as `jsonify` writes it, as bytes (for answers built once and kept)."""
     return (current_app.json.dumps(data) + "\n").encode()
 
 
@@ -86,14 +86,14 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def json_body() -> dict:
-    """The request's JSON object; 400 for anything else (malformed, nested too deep, text no database stores)."""
+    """Return the request's JSON object; 400 for anything else (malformed, nested too deep, text no database stores)."""
     if not request.is_json:
         raise _not_json()
     return parse_json_object(request.get_data(cache=True))  # beyond MAX_CONTENT_LENGTH: 413 before it is read
 
 
 def parsed(model, data: dict, *, message=None, field: str | None = None):
-    """The body as the request model, checked strictly (no coercion); else 400 `invalid_input` naming the first
+    """Parse the body as the request model, checked strictly (no coercion); else 400 `invalid_input` naming the first
     field at fault (or `field`), with `message` or the shared "not valid" text, in the request's language."""
     try:
         return model.model_validate(data, strict=True)
@@ -108,7 +108,8 @@ def _not_json() -> InvalidInput:
 
 
 def parse_json_object(raw: bytes) -> dict:
-    """A JSON object from raw bytes; 400 for anything else (malformed, nested too deep, text no database stores)."""
+    """Parse a JSON object from raw bytes; 400 for anything else (malformed, nested too deep, text no database
+    stores)."""
     not_json = _not_json()
     try:
         data = json.loads(raw, parse_constant=_no_constant)

@@ -64,7 +64,7 @@ def _apply(event: webhooks.VideoEvent):
             responses=ok(EventReceipt),
             errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]})
 def jitsi_events():
-    """A JaaS webhook (signed), or a Prosody event-sync post (the shared token)."""
+    """Receive a JaaS webhook (signed), or a Prosody event-sync post (the shared token)."""
     body = _body()
     if request.headers.get("Authorization") and not request.headers.get("X-Jaas-Signature"):
         return _event_sync(body)
@@ -86,7 +86,8 @@ def jitsi_events():
             responses=ok(EventReceipt),
             errors={400: ["invalid_input", "bad_event"], 401: ["bad_signature"], 413: ["too_large"]})
 def jitsi_event_sync(event: str):
-    """Prosody event-sync posts to `<api_prefix>/events/occupant/joined` and the like (the body says which)."""
+    """Receive Prosody's event-sync posts to `<api_prefix>/events/occupant/joined` and the like (the body says
+    which)."""
     return _event_sync(_body())
 
 

@@ -58,7 +58,7 @@ def get_minutes(session_id: int):
                        ok(None, "A short-lived link to the file in the S3-compatible store", status=302)),
             errors={404: ["no_attachment"]})
 def get_attachment(session_id: int, attachment_id: int):
-    """The file: staff always; others once it is published with the minutes."""
+    """Serve the file: staff always; others once it is published with the minutes."""
     from majlis.minutes.views import attachment_response
 
     return attachment_response(get_db(), session_id, attachment_id, api_viewer())
@@ -69,7 +69,7 @@ def get_attachment(session_id: int, attachment_id: int):
             forbidden=["forbidden"], body=schemas.PublishAttachmentInput, responses=ok(schemas.Attachment),
             errors={400: ["invalid_input"], 404: ["no_attachment"], 409: ["transcript_in_minutes"]})
 def publish_attachment(session_id: int, attachment_id: int):
-    """Staff choose whether a recording (or a transcript kept out of the text) is published with the minutes."""
+    """Let staff choose whether a recording (or a transcript kept out of the text) is published with the minutes."""
     staff = require_role(Role.STAFF)
     choice = parsed(schemas.PublishAttachmentInput, json_body(), field="public",
                     message=_l("Send {\"public\": true} or {\"public\": false}."))

@@ -79,7 +79,7 @@ def integer(minimum: int | None = None, maximum: int | None = None, description:
 
 
 def nullable(schema: dict) -> dict:
-    """The schema, or JSON null (OpenAPI 3.1 has no `nullable`)."""
+    """Make a schema nullable: the schema, or JSON null (OpenAPI 3.1 has no `nullable`)."""
     schema = dict(schema)
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
@@ -99,7 +99,7 @@ def enum(values, description: str | None = None) -> dict:
 
 
 def record(properties: dict, *, description: str | None = None) -> dict:
-    """A response object: every field the serializer writes is present."""
+    """Describe a response object: every field the serializer writes is present."""
     schema: dict = {"type": "object", "properties": properties, "required": list(properties)}
     if description:
         schema["description"] = description
@@ -128,7 +128,7 @@ ERROR_DESCRIPTIONS = {
 
 
 def error(status: int, codes: list[str], description: str | None = None) -> dict:
-    """An error response: the shared Error body, its `code` limited to the listed values."""
+    """Describe an error response: the shared Error body, its `code` limited to the listed values."""
     return {
         "description": description or ERROR_DESCRIPTIONS[status],
         "content": {JSON: {"schema": {"allOf": [
@@ -446,7 +446,7 @@ def _models(operations) -> list:
 
 
 def build_document() -> dict:
-    """The document, generated afresh from the routes and the registry (tests regenerate it after a change)."""
+    """Generate the document afresh from the routes and the registry (tests regenerate it after a change)."""
     if not any(endpoint.startswith("open311.") for endpoint in REGISTRY):
         _register_public_data()
     routes = list(_routes())
@@ -486,7 +486,7 @@ def _document() -> dict:
 
 
 def document() -> dict:
-    """The OpenAPI 3.1 document as a fresh dict (callers may change their copy)."""
+    """Return the OpenAPI 3.1 document as a fresh dict (callers may change their copy)."""
     return copy.deepcopy(_document())
 
 
@@ -531,7 +531,7 @@ def _resolve(schema: dict, components: dict) -> dict:
 
 
 def describe_schema(schema: dict) -> str:
-    """A one-line summary of a field's schema: type, allowed values and limits (not translated: it is notation)."""
+    """Summarise a field's schema in one line: type, allowed values and limits (not translated: it is notation)."""
     if "anyOf" in schema:
         return " | ".join(describe_schema(part) for part in schema["anyOf"])
     if "$ref" in schema:
@@ -588,7 +588,7 @@ def describe_operations(doc: dict) -> list[dict]:
 
 
 def reference_markdown() -> str:
-    """docs/api.md: how the API is declared, and the document's operations as a Markdown table (regenerate with
+    """Render docs/api.md: how the API is declared, and the document's operations as a Markdown table (regenerate with
     `majlis api-reference`)."""
     doc = _document()
     lines = [

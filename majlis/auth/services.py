@@ -156,7 +156,7 @@ def email_taken(db_session: Session, email: str) -> bool:
 
 
 def is_expired_signup(user: User, policy: AccountPolicy, now: datetime) -> bool:
-    """Whether an account is an unconfirmed sign-up past its time: it no longer holds its address."""
+    """Tell whether an account is an unconfirmed sign-up past its time: it no longer holds its address."""
     return (policy.verification_required and not user.is_verified
             and user.created_at <= now - policy.unverified_ttl)
 
@@ -193,7 +193,7 @@ def _add_user(db_session: Session, user: User) -> User:
 
 
 def signup_problems(db_session: Session, *, email, name, password, phone, area) -> list[InvalidInput]:
-    """Everything wrong with a sign-up's details at once (each field checked on its own), so a form can say it all
+    """List everything wrong with a sign-up's details at once (each field checked on its own), so a form can say it all
     in one go; `sign_up` refuses with the first of them."""
     return _signup_checks(db_session, email=email, name=name, password=password, phone=phone, area=area)[0]
 
@@ -296,7 +296,7 @@ def send_verification_code(db_session: Session, user: User, *, policy: AccountPo
 
 
 def may_send_code(db_session: Session, user: User, *, now: datetime) -> bool:
-    """Whether a new code may go to the user's address now (at most one a minute, CODES_PER_DAY a day)."""
+    """Tell whether a new code may go to the user's address now (at most one a minute, CODES_PER_DAY a day)."""
     recent = db_session.execute(
         select(func.count(), func.max(EmailVerification.created_at))
         .where(EmailVerification.user_id == user.id, EmailVerification.created_at > now - timedelta(days=1))
@@ -532,7 +532,7 @@ def user_for_token(db_session: Session, token: str, *, now: datetime) -> tuple[U
 
 
 def token_accepted(*, revoked_at, expires_at, user_disabled: bool, now: datetime) -> bool:
-    """The one rule for a bearer token (also applied before Flask, in majlis/fastpath.py): not revoked, not
+    """Apply the one rule for a bearer token (also applied before Flask, in majlis/fastpath.py): not revoked, not
     expired, and its user not disabled."""
     return revoked_at is None and expires_at > now and not user_disabled
 

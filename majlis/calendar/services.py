@@ -94,7 +94,7 @@ def _location(row: MajlisSession, lang: str) -> str | None:
 
 
 def series_until(series: Series) -> datetime | None:
-    """The last instant an occurrence may start: the end of `ends_on`, or the rule's own COUNT/UNTIL."""
+    """Return the last instant an occurrence may start: the end of `ends_on`, or the rule's own COUNT/UNTIL."""
     zone = ZoneInfo(series.timezone)
     candidates = []
     if series.ends_on is not None:
@@ -134,7 +134,7 @@ def _series_info(series: Series, rows: list[MajlisSession], ctx: FeedContext) ->
 
 
 def public_feed(db_session: Session, ctx: FeedContext, *, series_id: int | None = None) -> bytes:
-    """All public sessions (or one public series): series as masters, one-off sessions as events."""
+    """Build the feed of all public sessions (or one public series): series as masters, one-off sessions as events."""
     series_query = select(Series).where(Series.visibility == Visibility.PUBLIC)
     if series_id is not None:
         series_query = series_query.where(Series.id == series_id)
@@ -171,7 +171,7 @@ PERSONAL_PAST = timedelta(days=60)
 
 
 def personal_sessions(db_session: Session, user: User, *, now: datetime) -> list[MajlisSession]:
-    """Sessions the user registered for; staff, moderators and officials also get the coordinating ones."""
+    """List the sessions the user registered for; staff, moderators and officials also get the coordinating ones."""
     registered = select(Registration.session_id).where(
         Registration.user_id == user.id,
         Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]))
@@ -197,7 +197,7 @@ def personal_feed(db_session: Session, user: User, ctx: FeedContext, *, now: dat
 
 
 def export_feed(rows: list[MajlisSession], ctx: FeedContext) -> bytes:
-    """The staff export: every session in the range as its own event, with join links."""
+    """Build the staff export: every session in the range as its own event, with join links."""
     feed = _feed_info(ctx, "majlis-export", str(_l("Majlis sessions (export)")),
                       str(_l("Sessions of the Capital Governor's majlis")))
     return ical.build_calendar(feed, events=[_event_info(row, ctx, with_join=True) for row in rows],
@@ -208,8 +208,8 @@ EXPORT_LIMIT = 100_000
 
 
 def export_calendar(db_session: Session, query, ctx: FeedContext, *, viewer: User) -> tuple[int, bytes]:
-    """The staff export (the CLI's `export-ics` and the staff calendar's download): every session the viewer sees
-    listed for the query (a `sessions.services.SessionQuery`), invitation-only and cancelled ones included; returns
+    """Build the staff export (the CLI's `export-ics` and the staff calendar's download): every session the viewer sees
+    listed for the query (a `sessions.services.SessionQuery`), invitation-only and cancelled ones included; return
     how many sessions it holds and the iCalendar file."""
     from majlis.sessions.services import list_sessions
 

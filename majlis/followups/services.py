@@ -45,7 +45,8 @@ _system_note_ids: dict[str, str] = {}
 
 
 def update_text(update: CaseUpdate) -> str:
-    """A history entry's text in the reader's language: Majlis's own notes translated, people's words as written."""
+    """Render a history entry's text in the reader's language: Majlis's own notes translated, people's words as
+    written."""
     text = update.text or ""
     if not _system_note_ids:
         with force_locale("ar"):
@@ -217,7 +218,7 @@ def _reference(value) -> str | None:
 
 
 def list_categories(db_session: Session, *, active_only: bool = True) -> list[CaseCategory]:
-    """The categories, by body then name, each with its body loaded."""
+    """List the categories, by body then name, each with its body loaded."""
     statement = select(CaseCategory).options(selectinload(CaseCategory.body)).order_by(
         CaseCategory.body_id, CaseCategory.code)
     if active_only:
@@ -370,7 +371,7 @@ def open_channel_case(db_session: Session, data: dict, actor: User, *, now: date
 
 def submit_request(db_session: Session, data: dict, resident: User, *, channel: CaseChannel, now: datetime,
                    zone: ZoneInfo) -> Case:
-    """A resident's own request from the website or the app: it waits in the office's queue to be triaged.
+    """Record a resident's own request from the website or the app: it waits in the office's queue to be triaged.
 
     It is due by its category's days from today: the resident's clock starts when they ask.
     """
@@ -422,7 +423,7 @@ def triage(db_session: Session, case: Case, actor: User, *, category, now: datet
 
 
 def triage_queue(db_session: Session) -> list[Case]:
-    """Requests waiting to be triaged, oldest first."""
+    """List the requests waiting to be triaged, oldest first."""
     return list(db_session.scalars(
         select(Case).where(Case.status == C.SUBMITTED)
         .options(selectinload(Case.category), selectinload(Case.area), selectinload(Case.body))
@@ -443,7 +444,7 @@ def can_view(user: User | None, case: Case) -> bool:
 
 
 def hides_resident(user: User | None, case: Case) -> bool:
-    """Whether the viewer must not learn who raised the case: the body, while the asker of an anonymous question
+    """Tell whether the viewer must not learn who raised the case: the body, while the asker of an anonymous question
     has not agreed to be contacted (it sees "a resident"; the office relays)."""
     if user is None or permissions.is_office(user) or (case.resident_id is not None and case.resident_id == user.id):
         return False
@@ -451,21 +452,21 @@ def hides_resident(user: User | None, case: Case) -> bool:
 
 
 def sees_contact(user: User | None, case: Case) -> bool:
-    """Whether the viewer sees who raised the case and how to reach them (the office, and the body unless the
+    """Tell whether the viewer sees who raised the case and how to reach them (the office, and the body unless the
     resident is hidden from it; never the public)."""
     return user is not None and (permissions.is_office(user) or permissions.is_official(user)) \
         and can_view(user, case) and not hides_resident(user, case)
 
 
 def consent_state(case: Case) -> str | None:
-    """Where the question of contact stands: None (not an anonymous case), pending, agreed or declined."""
+    """Tell where the question of contact stands: None (not an anonymous case), pending, agreed or declined."""
     if not case.is_anonymous:
         return None
     return {None: "pending", True: "agreed", False: "declined"}[case.contact_consent]
 
 
 def answer_contact_consent(db_session: Session, case: Case, resident: User, *, agree, now: datetime) -> Case:
-    """The resident of an anonymous case says whether its body may contact them (and may change their mind)."""
+    """Record whether the resident of an anonymous case lets its body contact them (they may change their mind)."""
     if resident is None or case.resident_id is None or resident.id != case.resident_id:
         raise Forbidden(_l("Only the resident who raised the case answers this."), code="not_your_case")
     if not isinstance(agree, bool):
@@ -489,7 +490,7 @@ def answer_contact_consent(db_session: Session, case: Case, resident: User, *, a
 
 
 def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:
-    """The case if the viewer may see it; 404 otherwise (its existence is not revealed)."""
+    """Return the case if the viewer may see it; 404 otherwise (its existence is not revealed)."""
     case = db_session.get(Case, case_id)
     if case is None or not can_view(viewer, case):
         raise NotFound()
@@ -545,7 +546,7 @@ def case_filters(db_session: Session, args, *, with_status: bool = True) -> Case
 
 def visible_cases(db_session: Session, viewer: User, *, status: str | None = None,
                   filters: CaseFilters | None = None) -> list[Case]:
-    """The cases the viewer may see, narrowed by `filters` (or by `status` alone: open or closed), due first."""
+    """List the cases the viewer may see, narrowed by `filters` (or by `status` alone: open or closed), due first."""
     filters = filters or CaseFilters(status=status if status in STATUS_FILTERS else None)
     statement = select(Case).where(*filters.conditions())
     if permissions.is_official(viewer):
@@ -562,7 +563,7 @@ def visible_cases(db_session: Session, viewer: User, *, status: str | None = Non
 
 def add_update(db_session: Session, case: Case, author: User, *, now: datetime, text=None, status=None,
                to_body=None) -> CaseUpdate:
-    """A dated update: officials and the office report progress or hand over; the resident confirms or reopens."""
+    """Add a dated update: officials and the office report progress or hand over; the resident confirms or reopens."""
     if not can_view(author, case):
         raise NotFound()
     requested = None
@@ -654,7 +655,7 @@ def is_overdue(case: Case, today: date) -> bool:
 
 
 def feedback_refusal(db_session: Session, case: Case, resident: User | None, *, now: datetime) -> Conflict | None:
-    """Why this resident cannot answer "was it fixed?" for the case now (None: they can)."""
+    """Tell why this resident cannot answer "was it fixed?" for the case now (None: they can)."""
     if resident is None or case.resident_id is None or resident.id != case.resident_id:
         return Conflict(_l("Only the resident who raised the case answers this."), code="not_your_case")
     if case.status not in (C.RESOLVED, C.CONFIRMED) or case.resolved_at is None:
@@ -738,7 +739,7 @@ def case_detail(db_session: Session, case: Case, viewer: User | None, *, now: da
 
 
 def feedback_of(db_session: Session, case: Case) -> list[CaseFeedback]:
-    """The resident's answers for the case, oldest first."""
+    """List the resident's answers for the case, oldest first."""
     return list(db_session.scalars(select(CaseFeedback).where(CaseFeedback.case_id == case.id)
                                    .order_by(CaseFeedback.round)))
 

@@ -48,7 +48,7 @@ CALL_IN_TOKEN = timedelta(minutes=15)
 
 
 def settings_from_config(config) -> JitsiSettings:
-    """The app's Jitsi settings, made once per configuration (every join asks for them)."""
+    """Return the app's Jitsi settings, made once per configuration (every join asks for them)."""
     return _settings_for(tuple(config.get(key) for key in SETTINGS_KEYS))
 
 
@@ -88,7 +88,7 @@ def script_origin(url: str) -> str:
 
 
 def standing(role: Role, registration_status: RegistrationStatus | None) -> bool | None:
-    """What role and registration alone decide: True (moderator), False (a confirmed registrant), or None (they do
+    """Tell what role and registration alone decide: True (moderator), False (a confirmed registrant), or None (they do
     not let the user in; an invitation still may)."""
     if role in permissions.OFFICE_ROLES:
         return True
@@ -98,7 +98,9 @@ def standing(role: Role, registration_status: RegistrationStatus | None) -> bool
 
 
 def entitlement(db_session: Session, majlis_session: MajlisSession, user: User):
-    """(None when the user may not enter, else whether they enter as a moderator; their registration, if any)."""
+    """Decide whether the user may enter the session's room.
+
+    Return (None when they may not, else whether they enter as a moderator; their registration, if any)."""
     own = registration.own_registration(db_session, majlis_session.id, user.id)
     decided = standing(user.role, own.status if own is not None else None)
     if decided is not None:
@@ -110,7 +112,7 @@ def entitlement(db_session: Session, majlis_session: MajlisSession, user: User):
 
 
 def follows(majlis_session: MajlisSession, user: User, own) -> bool:
-    """Whether a user without a seat may follow the session: waiting in its line, or any resident where the session
+    """Tell whether a user without a seat may follow the session: waiting in its line, or any resident where the session
     allows public viewing."""
     if own is not None and own.status == RegistrationStatus.WAITLISTED:
         return True
@@ -118,7 +120,7 @@ def follows(majlis_session: MajlisSession, user: User, own) -> bool:
 
 
 def call_in_until(db_session: Session, majlis_session: MajlisSession, user: User, now: datetime) -> datetime | None:
-    """Until when the user speaks in the room because their question is on air (or was answered minutes ago)."""
+    """Tell until when the user speaks in the room because their question is on air (or was answered minutes ago)."""
     from sqlalchemy import or_, select
 
     from majlis.questions.models import Question
@@ -136,7 +138,7 @@ def call_in_until(db_session: Session, majlis_session: MajlisSession, user: User
 
 
 def check_window(majlis_session, settings: JitsiSettings, now: datetime) -> None:
-    """Conflict unless the room is open: anything with the session's `status`, `starts_at` and `ends_at`."""
+    """Raise Conflict unless the room is open: anything with the session's `status`, `starts_at` and `ends_at`."""
     if majlis_session.status == SessionStatus.CANCELLED:
         raise Conflict(_l("This session is cancelled."), code="session_cancelled")
     if now < majlis_session.starts_at - settings.early_join:
@@ -205,7 +207,7 @@ def entry(db_session: Session, majlis_session: MajlisSession, user: User | None,
 
 def join_refusal(db_session: Session, majlis_session: MajlisSession, user: User | None, *,
                  settings: JitsiSettings, now: datetime) -> MajlisError | None:
-    """Why the user may not enter the session's room now, or None (the server's Jitsi settings aside)."""
+    """Tell why the user may not enter the session's room now, or None (the server's Jitsi settings aside)."""
     return _entry(db_session, majlis_session, user, settings, now).refusal
 
 

@@ -66,7 +66,7 @@ def notes_of(db_session: Session, majlis_session: MajlisSession) -> str:
 
 def compose_draft(db_session: Session, majlis_session: MajlisSession, *, zone: ZoneInfo, hijri_adjust: int = 0,
                   locale: str = "ar") -> str:
-    """The draft text of a session's minutes from what the database knows."""
+    """Compose the draft text of a session's minutes from what the database knows."""
     start = (majlis_session.actual_started_at or majlis_session.starts_at).astimezone(zone)
     end = (majlis_session.actual_ended_at or majlis_session.ends_at).astimezone(zone)
     counts = attendance(db_session, majlis_session)
@@ -273,7 +273,7 @@ class View:
 
 
 def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None, *, revision=None) -> View:
-    """What a viewer may read: the public the published revisions; staff also the draft."""
+    """Return what a viewer may read: the public the published revisions; staff also the draft."""
     minutes = minutes_of(db_session, majlis_session)
     staff = permissions.is_staff(viewer)
     if minutes is None or (minutes.status != MinutesStatus.PUBLISHED and not staff):
@@ -296,7 +296,7 @@ def view(db_session: Session, majlis_session: MajlisSession, viewer: User | None
 
 
 def attachments_for(db_session: Session, majlis_session: MajlisSession, viewer: User | None) -> list:
-    """The attachments a viewer may see with the minutes: staff all stored ones; others those published with
+    """List the attachments a viewer may see with the minutes: staff all stored ones; others those published with
     published minutes."""
     from majlis.minutes import attachments
 
@@ -309,7 +309,7 @@ def attachments_for(db_session: Session, majlis_session: MajlisSession, viewer: 
 
 
 def attachment_for(db_session: Session, majlis_session: MajlisSession, attachment_id: int, viewer: User | None):
-    """One attachment the viewer may download; 404 otherwise."""
+    """Return one attachment the viewer may download; 404 otherwise."""
     for row in attachments_for(db_session, majlis_session, viewer):
         if row.id == attachment_id:
             return row
@@ -348,7 +348,7 @@ RANKED_CANDIDATES = 200
 
 
 def search(db_session: Session, query: str, *, viewer: User | None, limit: int = 20) -> list[Hit]:
-    """Published minutes (their latest revision) the viewer may read that contain every word of the query, best
+    """Find the published minutes (their latest revision) the viewer may read that contain every word of the query, best
     first, each with a snippet around its first match.
 
     The words are normalised before they are sought as they were before they were indexed (see minutes.fulltext),

@@ -107,12 +107,13 @@ def _editor_done(action: str | None) -> str:
 
 @bp.get("/sessions/<int:session_id>/attachments/<int:attachment_id>")
 def attachment_download(session_id: int, attachment_id: int):
-    """A recording, transcript or chat log: staff always; others once published with the minutes."""
+    """Serve a recording, transcript or chat log: staff always; others once published with the minutes."""
     return attachment_response(get_db(), session_id, attachment_id, _viewer())
 
 
 def attachment_response(db_session, session_id: int, attachment_id: int, viewer):
-    """The file of an attachment the viewer may have (the folder's file, or a short-lived link to the S3 object)."""
+    """Serve the file of an attachment the viewer may have (the folder's file, or a short-lived link to the S3
+    object)."""
     from flask import send_file
 
     from majlis import storage
@@ -141,7 +142,7 @@ def archive():
 @bp.post("/sessions/<int:session_id>/notes")
 @roles_required(Role.MODERATOR, Role.STAFF)
 def save_notes(session_id: int):
-    """Autosave of the moderators' notes (JSON for the console's script, a redirect for the plain form)."""
+    """Autosave the moderators' notes (JSON for the console's script, a redirect for the plain form)."""
     if not EmptyForm().validate_on_submit():
         return jsonify({"error": {"code": "csrf_failed", "message": _("Reload the page."), "field": None}}), 400
     with unit_of_work() as db_session:

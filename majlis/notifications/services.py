@@ -63,7 +63,7 @@ def enqueue(
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """The wait after the attempts made so far failed."""
+    """Return the wait after the attempts made so far failed."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
@@ -112,7 +112,7 @@ def _due(db_session: Session, now: datetime, limit: int) -> list[_Due]:
 
 
 def claimant() -> str:
-    """This process, as it signs its claims on outbox rows."""
+    """Name this process, as it signs its claims on outbox rows."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -305,7 +305,7 @@ class Backlog:
 
 
 def backlog(db_session: Session) -> list[Backlog]:
-    """What waits in the outbox, per channel (every known channel, even an empty one)."""
+    """Count what waits in the outbox, per channel (every known channel, even an empty one)."""
     rows = db_session.execute(
         select(OutboxMessage.channel, OutboxMessage.status, func.count(),
                func.count().filter(OutboxMessage.attempts > 0), func.min(OutboxMessage.created_at))

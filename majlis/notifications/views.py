@@ -36,7 +36,7 @@ def _user_key() -> str:
 
 
 def account_context(user: User) -> dict:
-    """What the account page's notification section shows."""
+    """Gather what the account page's notification section shows."""
     from majlis.registration.notices import lead_in_words
 
     db_session, config, lang = get_db(), current_app.config, current_lang()

@@ -139,7 +139,7 @@ def _listed(value: str | None) -> tuple[str, ...]:
 
 
 def request_query(args, *, now: datetime, zone: ZoneInfo) -> RequestQuery:
-    """GeoReport v2's filters: `start_date`/`end_date` at most 90 days apart (the last 90 days by default),
+    """Read GeoReport v2's filters: `start_date`/`end_date` at most 90 days apart (the last 90 days by default),
     `status` (open, closed), `service_code`, and `service_request_id` (which overrides the others); lists are
     comma-separated."""
     ids = []
@@ -166,7 +166,7 @@ def request_query(args, *, now: datetime, zone: ZoneInfo) -> RequestQuery:
 
 
 def service_requests(db_session: Session, query: RequestQuery) -> list[PublicCase]:
-    """The published cases a GeoReport query asks for, newest first, at most 1000."""
+    """List the published cases a GeoReport query asks for, newest first, at most 1000."""
     statement = _statement()
     if query.ids:
         statement = statement.where(Case.id.in_(query.ids))
@@ -202,7 +202,7 @@ class PublicService:
 
 
 def services(db_session: Session) -> list[PublicService]:
-    """The published, active categories as GeoReport services, and the general one."""
+    """List the published, active categories as GeoReport services, and the general one."""
     rows = db_session.execute(
         select(CaseCategory.code, CaseCategory.name_ar, CaseCategory.name_en, GovernmentBody.name_ar,
                GovernmentBody.name_en).join(GovernmentBody, GovernmentBody.id == CaseCategory.body_id)
@@ -216,7 +216,7 @@ def services(db_session: Session) -> list[PublicService]:
 
 def all_published(db_session: Session, *, start: date | None, end: date | None, zone: ZoneInfo
                   ) -> Iterator[list[PublicCase]]:
-    """Every published case opened in [start, end] (local days; open-ended when None), by id, a page at a time."""
+    """Yield every published case opened in [start, end] (local days; open-ended when None), by id, a page at a time."""
     statement = _statement()
     if start is not None:
         statement = statement.where(Case.opened_at >= _midnight(start, zone))

@@ -68,7 +68,7 @@ def services(fmt: str):
 
 
 def status_notes(case: public.PublicCase, today: date) -> str:
-    """What the status means, in words (never an official's or a resident's free text)."""
+    """Tell what the status means, in words (never an official's or a resident's free text)."""
     body = case.body_name_en if current_lang() == "en" else case.body_name_ar
     if case.status == CaseStatus.DECLINED:
         return _("Declined.")
@@ -115,7 +115,7 @@ _formats(f"{PREFIX}/requests/<request_id>", "request", one_request)
 
 @bp.get(f"{PREFIX}/<path:rest>")
 def unknown(rest: str):
-    """Anything else under the interface is GeoReport's 404, in the format its suffix asks for."""
+    """Answer anything else under the interface with GeoReport's 404, in the format its suffix asks for."""
     raise NotFound()
 
 

@@ -68,7 +68,8 @@ def may_ask(db_session: Session, majlis_session: MajlisSession, user: User) -> b
 
 def ask_refusal(db_session: Session, majlis_session: MajlisSession, author: User, *,
                 now: datetime) -> MajlisError | None:
-    """Why the user may not send a question to the session now, or None (the rule of `ask` and the session page)."""
+    """Tell why the user may not send a question to the session now, or None (the rule of `ask` and the session
+    page)."""
     if majlis_session.status == SessionStatus.CANCELLED:
         return Conflict(_l("This session is cancelled."), code="session_cancelled")
     if not majlis_session.registration_opens_at <= now < majlis_session.ends_at:
@@ -81,7 +82,7 @@ def ask_refusal(db_session: Session, majlis_session: MajlisSession, author: User
 
 def ask(db_session: Session, majlis_session: MajlisSession, author: User, *, body, anonymous: bool = False,
         category: str | None = None, now: datetime) -> Question:
-    """A registrant's question, pending moderation; accepted from registration opening until the end."""
+    """Record a registrant's question, pending moderation; accepted from registration opening until the end."""
     text = _clean_body(body)
     if category is not None and category not in CATEGORIES:
         raise InvalidInput(_l("Choose a category from the list."), field="category")
@@ -133,7 +134,7 @@ def _move(db_session: Session, question: Question, to_state: QuestionStatus, *, 
 
 
 def get_question(db_session: Session, question_id: int, viewer: User | None) -> Question:
-    """The question if its session is one the viewer may see; 404 otherwise (one statement for both)."""
+    """Return the question if its session is one the viewer may see; 404 otherwise (one statement for both)."""
     from majlis.sessions.services import check_visible
 
     found = db_session.execute(_question_with_session(), {"b_id": question_id}).first()
@@ -223,7 +224,7 @@ def _merge(db_session: Session, question: Question, into, *, now: datetime) -> N
 
 
 def vote(db_session: Session, question: Question, voter: User, *, now: datetime) -> int:
-    """One vote per resident: a second click changes nothing. Returns the question's votes.
+    """Record a resident's vote, one per resident: a second click changes nothing; return the question's votes.
 
     The live session's hottest write: statements built once, on the unit of work's connection; the vote, the
     count and the live version, and the count read back by the statement that raises it.
@@ -287,13 +288,13 @@ SORTS = {
 
 
 def sort_of(value: str | None) -> str:
-    """The list order a request asks for (`popular` or `recent`); anything else is the default, `popular`."""
+    """Read the list order a request asks for (`popular` or `recent`); anything else is the default, `popular`."""
     return value if value in SORTS else "popular"
 
 
 def visible_questions(db_session: Session, majlis_session: MajlisSession, viewer: User | None,
                       *, sort: str = "popular") -> list[Question]:
-    """What a viewer sees: the public the approved, on-air and answered ones; authors also their own;
+    """List the questions a viewer sees: the public the approved, on-air and answered ones; authors also their own;
     moderators everything. Ordered by votes, then age (`popular`), or newest first (`recent`)."""
     statement = select(Question).where(Question.session_id == majlis_session.id)
     if not is_moderator(viewer):
@@ -314,7 +315,7 @@ class Board:
 
 
 def presenter_board(db_session: Session, majlis_session: MajlisSession, *, top: int = 5) -> Board:
-    """The session's on-air question(s) and its `top` approved questions by votes, for the presenter view."""
+    """Return the session's on-air question(s) and its `top` approved questions by votes, for the presenter view."""
     statement = (select(Question).options(selectinload(Question.author))
                  .where(Question.session_id == majlis_session.id,
                         Question.status.in_((QuestionStatus.ON_AIR, QuestionStatus.APPROVED)))
@@ -333,7 +334,7 @@ def my_votes(db_session: Session, majlis_session: MajlisSession, viewer: User | 
 
 
 def likely_duplicates(question: Question, others: list[Question], threshold: float = 0.5) -> list[Question]:
-    """Questions of the same session that say nearly the same thing, for the moderator's eye."""
+    """Find questions of the same session that say nearly the same thing, for the moderator's eye."""
     candidates = [(similarity(question.body, other.body), other) for other in others
                   if other.id != question.id and other.status not in (S.REJECTED, S.MERGED, S.WITHDRAWN)]
     return [other for score, other in sorted(candidates, key=lambda pair: -pair[0]) if score >= threshold]

@@ -57,9 +57,10 @@ def question_list_context(majlis_session, viewer, sort: str = "popular") -> dict
 
 
 def rendered_list(majlis_session, viewer, sort: str = "popular") -> Markup:
-    """The session's question list as the viewer sees it, in the order asked for. The public's, the same for every
-    anonymous reader, is built once per live version, order and language (every change to a question raises the
-    live version)."""
+    """Render the session's question list as the viewer sees it, in the order asked for.
+
+    The public's, the same for every anonymous reader, is built once per live version, order and language (every
+    change to a question raises the live version)."""
     sort = services.sort_of(sort)
 
     def render() -> Markup:
@@ -232,7 +233,7 @@ def console(session_id: int):
 
 
 def rendered_board(majlis_session) -> Markup:
-    """The presenter view's board, the same for every moderator: built once per live version and language."""
+    """Render the presenter view's board, the same for every moderator: built once per live version and language."""
     def render() -> Markup:
         board = services.presenter_board(get_db(), majlis_session)
         html = render_template("questions/_board.html", majlis_session=majlis_session, board=board)

@@ -63,7 +63,7 @@ class Place:
 
 
 def is_invited(db_session: Session, majlis_session, user: User) -> bool:
-    """Invited by name, or through the government body the user belongs to (and not declined)."""
+    """Tell whether the user is invited by name, or through the government body they belong to (and not declined)."""
     conditions = [Invitation.user_id == user.id]
     if user.body_id is not None:
         conditions.append(Invitation.body_id == user.body_id)
@@ -129,7 +129,7 @@ def position_in_line(db_session: Session, registration: Registration) -> int | N
 
 
 def own_registration(db_session: Session, session_id: int, user_id: int) -> Registration | None:
-    """The user's registration for the session unless cancelled (the identity map serves a second call)."""
+    """Return the user's registration for the session unless cancelled (the identity map serves a second call)."""
     registration = db_session.scalar(_statements().registration, {"b_session": session_id, "b_user": user_id})
     return registration if registration is not None and registration.status != CANCELLED else None
 
@@ -144,19 +144,19 @@ def place_of(db_session: Session, majlis_session: MajlisSession, user: User) -> 
 
 
 def place_in(db_session: Session, session_id: int, user: User) -> Place | None:
-    """The user's place for the session by its id (None: no such session, or not registered)."""
+    """Return the user's place for the session by its id (None: no such session, or not registered)."""
     majlis_session = db_session.get(MajlisSession, session_id)
     return place_of(db_session, majlis_session, user) if majlis_session is not None else None
 
 
 def pools_of(session_format: SessionFormat) -> tuple[SeatMode, ...]:
-    """The seat pools a session of this format has: the video room's, the hall's, or both."""
+    """List the seat pools a session of this format has: the video room's, the hall's, or both."""
     return {SessionFormat.ONLINE: (ONLINE,), SessionFormat.IN_PERSON: (IN_PERSON,),
             SessionFormat.HYBRID: (ONLINE, IN_PERSON)}[SessionFormat(session_format)]
 
 
 def seat_mode(session_format: SessionFormat, asked: str | None) -> SeatMode:
-    """The pool a registration asks for: online unless said otherwise; the hall's for an in-person session."""
+    """Return the pool a registration asks for: online unless said otherwise; the hall's for an in-person session."""
     pools = pools_of(session_format)
     if asked is None or asked == "":
         return pools[0]
@@ -179,7 +179,7 @@ def _new_check_in_code(connection, statements, session_id: int) -> str:
 
 
 def normalize_code(value) -> str:
-    """A code as typed or scanned: case, spaces and dashes do not matter."""
+    """Normalise a code as typed or scanned: case, spaces and dashes do not matter."""
     return "".join(str(value or "").split()).replace("-", "").upper()
 
 
@@ -347,7 +347,7 @@ class CancelConsequence:
 
 
 def cancel_consequence(majlis_session: MajlisSession, place: Place, now: datetime) -> CancelConsequence:
-    """What cancelling the place means now: whether registering again is still possible, and who gets the seat."""
+    """Tell what cancelling the place means now: whether registering again is still possible, and who gets the seat."""
     return CancelConsequence(
         is_final=now >= majlis_session.registration_closes_at,
         seat_goes_to_line=place.status == CONFIRMED and majlis_session.waitlist_count > 0,
@@ -464,7 +464,7 @@ def promote_from_line(db_session: Session, majlis_session: MajlisSession, *, now
 
 
 def active_registrations(db_session: Session, majlis_session: MajlisSession) -> list[tuple[Registration, int | None]]:
-    """Confirmed registrants, then the line in order, each with their place in line."""
+    """List the confirmed registrants, then the line in order, each with their place in line."""
     rows = list(db_session.scalars(select(Registration).where(
         Registration.session_id == majlis_session.id, Registration.status != CANCELLED)
         .options(selectinload(Registration.user).selectinload(User.area))
@@ -484,7 +484,7 @@ def record_attendance(db_session: Session, majlis_session: MajlisSession, user: 
 
 
 def mark_attended(executor, registration_id: int, *, now: datetime) -> bool:
-    """The first join's record, as one guarded UPDATE on a session or a connection in a write transaction.
+    """Record the first join, as one guarded UPDATE on a session or a connection in a write transaction.
 
     False when there is nothing to record: already attended (a second join, or two at once), or no longer a
     confirmed registrant (cancelled since it was read), which a caller must then check again.
@@ -524,8 +524,10 @@ class Attendance:
 
 
 def attended(registration: Registration, from_room: bool) -> bool:
-    """The one rule of "attended": checked in at the door, or in the room by the video service's events when the
-    session has them, else a join token obtained during the join window."""
+    """Tell whether a registrant attended, by the one rule of "attended".
+
+    Checked in at the door, or in the room by the video service's events when the session has them, else a join
+    token obtained during the join window."""
     if registration.checked_in_at is not None:
         return True
     return registration.joined_at is not None if from_room else registration.attended_at is not None
@@ -538,7 +540,7 @@ def _attended_condition(from_room: bool):
 
 
 def attendance_from_room(db_session: Session, majlis_session: MajlisSession) -> bool:
-    """Whether the session's attendance is read from the room's events (see `attended`)."""
+    """Tell whether the session's attendance is read from the room's events (see `attended`)."""
     from majlis.jitsi import events
 
     return events.has_room_events(db_session, majlis_session.id)

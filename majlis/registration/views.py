@@ -93,7 +93,7 @@ def registrants(session_id: int):
 @bp.route("/sessions/<int:session_id>/check-in", methods=["GET", "POST"])
 @roles_required(Role.STAFF, Role.MODERATOR)
 def check_in(session_id: int):
-    """The door: staff type (or scan) a resident's code and see who it is, then the next one."""
+    """Check residents in at the door: staff type (or scan) a resident's code and see who it is, then the next one."""
     majlis_session = get_visible_session(get_db(), session_id, current_user)
     form = CheckInForm()
     status, checked = 200, None

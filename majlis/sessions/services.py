@@ -32,7 +32,7 @@ _ROOM_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def new_room_name() -> str:
-    """A stable, unguessable Jitsi room name: lowercase ASCII only (Jitsi lowercases room names)."""
+    """Make a stable, unguessable Jitsi room name: lowercase ASCII only (Jitsi lowercases room names)."""
     return "majlis-" + "".join(secrets.choice(_ROOM_ALPHABET) for _ in range(24))
 
 
@@ -319,7 +319,7 @@ def _occurrence_row(series: Series, starts_at: datetime, now: datetime) -> Majli
 
 
 def series_instants(series: Series, start: datetime, end: datetime) -> list[datetime]:
-    """UTC starts the series' rule gives in [start, end), honouring its last day."""
+    """List the UTC starts the series' rule gives in [start, end), honouring its last day."""
     zone = ZoneInfo(series.timezone)
     found = []
     for local, instant in occurrences(series.rrule, series.first_start_local, zone, start, end):
@@ -699,21 +699,21 @@ LIST_PUBLIC = "public"
 
 
 def list_class(role: Role | str | None) -> str:
-    """Which sessions a role sees listed: all of them (the governor's office and officials), or the public ones."""
+    """Tell which sessions a role sees listed: all of them (the governor's office and officials), or the public ones."""
     if permissions.sees_all_sessions(role):
         return LIST_ALL
     return LIST_PUBLIC
 
 
 def visible_filter(viewer: User | None = None, *, viewer_class: str | None = None):
-    """SQL condition for the sessions a viewer (or a viewer class, see `list_class`) may see listed."""
+    """Build the SQL condition for the sessions a viewer (or a viewer class, see `list_class`) may see listed."""
     if (viewer_class or list_class(viewer.role if viewer is not None else None)) == LIST_ALL:
         return true()
     return MajlisSession.visibility == Visibility.PUBLIC
 
 
 def get_visible_session(db_session: Session, session_id: int, viewer: User | None) -> MajlisSession:
-    """The session if the viewer may see it: public, or staff/officials, or invited by name; else 404."""
+    """Return the session if the viewer may see it: public, or staff/officials, or invited by name; else 404."""
     row = db_session.get(MajlisSession, session_id)
     if row is None:
         raise NotFound()
@@ -722,7 +722,7 @@ def get_visible_session(db_session: Session, session_id: int, viewer: User | Non
 
 
 def visible_series(db_session: Session, viewer: User | None) -> list[Series]:
-    """The series the viewer may see listed (invitation-only ones: staff, moderators and officials), by id."""
+    """List the series the viewer may see listed (invitation-only ones: staff, moderators and officials), by id."""
     statement = select(Series).order_by(Series.id)
     if not permissions.sees_all_sessions(viewer.role if viewer is not None else None):
         statement = statement.where(Series.visibility == Visibility.PUBLIC)
@@ -730,7 +730,7 @@ def visible_series(db_session: Session, viewer: User | None) -> list[Series]:
 
 
 def get_visible_series(db_session: Session, series_id: int, viewer: User | None) -> Series:
-    """The series if the viewer may see it; else 404."""
+    """Return the series if the viewer may see it; else 404."""
     series = db_session.get(Series, series_id)
     role = viewer.role if viewer is not None else None
     if series is None or (series.visibility != Visibility.PUBLIC and not permissions.sees_all_sessions(role)):
@@ -739,7 +739,7 @@ def get_visible_series(db_session: Session, series_id: int, viewer: User | None)
 
 
 def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) -> None:
-    """404 unless the viewer may see the session (as if it did not exist: nothing tells an outsider it does)."""
+    """Raise 404 unless the viewer may see the session (as if it did not exist: nothing tells an outsider it does)."""
     from majlis.registration.invitations import invitation_state
 
     if not can_see(viewer, row) and (viewer is None or invitation_state(db_session, row, viewer) is None):
@@ -748,7 +748,8 @@ def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) 
 
 def upcoming_sessions(db_session: Session, *, viewer: User | None, now: datetime, limit: int = 20,
                       filters: SessionFilters | None = None):
-    """Sessions that have not ended yet, soonest first (cancelled ones stay listed, marked), narrowed by `filters`."""
+    """List the sessions that have not ended yet, soonest first (cancelled ones stay listed, marked), narrowed by
+    `filters`."""
     query = (
         select(MajlisSession)
         .where(MajlisSession.ends_at > now, visible_filter(viewer), *(filters or SessionFilters()).conditions())
@@ -819,7 +820,7 @@ def session_query(args, zone: ZoneInfo) -> SessionQuery:
 
 def list_sessions(db_session: Session, query: SessionQuery, *, viewer: User | None = None,
                   viewer_class: str | None = None, limit: int = 500):
-    """The sessions a viewer (or viewer class) sees listed for the query, soonest first."""
+    """List the sessions a viewer (or viewer class) sees listed for the query, soonest first."""
     statement = select(MajlisSession).where(visible_filter(viewer, viewer_class=viewer_class),
                                             *query.filters.conditions())
     if query.start is not None:

@@ -194,7 +194,7 @@ _MONTHLY = {
 
 
 def describe_rule(series: Series) -> str | None:
-    """Common rules in words ("Every Tuesday"); None for anything else (the page then shows the RRULE)."""
+    """Put common rules in words ("Every Tuesday"); None for anything else (the page then shows the RRULE)."""
     parts = dict(part.split("=", 1) for part in series.rrule.upper().split(";") if "=" in part)
     if set(parts) - {"FREQ", "BYDAY"}:
         return None
@@ -443,7 +443,7 @@ def _week_start() -> int:
 
 
 def week_of(day: date, first_weekday: int) -> date:
-    """The first day of the week (starting on `first_weekday`) that holds `day`."""
+    """Return the first day of the week (starting on `first_weekday`) that holds `day`."""
     return day - timedelta(days=(day.weekday() - first_weekday) % 7)
 
 
