@@ -25,8 +25,19 @@ def checked_modules(root: Path = ROOT) -> list[Path]:
 
 def _documented_operation(node) -> bool:
     """An API view declared with `@documented("Summary", ...)`: its summary is its one line."""
-    return any(isinstance(d, ast.Call) and getattr(d.func, "id", None) == "documented" and d.args
-               for d in node.decorator_list)
+    return _summary(node) is not None
+
+
+def _summary(node) -> str | None:
+    """Return the summary of an API view's `@documented(N_("Summary"), ...)` (or a bare string), else None."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "documented" and decorator.args:
+            first = decorator.args[0]
+            if isinstance(first, ast.Call) and first.args:  # N_("...")
+                first = first.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                return first.value
+    return None
 
 
 def undocumented(source: str) -> list[str]:
@@ -78,7 +89,7 @@ def not_imperative(source: str) -> list[str]:
     found = []
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
-            doc = ast.get_docstring(node)
+            doc = ast.get_docstring(node) or _summary(node)
             problem = mood_problem(doc) if doc else None
             if problem:
                 found.append(f"{node.name} (line {node.lineno}): {problem}")
@@ -112,6 +123,9 @@ def test_the_mood_check_reads_only_public_docstrings():
     source = ('def told():\n    """Return it."""\n\ndef said():\n    """The thing."""\n\n'
               'def _private():\n    """The thing."""\n\ndef untold():\n    return 1\n')
     assert [entry.split(":")[0] for entry in not_imperative(source)] == ["said (line 4)"]
+    declared = ('@documented(N_("List sessions"), who=ANYONE)\ndef listed():\n    return 1\n\n'
+                '@documented(N_("One session"), who=ANYONE)\ndef one():\n    return 1\n')
+    assert [entry.split(":")[0] for entry in not_imperative(declared)] == ["one (line 6)"]
 
 
 @pytest.mark.parametrize("path", checked_modules(), ids=lambda path: str(path.relative_to(ROOT)))

@@ -127,7 +127,7 @@ def revoke_token():
 
 
 @bp.get("/me")
-@documented(N_("The signed-in account"), who=ANY_USER, tag="accounts", responses=ok(schemas.User))
+@documented(N_("Read the signed-in account"), who=ANY_USER, tag="accounts", responses=ok(schemas.User))
 def me():
     return jsonify(schemas.User.dump(api_user()))
 

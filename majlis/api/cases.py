@@ -124,7 +124,7 @@ def list_cases():
 
 
 @bp.get("/cases/<int:case_id>")
-@documented(N_("One case and its history"), who=CASE_PARTIES, tag="cases", responses=ok(schemas.CaseWithUpdates))
+@documented(N_("Get one case and its history"), who=CASE_PARTIES, tag="cases", responses=ok(schemas.CaseWithUpdates))
 def get_case(case_id: int):
     viewer = api_user()
     db_session = get_db()
@@ -203,7 +203,7 @@ def list_categories():
 
 
 @bp.get("/accountability")
-@documented(N_("The accountability figures"), who=ANYONE, tag="cases", public=True,
+@documented(N_("Read the accountability figures"), who=ANYONE, tag="cases", public=True,
             description="Per body, area, channel, category or month: opened, open and overdue at the end of the "
                         "range, closed on time and late, median days to close, and the residents' answers. No "
                         "personal data.",

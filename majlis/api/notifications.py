@@ -23,7 +23,7 @@ def _user_key() -> str:
 
 
 @bp.get("/me/notifications")
-@documented(N_("My notification choices: each kind of notice and its channels"), who=ANY_USER, tag="notifications",
+@documented(N_("Read my notification choices: each kind of notice and its channels"), who=ANY_USER, tag="notifications",
             responses=ok(schemas.NotificationChoices),
             description="A kind the user never set shows the default: e-mail, plus push and SMS once set up.")
 def get_notification_choices():
@@ -45,7 +45,7 @@ def put_notification_choices():
 
 
 @bp.get("/me/push-subscriptions")
-@documented(N_("My Web Push subscriptions"), who=ANY_USER, tag="notifications",
+@documented(N_("List my Web Push subscriptions"), who=ANY_USER, tag="notifications",
             responses=ok(schemas.PushSubscriptionList))
 def list_push_subscriptions():
     subscriptions = push.subscriptions_of(get_db(), api_user())

@@ -142,14 +142,14 @@ def error(status: int, codes: list[str], description: str | None = None) -> dict
 
 
 @bp.get("/openapi.json")
-@documented(N_("This OpenAPI document"), who=ANYONE, tag="meta", public=True,
+@documented(N_("Get this OpenAPI document"), who=ANYONE, tag="meta", public=True,
             responses=ok({"type": "object"}, "The OpenAPI 3.1 document"))
 def openapi_document():
     return jsonify(_document())
 
 
 @bp.get("/docs")
-@documented(N_("This API's reference page (HTML)"), who=ANYONE, tag="meta", public=True,
+@documented(N_("Show this API's reference page (HTML)"), who=ANYONE, tag="meta", public=True,
             responses=ok(string(), "The page", media_type="text/html"))
 def docs():
     return render_template("api/docs.html", operations=describe_operations(_document()))
@@ -190,12 +190,13 @@ def _register_public_data() -> None:
         *lang,
     )
     reads = (
-        ("discovery", N_("Open311 service discovery"), "Open311Discovery", False, (), (), None),
-        ("services", N_("Open311 services (the categories of requests)"), "Open311Service", True, lang, (), None),
-        ("requests", N_("Open311 service requests (published cases)"), "Open311Request", True, request_params,
+        ("discovery", N_("Discover the Open311 service"), "Open311Discovery", False, (), (), None),
+        ("services", N_("List the Open311 services (the categories of requests)"), "Open311Service", True, lang, (),
+         None),
+        ("requests", N_("List Open311 service requests (published cases)"), "Open311Request", True, request_params,
          (400,), "Start and end at most 90 days apart. At most 1000, newest first. The location is the area unless "
                  "the resident agreed to publish the place; no name, e-mail, phone or free text."),
-        ("request", N_("One Open311 service request"), "Open311Request", True, lang, (404,), None),
+        ("request", N_("Get one Open311 service request"), "Open311Request", True, lang, (404,), None),
     )
     for fmt in ("json", "xml"):
         media_type = JSON if fmt == "json" else XML
@@ -216,7 +217,7 @@ def _register_public_data() -> None:
              ("json", JSON, record({"fields": {"type": "array", "items": string()},
                                     "cases": {"type": "array", "items": ref("OpenDataCase")}})))
     for fmt, media_type, schema in files:
-        register(f"opendata.cases_{fmt}", N_("Open data: every published case"), who=ANYONE, tag="open data",
+        register(f"opendata.cases_{fmt}", N_("Download every published case (open data)"), who=ANYONE, tag="open data",
                  responses=ok(schema, media_type=media_type), operation_id=f"open_data_cases_{fmt}", security=[],
                  refusals=("from", "to"),
                  shared_errors=False, params=range_params,

@@ -31,7 +31,7 @@ def register(session_id: int):
 
 
 @bp.get("/sessions/<int:session_id>/registrations/me")
-@documented(N_("My registration for a session"), who=ANY_USER, tag="registrations",
+@documented(N_("Read my registration for a session"), who=ANY_USER, tag="registrations",
             responses=ok(schemas.Registration), errors={404: ["not_registered"]})
 def my_registration(session_id: int):
     user = api_user()

@@ -54,7 +54,7 @@ def create_series():
 
 
 @bp.get("/series/<int:series_id>")
-@documented(N_("One series"), who=PUBLIC_READ, tag="schedule", public=True, responses=ok(schemas.Series))
+@documented(N_("Get one series"), who=PUBLIC_READ, tag="schedule", public=True, responses=ok(schemas.Series))
 def get_series(series_id: int):
     return jsonify(schemas.Series.dump(services.get_visible_series(get_db(), series_id, api_viewer())))
 
@@ -94,7 +94,7 @@ def create_session():
 
 
 @bp.get("/sessions/<int:session_id>")
-@documented(N_("One session"), who=PUBLIC_READ, tag="schedule", public=True, responses=ok(schemas.Session))
+@documented(N_("Get one session"), who=PUBLIC_READ, tag="schedule", public=True, responses=ok(schemas.Session))
 def get_session(session_id: int):
     row = services.get_visible_session(get_db(), session_id, api_viewer())
     return jsonify(schemas.Session.dump(row))
