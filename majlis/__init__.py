@@ -185,6 +185,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     _register_account_data()
+    _connect_capabilities()
 
     from majlis import templating
 
@@ -194,6 +195,27 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def _connect_capabilities() -> None:
+    """Register each higher capability's part in the lower one's hooks, so the lower one never imports the higher."""
+    from majlis.auth import hooks as auth_hooks
+    from majlis.followups import services as followup_services
+    from majlis.notifications import verification
+    from majlis.questions import hooks as question_hooks
+    from majlis.questions import services as question_services
+    from majlis.registration import invitations, notices
+    from majlis.registration import services as registration_services
+    from majlis.sessions import hooks as session_hooks
+
+    auth_hooks.provide_code_sender(verification.enqueue_verification_code)
+    session_hooks.on_session_changed("registration", notices.session_changed)
+    session_hooks.on_seats_added("registration", registration_services.promote_from_line)
+    session_hooks.on_occurrence_created("invitations", invitations.copy_series_invitations)
+    session_hooks.in_use_check("registration", registration_services.has_registrations)
+    session_hooks.in_use_check("questions", question_services.has_questions)
+    session_hooks.sight_grant("invitations", invitations.is_invited)
+    question_hooks.provide_case_links(followup_services.case_ids_by_question)
 
 
 def _register_account_data() -> None:

@@ -136,35 +136,8 @@ def test_the_graph_reads_module_level_imports_only(tmp_path):
     assert find_cycles(package_graph(package)) == [["majlis.one", "majlis.two"]]
 
 
-# Cycles still open (issue 20, item 4): each needs the lower package to stop calling the higher one, through an event
-# the higher one subscribes to rather than a direct import. Listed edge by edge so that a new cycle fails this test,
-# and so does a fixed one left on the list (the list only shrinks).
-#  - auth -> notifications: sign-up enqueues the verification e-mail (auth/services.py) and registers its renderer
-#    (auth/notices.py); notifications needs auth's User everywhere.
-#  - sessions -> registration, sessions -> questions: moving or cancelling a session tells registrants, promotes the
-#    line and copies a series' invitations; a session with registrations or questions is cancelled, not deleted.
-#  - questions -> followups: the moderators' console shows each question's case.
-#  - followups/questions/registration -> sessions close the loop.
-KNOWN_CYCLE_EDGES = {
-    ("majlis.auth", "majlis.notifications"),
-    ("majlis.notifications", "majlis.auth"),
-    ("majlis.followups", "majlis.questions"),
-    ("majlis.followups", "majlis.sessions"),
-    ("majlis.questions", "majlis.followups"),
-    ("majlis.questions", "majlis.registration"),
-    ("majlis.questions", "majlis.sessions"),
-    ("majlis.registration", "majlis.sessions"),
-    ("majlis.sessions", "majlis.questions"),
-    ("majlis.sessions", "majlis.registration"),
-}
-
-
-def test_no_import_cycle_between_packages_but_the_known_ones():
+def test_no_import_cycle_between_packages():
     graph = package_graph()
-    edges = {(source, target): files for component in find_cycles(graph) for source in component
-             for target, files in graph.get(source, {}).items() if target in component}
-    new = [f"{source} -> {target} ({', '.join(sorted(files))})"
-           for (source, target), files in sorted(edges.items()) if (source, target) not in KNOWN_CYCLE_EDGES]
-    assert not new, "new import cycles between packages:\n" + "\n".join(new)
-    fixed = sorted(KNOWN_CYCLE_EDGES - set(edges))
-    assert not fixed, f"no longer in a cycle, take them off KNOWN_CYCLE_EDGES: {fixed}"
+    edges = [f"{source} -> {target} ({', '.join(sorted(files))})" for component in find_cycles(graph)
+             for source in component for target, files in sorted(graph.get(source, {}).items()) if target in component]
+    assert not edges, "import cycles between packages:\n" + "\n".join(edges)

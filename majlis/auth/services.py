@@ -18,14 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from majlis.audit import services as audit
-from majlis.auth import account_data, names, throttle
+from majlis.auth import account_data, hooks, names, throttle
 from majlis.auth.models import ApiToken, EmailVerification, User
 from majlis.auth.passwords import password_problem
 from majlis.auth.schemas import LABEL_MAX, NAME_MAX, NAME_MIN
 from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import Role
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, as_id
-from majlis.notifications import services as notifications
 from majlis.security import (
     constant_time_equals,
     hash_password,
@@ -289,10 +288,9 @@ def send_verification_code(db_session: Session, user: User, *, policy: AccountPo
     )
     from flask_babel import get_locale
 
-    # Rendered at delivery (majlis/auth/notices.py); a new account has no language of its own yet, so the message
-    # keeps the one of the page or request that asked for the code.
-    notifications.enqueue(db_session, kind="email_verification", user=user, now=now,
-                          params={"code": code, "lang": str(get_locale() or "ar")})
+    # Queued and rendered by notifications (majlis/auth/hooks.py); a new account has no language of its own yet, so
+    # the message keeps the one of the page or request that asked for the code.
+    hooks.send_code(db_session, user, code=code, lang=str(get_locale() or "ar"), now=now)
 
 
 def may_send_code(db_session: Session, user: User, *, now: datetime) -> bool:

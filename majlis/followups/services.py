@@ -27,6 +27,7 @@ from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
 from majlis.followups.models import Case, CaseCategory, CaseFeedback, CaseUpdate
 from majlis.followups.schemas import ADDRESS_MAX, MAX_COMMENT, MAX_TEXT, MIN_DESCRIPTION, REFERENCE_MAX
 from majlis.questions.models import Question
+from majlis.sessions.models import MajlisSession
 from majlis.sessions.services import parse_day
 
 
@@ -348,8 +349,6 @@ def open_channel_case(db_session: Session, data: dict, actor: User, *, now: date
             raise InvalidInput(_l("No account has this id."), field="resident_id")
     session_id = None
     if data.get("session_id") not in (None, ""):
-        from majlis.sessions.models import MajlisSession
-
         found = db_session.get(MajlisSession, as_id(data["session_id"])) if as_id(data["session_id"]) else None
         if found is None:
             raise InvalidInput(_l("No session has this id."), field="session_id")
@@ -800,6 +799,12 @@ def overdue_agenda(db_session: Session, *, now: datetime, zone: ZoneInfo) -> lis
     for case in cases:
         grouped.setdefault(case.body_id, (case.body, []))[1].append(case)
     return sorted(grouped.values(), key=lambda pair: (-len(pair[1]), pair[0].id))
+
+
+def case_ids_by_question(db_session: Session, majlis_session: MajlisSession) -> dict[int, int]:
+    """Return {question id: case id} for the session's questions that became cases."""
+    return dict(db_session.execute(select(Case.question_id, Case.id).where(
+        Case.session_id == majlis_session.id)).all())
 
 
 def export_account_data(db_session: Session, user: User) -> dict:

@@ -1,7 +1,7 @@
 """Turn an outbox row's kind and parameters into a message, at delivery, with one renderer per kind.
 
 Each capability registers the renderers of the notices it writes (`registration/notices.py`, `followups/notices.py`,
-`auth/notices.py`):
+`notifications/verification.py`):
 
     @renders("registration_promoted")
     def _promoted(ctx: RenderContext, params: dict) -> Message:
@@ -32,8 +32,8 @@ DEFAULT_LANGUAGE = "ar"
 
 # The modules whose import registers renderers; delivery imports them, so a process that wrote no notice (the
 # scheduler) still knows every kind.
-RENDERER_MODULES = ("majlis.registration.notices", "majlis.followups.notices", "majlis.auth.notices",
-                    "majlis.questions.notices", "majlis.notifications.phone", "majlis.notifications.sms")
+RENDERER_MODULES = ("majlis.registration.notices", "majlis.followups.notices", "majlis.questions.notices",
+                    "majlis.notifications.verification", "majlis.notifications.phone", "majlis.notifications.sms")
 
 
 def language_of(locale: str | None) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -338,6 +338,11 @@ def likely_duplicates(question: Question, others: list[Question], threshold: flo
     candidates = [(similarity(question.body, other.body), other) for other in others
                   if other.id != question.id and other.status not in (S.REJECTED, S.MERGED, S.WITHDRAWN)]
     return [other for score, other in sorted(candidates, key=lambda pair: -pair[0]) if score >= threshold]
+
+
+def has_questions(db_session: Session, majlis_session: MajlisSession) -> bool:
+    """Return whether anyone asked a question in the session, whatever became of it."""
+    return bool(db_session.scalar(select(exists().where(Question.session_id == majlis_session.id))))
 
 
 def export_account_data(db_session: Session, user: User) -> dict:

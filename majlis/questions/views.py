@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from majlis import cache
 from majlis.auth.decorators import login_required, roles_required
@@ -26,8 +25,7 @@ from majlis.directory import services as directory
 from majlis.enums import QuestionStatus, Role
 from majlis.errors import MajlisError
 from majlis.extensions import rate_limit
-from majlis.followups.models import Case
-from majlis.questions import services
+from majlis.questions import hooks, services
 from majlis.sessions import live
 from majlis.sessions.services import get_visible_session
 from majlis.templating import current_lang
@@ -201,8 +199,7 @@ def console_context(majlis_session) -> dict:
         "counts": {state.value: len(items) for state, items in by_state.items()},
         "form": EmptyForm(),
         "bodies": directory.active_bodies(db_session),
-        "cases": dict(db_session.execute(select(Case.question_id, Case.id).where(
-            Case.session_id == majlis_session.id)).all()),
+        "cases": hooks.case_links(db_session, majlis_session),
     }
 
 

@@ -67,6 +67,11 @@ def invitation_state(db_session: Session, majlis_session: MajlisSession, user: U
     return InvitationResponse.PENDING if invitations else None
 
 
+def is_invited(db_session: Session, majlis_session: MajlisSession, user: User) -> bool:
+    """Return whether the user or their body is invited to the session, whatever their answer."""
+    return invitation_state(db_session, majlis_session, user) is not None
+
+
 def respond(db_session: Session, majlis_session: MajlisSession, user: User, *, accept: bool,
             now: datetime) -> InvitationResponse:
     """Accept or decline; an official answering a body invitation gets an answer of their own."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -616,6 +616,12 @@ def audit_registration(db_session: Session, actor: User, registration: Registrat
     """Record a registration's change in the audit log."""
     audit.record(db_session, actor_id=actor.id, action=action, object_type="registration",
                  object_id=registration.id, to_state=registration.status.value, now=now)
+
+
+def has_registrations(db_session: Session, majlis_session: MajlisSession) -> bool:
+    """Return whether anyone holds a seat or a place in line for the session (a cancelled one does not count)."""
+    return bool(db_session.scalar(select(exists().where(
+        Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED))))
 
 
 def export_account_data(db_session: Session, user: User) -> dict:

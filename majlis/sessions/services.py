@@ -10,18 +10,16 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
 from majlis.directory.models import Area
-from majlis.enums import RegistrationStatus, Role, SeriesKind, SessionFormat, SessionStatus, Visibility
+from majlis.enums import Role, SeriesKind, SessionFormat, SessionStatus, Visibility
 from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound, as_id
-from majlis.questions.models import Question
-from majlis.registration import notices
-from majlis.registration.models import Registration
+from majlis.sessions import hooks
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
 from majlis.sessions.schemas import MAX_REMINDERS, REMINDER_RANGE, TITLE_MAX, TITLE_MIN
@@ -346,20 +344,15 @@ def materialize_series(db_session: Session, series: Series, *, now: datetime,
     series.materialized_until = until
     db_session.flush()
     if series.visibility == Visibility.INVITED:
-        from majlis.registration.invitations import copy_series_invitations
-
-        for row in new_rows:  # in order, so each copies from the one before
-            copy_series_invitations(db_session, row)
+        for row in new_rows:  # in order, so each copies its invitations from the one before
+            hooks.occurrence_created(db_session, row)
         db_session.flush()
     return len(new_rows)
 
 
 def _has_people(db_session: Session, majlis_session: MajlisSession) -> bool:
     """Whether anyone registered for or asked in this session (then it is cancelled, never deleted)."""
-    registered = db_session.scalar(select(exists().where(
-        Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED)))
-    asked = db_session.scalar(select(exists().where(Question.session_id == majlis_session.id)))
-    return bool(registered or asked)
+    return hooks.in_use(db_session, majlis_session)
 
 
 def _retire_rows(db_session: Session, rows: list[MajlisSession], *, reason: str, actor: User | None,
@@ -615,15 +608,13 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
     _apply_venue(row, venue)
     if moved:
         _bump(row, now)
-        notices.session_changed(db_session, row, now=now)
+        hooks.session_changed(db_session, row, now=now)
     else:
         row.live_version += 1
         row.updated_at = now
     db_session.flush()
     if {"capacity", "in_person_capacity", "format"} & set(data):
-        from majlis.registration.services import promote_from_line
-
-        promote_from_line(db_session, row, now=now)  # more seats: the line moves up at once
+        hooks.seats_added(db_session, row, now=now)  # more seats: the line moves up at once
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.update", object_type="session",
                  object_id=row.id, now=now, data={key: str(value) for key, value in data.items()})
     return row
@@ -650,7 +641,7 @@ def _cancel(db_session: Session, row: MajlisSession, *, reason: str, actor: User
     row.status = SessionStatus.CANCELLED
     row.cancel_reason = reason
     _bump(row, now)
-    notices.session_changed(db_session, row, now=now)
+    hooks.session_changed(db_session, row, now=now)
     audit.record(db_session, actor_id=actor.id if actor else None, action="session.cancel", object_type="session",
                  object_id=row.id, now=now, to_state="cancelled")
 
@@ -740,9 +731,7 @@ def get_visible_series(db_session: Session, series_id: int, viewer: User | None)
 
 def check_visible(db_session: Session, row: MajlisSession, viewer: User | None) -> None:
     """Raise 404 unless the viewer may see the session (as if it did not exist: nothing tells an outsider it does)."""
-    from majlis.registration.invitations import invitation_state
-
-    if not can_see(viewer, row) and (viewer is None or invitation_state(db_session, row, viewer) is None):
+    if not can_see(viewer, row) and (viewer is None or not hooks.sight_granted(db_session, row, viewer)):
         raise NotFound()
 
 
