@@ -125,7 +125,7 @@ def export_ics_command(from_day, to_day, series_id, output):
             handle.write(body)
         click.echo(f"Wrote {count} sessions to {output}.", err=True)
     else:
-        click.get_binary_stream("stdout").write(body)
+        click.echo(body, nl=False)  # bytes go to the binary stream as they are
 
 
 @click.command("backup")
