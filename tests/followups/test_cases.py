@@ -314,3 +314,15 @@ def test_accountability_page_is_public_and_has_no_personal_data(client, world):
     assert "Median days to close" in html and "Fatima" not in html and "متى سيتم" not in html
     bad = client.get("/accountability?from=2027-13-01")
     assert bad.status_code == 400
+
+
+def test_the_moderators_console_links_a_question_to_its_case(client, world, login_as):
+    """The console shows the case a question became (followups tell questions through a hook)."""
+    login_as(world["people"]["moderator"])
+    console = f"/sessions/{world['session'].id}/moderate?lang=en"
+    before = client.get(console)
+    assert before.status_code == 200
+    assert "Case number" not in before.get_data(as_text=True)
+    case_id = open_case(client, world).get_json()["id"]
+    html = client.get(console).get_data(as_text=True)
+    assert f'<a href="/cases/{case_id}">Case number {case_id}</a>' in html
