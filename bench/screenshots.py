@@ -62,6 +62,7 @@ SHOTS = [
     Shot("account", "My account and notification settings", "/account", "resident"),
     Shot("staff-desk", "Staff desk", "/staff/", "staff"),
     Shot("staff-calendar", "Staff month calendar", "/staff/calendar", "staff"),
+    Shot("staff-week", "Staff week calendar", "/staff/calendar/week", "staff"),
     Shot("series-list", "Series list", "/staff/series", "staff"),
     Shot("series", "A series page", "/staff/series/{series}", "staff"),
     Shot("series-new", "New series form", "/staff/series/new", "staff"),
