@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
+from majlis.directory import services as directory
 from majlis.directory.models import Area, GovernmentBody
 from majlis.enums import CaseChannel, CaseStatus, FeedbackOutcome, QuestionStatus
 from majlis.errors import Conflict, Forbidden, InvalidInput, NotFound, as_id
@@ -139,12 +140,7 @@ def _channel(value) -> CaseChannel:
 
 
 def _area(db_session: Session, value) -> Area | None:
-    if value in (None, ""):
-        return None
-    area = db_session.get(Area, as_id(value)) if as_id(value) is not None else None
-    if area is None:
-        raise InvalidInput(_l("Choose an area from the list."), field="area_id")
-    return area
+    return directory.chosen_area(db_session, value, field="area_id")
 
 
 def _coordinate(value, *, field: str, limit: float) -> float | None:
@@ -529,9 +525,7 @@ def case_filters(db_session: Session, args, *, with_status: bool = True) -> Case
     closed) from a query string; an empty value means "any"; anything else is refused (400), not ignored."""
     area_id = category_id = status = None
     if args.get("area"):
-        area_id = as_id(args["area"])
-        if area_id is None or db_session.get(Area, area_id) is None:
-            raise InvalidInput(_l("Choose an area from the list."), field="area")
+        area_id = directory.chosen_area(db_session, args["area"], field="area").id
     if args.get("category"):
         category_id = db_session.scalar(select(CaseCategory.id).where(CaseCategory.code == str(args["category"])))
         if category_id is None:

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from majlis.audit import services as audit
 from majlis.auth import permissions
 from majlis.auth.models import User
+from majlis.directory import services as directory
 from majlis.directory.models import Area
 from majlis.enums import Role, SeriesKind, SessionFormat, SessionStatus, Visibility
-from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound, as_id
+from majlis.errors import MAX_ID, Conflict, InvalidInput, NotFound
 from majlis.sessions import hooks
 from majlis.sessions.models import MajlisSession, Series
 from majlis.sessions.recurrence import RecurrenceError, occurrences, parse_rule
@@ -773,9 +774,7 @@ def session_filters(db_session: Session, args) -> SessionFilters:
     an empty value means "any"; anything else is refused (400) rather than silently ignored."""
     area_id = kind = None
     if args.get("area"):
-        area_id = as_id(args["area"])
-        if area_id is None or db_session.get(Area, area_id) is None:
-            raise InvalidInput(_l("Choose an area from the list."), field="area")
+        area_id = directory.chosen_area(db_session, args["area"], field="area").id
     if args.get("kind"):
         try:
             kind = SeriesKind(args["kind"])
