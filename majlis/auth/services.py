@@ -78,13 +78,22 @@ class AccountPolicy:
         return throttle.key_for(self.secret_key, email)
 
 
+def _given_text(value, field: str) -> str:
+    """Return text as given (None as ""); anything else (a number, a list: only JSON can send one) is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(field=field)
+    return value
+
+
 def normalize_email(raw: str | None) -> str:
     """Validate an e-mail address's form and return it NFKC-normalised and case-folded; raise InvalidInput.
 
     Every look-up and every stored address goes through here, so a full-width or otherwise compatible spelling
     of an address (ｆａｔｉｍａ＠ｅｘａｍｐｌｅ．ｃｏｍ) is the same address.
     """
-    raw = unicodedata.normalize("NFKC", raw or "").strip().casefold()
+    raw = unicodedata.normalize("NFKC", _given_text(raw, "email")).strip().casefold()
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -97,7 +106,7 @@ def _clean_name(raw: str | None, db_session: Session | None = None) -> str:
 
     With a database session it must also not be the office's or a government body's name (residents' names).
     """
-    name = " ".join((raw or "").split())
+    name = " ".join(_given_text(raw, "name").split())
     if not NAME_MIN <= len(name) <= NAME_MAX:
         raise InvalidInput(_l("Enter your name (%(minimum)s to %(maximum)s characters).", minimum=NAME_MIN,
                               maximum=NAME_MAX), field="name")
@@ -116,9 +125,9 @@ def _clean_name(raw: str | None, db_session: Session | None = None) -> str:
 
 
 def _clean_phone(raw: str | None) -> str | None:
-    if raw is None or not str(raw).strip():
+    if not _given_text(raw, "phone").strip():
         return None
-    phone = re.sub(r"[\s\-()]", "", str(raw))
+    phone = re.sub(r"[\s\-()]", "", raw)
     if not PHONE_RE.match(phone):
         raise InvalidInput(_l("Enter a valid mobile number (digits, optionally starting with +)."), field="phone")
     return phone
@@ -326,7 +335,7 @@ def verify_email(db_session: Session, *, email: str, code: str, policy: AccountP
     An unknown address, an account already confirmed (or past its time) and a wrong code get the same answer.
     """
     email = normalize_email(email)
-    code = (code or "").strip()
+    code = _given_text(code, "code").strip()
     key = policy.throttle_key(email)
     throttle.check(db_session, key, now=now)
     user = db_session.scalar(select(User).where(User.email == email))
@@ -360,8 +369,11 @@ def authenticate(db_session: Session, *, email: str, password: str, policy: Acco
     """Return the user for these credentials; Unauthorized (bad_credentials) otherwise.
 
     A locked account (TooManyAttempts, 429) is refused before the password is hashed; each failure counts toward
-    the address's throttle, whether or not an account has it, and a success clears the count.
+    the address's throttle, whether or not an account has it, and a success clears the count. Credentials that are
+    not text at all are refused before anything is counted.
     """
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise Unauthorized(_l("The e-mail or password is not correct."), code="bad_credentials")
     try:
         email = normalize_email(email)
     except InvalidInput:
@@ -389,6 +401,8 @@ def check_current_password(db_session: Session, user: User, password: str | None
 
     A stolen session must not become a way to guess the password: 429 while the account is locked.
     """
+    if not isinstance(password, str):  # missing, or not text: nothing to try, nothing counted
+        raise InvalidInput(field=field)
     key = policy.throttle_key(user.email)
     throttle.check(db_session, key, now=now)
     if not verify_password(user.password_hash, password or ""):
@@ -501,7 +515,7 @@ def find_body(db_session: Session, value) -> GovernmentBody:
 def issue_api_token(db_session: Session, user: User, *, label: str, policy: AccountPolicy,
                     now: datetime) -> tuple[str, ApiToken]:
     """Create a bearer token; return it in clear once, with its stored (hashed) record."""
-    label = " ".join((label or "").split())
+    label = " ".join(_given_text(label, "label").split())
     if len(label) > LABEL_MAX:
         raise InvalidInput(_l("The label must be at most %(n)s characters.", n=LABEL_MAX), field="label")
     token = new_token("mj_")

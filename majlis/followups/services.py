@@ -484,9 +484,14 @@ def answer_contact_consent(db_session: Session, case: Case, resident: User, *, a
     return case
 
 
+def find_case(db_session: Session, case_id: int) -> Case | None:
+    """Return the case with this id whoever asks (for a caller holding a signed link to it), or None."""
+    return db_session.get(Case, case_id)
+
+
 def get_case(db_session: Session, case_id: int, viewer: User | None) -> Case:
     """Return the case if the viewer may see it; 404 otherwise (its existence is not revealed)."""
-    case = db_session.get(Case, case_id)
+    case = find_case(db_session, case_id)
     if case is None or not can_view(viewer, case):
         raise NotFound()
     return case

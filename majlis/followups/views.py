@@ -12,7 +12,6 @@ from majlis.auth import permissions
 from majlis.auth import services as auth_services
 from majlis.auth.decorators import login_required, roles_required
 from majlis.auth.forms import EmptyForm
-from majlis.auth.models import User
 from majlis.db import get_db, unit_of_work
 from majlis.directory import services as directory
 from majlis.enums import CaseChannel, CaseStatus, Role
@@ -21,8 +20,6 @@ from majlis.extensions import rate_limit
 from majlis.followups import charts, dashboard, services
 from majlis.followups.forms import CategoryForm, ChannelCaseForm, FeedbackForm, RequestForm, TriageForm
 from majlis.followups.links import read_feedback_token
-from majlis.followups.models import Case, CaseCategory
-from majlis.questions.models import Question
 from majlis.questions.services import get_question
 from majlis.sessions import services as session_services
 from majlis.templating import current_lang
@@ -78,12 +75,11 @@ def case_list():
 
 def _filter_options(db_session) -> dict:
     """The areas and the categories (grouped by body) a case list or the dashboard may be narrowed to."""
-    from majlis.sessions.views import area_options
-
     groups: dict[str, list] = {}
     for category in services.list_categories(db_session, active_only=False):
         groups.setdefault(_name(category.body), []).append((category.code, _name(category)))
-    return {"area_options": [(None, area_options())], "category_options": list(groups.items())}
+    return {"area_options": [(None, directory.area_choices(db_session, current_lang()))],
+            "category_options": list(groups.items())}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -163,7 +159,7 @@ def open_case(question_id: int):
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                question = db_session.get(Question, question_id)
+                question = get_question(db_session, question_id, current_user)
                 case = services.open_case(db_session, question, current_user, body_id=request.form.get("body_id"),
                                           due_on=request.form.get("due_on") or None, now=utcnow(), zone=local_zone())
         except MajlisError as exc:
@@ -290,10 +286,11 @@ def _feedback_party(case_id: int, token: str | None):
     now = utcnow()
     if token:
         claim = read_feedback_token(current_app.config["SECRET_KEY"], token, now=now)
-        case = db_session.get(Case, case_id)
-        if claim is None or case is None or claim.case_id != case.id or claim.resident_id != case.resident_id:
+        resident = auth_services.get_user(db_session, claim.resident_id) if claim is not None else None
+        case = services.find_case(db_session, case_id)
+        if resident is None or case is None or claim.case_id != case.id or resident.id != case.resident_id:
             raise NotFound(_("This link is not valid or has expired. Sign in to answer from the case page."))
-        return case, db_session.get(User, claim.resident_id)
+        return case, resident
     if not current_user.is_authenticated:
         raise NotFound()
     case = services.get_case(db_session, case_id, current_user)
@@ -313,8 +310,9 @@ def feedback(case_id: int):
     if refusal is None and form.validate_on_submit():
         try:
             with unit_of_work() as db_session:
-                case = db_session.get(Case, case.id)
-                services.give_feedback(db_session, case, db_session.get(User, resident.id),
+                resident = auth_services.get_user(db_session, resident.id)
+                case = services.get_case(db_session, case.id, resident)
+                services.give_feedback(db_session, case, resident,
                                        outcome=form.outcome.data, rating=form.rating.data, comment=form.comment.data,
                                        now=utcnow())
         except MajlisError as exc:
@@ -374,7 +372,7 @@ def category_edit(category_id: int):
     if form.validate_on_submit():
         try:
             with unit_of_work() as write_session:
-                services.update_category(write_session, write_session.get(CaseCategory, category_id),
+                services.update_category(write_session, services.get_category(write_session, category_id),
                                          _category_data(form), actor=current_user, now=utcnow())
         except MajlisError as exc:
             status = _show_error(form, exc)

@@ -143,7 +143,7 @@ def stop(token: str):
     lang = request.args.get("lang") if request.args.get("lang") in LOCALES else user.locale or "ar"
     if request.method == "POST":
         with unit_of_work() as db_session:
-            preferences.stop_kind(db_session, db_session.get(User, user.id), kind, now=utcnow())
+            preferences.stop_kind(db_session, auth_services.get_user(db_session, user.id), kind, now=utcnow())
     with force_locale(lang if lang in LOCALES else "ar"):
         response = Response(render_template("notifications/stop.html", token=token, done=request.method == "POST",
                                             kind_label=preferences.KIND_LABELS[kind]))

@@ -152,9 +152,9 @@ def _question_with_session():
 
 
 def lock_question(db_session: Session, question_id: int) -> Question:
-    """Load a question locked for a change; 404 when there is none."""
+    """Load a question, with its author for the answer, locked for a change; 404 when there is none."""
     question = db_session.scalar(select(Question).where(Question.id == question_id).with_for_update()
-                                 .execution_options(populate_existing=True))
+                                 .options(selectinload(Question.author)).execution_options(populate_existing=True))
     if question is None:
         raise NotFound()
     return question

@@ -118,6 +118,34 @@ def test_a_case_with_its_history_is_serialized_without_a_statement(app, db, make
     assert data["body"]["id"] == body.id and [update["text"] for update in data["updates"]] == ["وصلت"]
 
 
+def test_a_moderated_question_is_serialized_without_a_statement(app, db, make_user):
+    """The moderation answer names the author (to a moderator): the service loaded them with the locked question."""
+    from majlis.db import unit_of_work
+    from majlis.enums import QuestionStatus
+    from majlis.questions import services
+    from majlis.questions.models import Question
+    from majlis.questions.schemas import Question as QuestionSchema
+    from majlis.timeutil import utcnow
+    from tests import factories
+    from tests.test_query_counts import counting
+
+    office, resident = make_user(role="moderator"), make_user(name="مريم الأنصاري")
+    now = utcnow()
+    with unit_of_work(db):
+        majlis_session = factories.majlis_session(db, starts_at=now)
+        question = Question(session_id=majlis_session.id, author_id=resident.id, body="متى تفتح الحديقة العامة؟",
+                            is_anonymous=True, status=QuestionStatus.PENDING, created_at=now, updated_at=now)
+        db.add(question)
+    db.expunge_all()
+    with app.test_request_context(), unit_of_work(db):
+        question = services.lock_question(db, question.id)
+        services.moderate(db, question, db.merge(office), action="approve", now=now)
+        with counting(app) as statements:
+            data = QuestionSchema.dump(question, office, is_moderator=True)
+    assert statements == []
+    assert data["status"] == "approved" and data["author"]["name"] == "مريم الأنصاري"
+
+
 def test_a_body_that_does_not_fit_its_model_is_the_usual_400_naming_the_field(app):
     import pytest
     from flask_babel import force_locale
