@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint translations bench lighthouse screenshots clean
+.PHONY: install run test lint translations bench compare lighthouse screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Majlis needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -44,6 +44,10 @@ clean:
 # Majlis against the bare stack (same gunicorn settings, loopback, time-bounded wrk runs); writes bench/RESULTS.md.
 bench: install
 	$(BIN)/python bench/run.py
+
+# The API's hot operations in process, this tree against an earlier revision (REV=...), alternating round by round.
+compare: install
+	$(BIN)/python bench/compare.py $(REV)
 
 # Lighthouse (npm, cached in .venv/lighthouse) on the key pages, mobile, Arabic and English, against Debian's Chromium.
 LIGHTHOUSE := $(VENV)/lighthouse/node_modules/.bin/lighthouse

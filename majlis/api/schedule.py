@@ -65,17 +65,21 @@ def get_series(series_id: int):
             refusals=("from", "to", "area", "kind"))
 def list_sessions():
     viewer = api_viewer()
-    query_ = replace(services.session_query(request.args, local_zone()),
-                     filters=services.session_filters(get_db(), request.args))
+    query_ = services.session_query(request.args, local_zone())
     viewer_class = services.list_class(viewer.role if viewer is not None else None)
+    # The area and kind as asked: checked (an area must exist) when a body is built, so that a kept answer or a 304
+    # opens no database session (see cache.read_version); a refused value is never kept, so it is refused every time.
+    asked = (request.args.get("area") or "", request.args.get("kind") or "")
 
     def build() -> bytes:
-        rows = services.list_sessions(get_db(), query_, viewer_class=viewer_class)
+        db_session = get_db()
+        filtered = replace(query_, filters=services.session_filters(db_session, request.args))
+        rows = services.list_sessions(db_session, filtered, viewer_class=viewer_class)
         return json_bytes({"sessions": [schemas.Session.dump(row) for row in rows]})
 
     # The same for every viewer of a class; private all the same (a token's class may see more than the public).
-    return cache.conditional_read(cache.SESSIONS, ("list", viewer_class, query_), build, mimetype="application/json",
-                                  cache_control="private, no-cache")
+    return cache.conditional_read(cache.SESSIONS, ("list", viewer_class, query_, asked), build,
+                                  mimetype="application/json", cache_control="private, no-cache")
 
 
 @bp.post("/sessions")
