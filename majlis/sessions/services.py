@@ -414,8 +414,9 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     split_at = datetime.combine(from_day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
     venue = _venue(db_session, data, series)
     venue_changed = venue != _venue_of(series)
-    later = (select(MajlisSession).where(MajlisSession.series_id == series.id,
-                                         MajlisSession.original_starts_at >= split_at).order_by(MajlisSession.starts_at))
+    later = (select(MajlisSession)
+             .where(MajlisSession.series_id == series.id, MajlisSession.original_starts_at >= split_at)
+             .order_by(MajlisSession.starts_at))
     if venue_changed:  # their seat pools are read and may be refilled: held against registrations meanwhile
         later = later.with_for_update().execution_options(populate_existing=True)
     later_rows = list(db_session.scalars(later))

@@ -163,9 +163,10 @@ def planner(client, make_user, login_as):
 
 def visit_form(area, **changes) -> dict:
     """The new-series form for a weekly field visit to Sitra, in person."""
-    return series_form(kind="field_visit", title_en="Sitra visit", format="in_person", in_person_capacity="40",
-                       place_name_ar="مركز سترة", place_name_en="Sitra centre", place_address="Road 12",
-                       place_area_id=str(area.id), latitude="26.1547", longitude="50.6203", **changes)
+    return series_form(**{"kind": "field_visit", "title_en": "Sitra visit", "format": "in_person",
+                          "in_person_capacity": "40", "place_name_ar": "مركز سترة", "place_name_en": "Sitra centre",
+                          "place_address": "Road 12", "place_area_id": str(area.id), "latitude": "26.1547",
+                          "longitude": "50.6203", **changes})
 
 
 def test_staff_plan_an_in_person_series_on_the_planning_page(planner, db, area):
