@@ -265,3 +265,19 @@ def test_the_online_feed_of_a_series_moved_online_has_no_place(client, db, staff
             if local(r.original_starts_at).date() >= today()} == {("online", None, 0, 100)}
     master, _overrides = events(client.get(f"/calendar/series/{series_id}.ics?lang=en").get_data())
     assert "GEO" not in master and "Governorate hall" not in str(master["LOCATION"])
+
+
+def test_more_hall_seats_from_a_day_forward_seat_the_resident_waiting(client, db, staff, make_user, api_token,
+                                                                      planner):
+    series_id = client.post("/api/v1/series", json=weekly(), headers=staff).get_json()["id"]
+    session_id = open_for_registration(sessions_of(client, staff, series_id))["id"]
+    first, second = api_token(make_user()), api_token(make_user())
+    register(client, session_id, first, "in_person")
+    assert register(client, session_id, second, "in_person")["status"] == "waitlisted"
+    series = db.get(Series, series_id)
+    response = form_post(planner, f"/staff/series/{series_id}/edit",
+                         edit_form(series, today(), **{**venue_fields(series), "in_person_capacity": "2"}),
+                         page=f"/staff/series/{series_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    mine = client.get(f"/api/v1/sessions/{session_id}/registrations/me", headers=second).get_json()
+    assert (mine["status"], mine["mode"]) == ("confirmed", "in_person")
