@@ -43,7 +43,9 @@ def list_series():
 @documented(N_("Create a series and its occurrences"), who=STAFF, tag="schedule", body=schemas.SeriesInput,
             forbidden=["forbidden"], responses=ok(schemas.Series, "The series", status=201, location=True),
             errors={400: ["invalid_input"]},
-            refusals=("title_ar", "title_en", "rrule", "first_start", "reminder_minutes", "ends_on"))
+            refusals=("title_ar", "title_en", "rrule", "first_start", "reminder_minutes", "ends_on", "capacity",
+                      "format", "place", "place.name_ar", "place.name_en", "place.address", "place.area_id",
+                      "place.lat", "place.lon", "in_person_capacity"))
 def create_series():
     staff = require_role(Role.STAFF)
     data = json_body()

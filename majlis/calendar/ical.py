@@ -68,6 +68,8 @@ class SeriesInfo:
     sequence: int = 0
     until: datetime | None = None  # the last instant an occurrence may start, or None
     occurrences: tuple[EventInfo, ...] = field(default_factory=tuple)
+    location: str | None = None  # where the series is held now (else the feed's: online)
+    geo: tuple[float, float] | None = None
 
 
 def series_uid(series_id: int, domain: str) -> str:
@@ -147,7 +149,8 @@ def build_calendar(feed: FeedInfo, *, series: list[SeriesInfo] = (), events: lis
         uid = series_uid(item.id, feed.domain)
         master = _event(feed, zone, uid=uid, summary=item.summary, description=item.description, url=item.url,
                         start=item.master_start, end=item.master_start + item.duration, stamp=item.stamp,
-                        created=item.created, sequence=item.sequence, join_url=None, join_label=join_label)
+                        created=item.created, sequence=item.sequence, join_url=None, join_label=join_label,
+                        location=item.location, geo=item.geo)
         recur = _rule_without_end(item.rrule)
         if item.until is not None:
             recur["UNTIL"] = [_utc(item.until)]
@@ -163,7 +166,7 @@ def build_calendar(feed: FeedInfo, *, series: list[SeriesInfo] = (), events: lis
             planned_end = occurrence.original_starts_at + item.duration
             if (occurrence.starts_at, occurrence.ends_at) == (occurrence.original_starts_at, planned_end) \
                     and occurrence.join_url is None and occurrence.summary == item.summary \
-                    and occurrence.location is None:
+                    and (occurrence.location, occurrence.geo) == (item.location, item.geo):
                 continue
             calendar.add_component(_event(
                 feed, zone, uid=uid, summary=occurrence.summary, description=occurrence.description,

@@ -81,16 +81,21 @@ def _event_info(row: MajlisSession, ctx: FeedContext, *, with_join: bool) -> ica
         # The join link for online seats: an in-person session has no room to join.
         join_url=ctx.join_url(row.id) if with_join and row.has_room else None,
         location=_location(row, ctx.lang),
-        geo=(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None,
+        geo=_geo(row),
     )
 
 
-def _location(row: MajlisSession, lang: str) -> str | None:
-    """Where an in-person or hybrid session is held: the place's name and address (None online)."""
+def _location(row: MajlisSession | Series, lang: str) -> str | None:
+    """Where an in-person or hybrid session (or series) is held: the place's name and address (None online)."""
     if not row.has_place or row.place_name_ar is None:
         return None
     name = row.place_name_en if lang == "en" else row.place_name_ar
     return ", ".join(part for part in (name, row.place_address) if part)
+
+
+def _geo(row: MajlisSession | Series) -> tuple[float, float] | None:
+    """Return the place's latitude and longitude, or None without them."""
+    return (row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None
 
 
 def series_until(series: Series) -> datetime | None:
@@ -130,6 +135,8 @@ def _series_info(series: Series, rows: list[MajlisSession], ctx: FeedContext) ->
         sequence=series.sequence,
         until=until,
         occurrences=tuple(_event_info(row, ctx, with_join=False) for row in rows),
+        location=_location(series, ctx.lang),
+        geo=_geo(series),
     )
 
 

@@ -113,49 +113,14 @@ class _TitlesForm(MajlisForm):
     description_en = TextAreaField(_l("Description in English"), validators=[Optional()], filters=[_paragraphs])
 
 
-class SeriesForm(_TitlesForm):
-    """A new series: what it is, when it repeats, seats and the registration window."""
-
-    kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS), default="weekly")
-    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
-                        render_kw=_RRULE_INPUT)
-    first_start = _wall_time(_l("First session (local date and time)"))
-    duration_minutes = _whole_number(_l("Length in minutes"), default=90)
-    capacity = _whole_number(_l("Seats"), default=100)
-    registration_opens_days = _whole_number(_l("Registration opens (days before)"), default=7)
-    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"), default=60)
-    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
-    reminder_minutes = RemindersField(_l("Reminders before each session"), default=[24 * 60, 60])
-
-
-class SeriesEditForm(_TitlesForm):
-    """Changes to a series from a day forward (every field pre-filled with the current value)."""
-
-    from_day = DateField(_l("Apply from (local date)"), validators=_required(), invalid_value_message=_DATE)
-    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
-                        render_kw=_RRULE_INPUT)
-    start_time = TimeField(_l("Start time (local)"), validators=_required(), format=["%H:%M", "%H:%M:%S"],
-                           invalid_value_message=_l("Enter a time."))
-    duration_minutes = _whole_number(_l("Length in minutes"))
-    capacity = _whole_number(_l("Seats"))
-    registration_opens_days = _whole_number(_l("Registration opens (days before)"))
-    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"))
-    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS))
-    reminder_minutes = RemindersField(_l("Reminders before each session"))
-
-
-class SeriesEndForm(MajlisForm):
-    last_day = DateField(_l("Last day of the series (local date)"), validators=_required(),
-                         invalid_value_message=_DATE)
-
-
 def _optional_number(label):
     return DecimalField(label, validators=[Optional()], places=None,
                         invalid_value_message=_l("Enter a number, e.g. 26.2285."))
 
 
 class _VenueForm(MajlisForm):
-    """Where a session is held: its format, its place and the hall's seats (the area's choices are set by the view).
+    """Where a session (or each session of a series) is held: its format, its place and the hall's seats (the
+    area's choices are set by the view).
 
     The place's fields are flat here; the view gathers them into the services' `place`.
     """
@@ -169,6 +134,42 @@ class _VenueForm(MajlisForm):
     place_area_id = SelectField(_l("Area"), choices=[], validators=[Optional()])
     latitude = _optional_number(_l("Latitude"))
     longitude = _optional_number(_l("Longitude"))
+
+
+class SeriesForm(_TitlesForm, _VenueForm):
+    """A new series: what it is, when it repeats, where it is held, seats and the registration window."""
+
+    kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS), default="weekly")
+    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
+                        render_kw=_RRULE_INPUT)
+    first_start = _wall_time(_l("First session (local date and time)"))
+    duration_minutes = _whole_number(_l("Length in minutes"), default=90)
+    capacity = _whole_number(_l("Online seats"), default=100)
+    registration_opens_days = _whole_number(_l("Registration opens (days before)"), default=7)
+    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"), default=60)
+    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS), default="public")
+    reminder_minutes = RemindersField(_l("Reminders before each session"), default=[24 * 60, 60])
+
+
+class SeriesEditForm(_TitlesForm, _VenueForm):
+    """Changes to a series from a day forward (every field pre-filled with the current value)."""
+
+    from_day = DateField(_l("Apply from (local date)"), validators=_required(), invalid_value_message=_DATE)
+    rrule = StringField(_l("Recurrence rule (RRULE)"), validators=_required(), filters=[_one_line],
+                        render_kw=_RRULE_INPUT)
+    start_time = TimeField(_l("Start time (local)"), validators=_required(), format=["%H:%M", "%H:%M:%S"],
+                           invalid_value_message=_l("Enter a time."))
+    duration_minutes = _whole_number(_l("Length in minutes"))
+    capacity = _whole_number(_l("Online seats"))
+    registration_opens_days = _whole_number(_l("Registration opens (days before)"))
+    registration_closes_minutes = _whole_number(_l("Registration closes (minutes before)"))
+    visibility = SelectField(_l("Who may attend"), choices=_choices(VISIBILITY_LABELS))
+    reminder_minutes = RemindersField(_l("Reminders before each session"))
+
+
+class SeriesEndForm(MajlisForm):
+    last_day = DateField(_l("Last day of the series (local date)"), validators=_required(),
+                         invalid_value_message=_DATE)
 
 
 class OneOffForm(_TitlesForm, _VenueForm):

@@ -29,13 +29,58 @@ from majlis.models_base import Timestamps, enum_column, utcnow
 DEFAULT_REMINDER_MINUTES = (24 * 60, 60)
 
 
-class Series(Timestamps, Base):
+class Venued:
+    """Where it is held: online (the video room), in person (a hall: the place), or hybrid (both, with two seat
+    pools). A session has these columns, and a series has them for the occurrences it produces."""
+
+    format: Mapped[SessionFormat] = mapped_column(enum_column(SessionFormat), default=SessionFormat.ONLINE,
+                                                  server_default=SessionFormat.ONLINE.value)
+    # The place of an in-person or hybrid session (null for online ones).
+    place_name_ar: Mapped[str | None] = mapped_column(String(200))
+    place_name_en: Mapped[str | None] = mapped_column(String(200))
+    place_address: Mapped[str | None] = mapped_column(String(300))
+    place_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # The hall's seats (0 online); the online seats are `capacity` (0 in person only).
+    in_person_capacity: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    @property
+    def has_place(self) -> bool:
+        """Held in a hall (in person or hybrid): it has a place and a hall's seats."""
+        return self.format != SessionFormat.ONLINE
+
+    @property
+    def has_room(self) -> bool:
+        """Held in the video room (online or hybrid): it has online seats and a join link."""
+        return self.format != SessionFormat.IN_PERSON
+
+    @property
+    def map_url(self) -> str | None:
+        """The place on OpenStreetMap (a link: no map is loaded by Majlis), or None without coordinates."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return osm_url(self.latitude, self.longitude)
+
+
+def _venue_checks() -> tuple[CheckConstraint, ...]:
+    """Return the venue's column checks, the same on every table that has them (see `Venued`)."""
+    return (
+        # The online pool; an in-person-only series or session has none (0).
+        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint("in_person_capacity >= 0", name="in_person_capacity_nonnegative"),
+        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
+        CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude_range"),
+    )
+
+
+class Series(Venued, Timestamps, Base):
     __tablename__ = "series"
     __table_args__ = (
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
-        CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("registration_opens_days >= 0", name="opens_days_nonnegative"),
         CheckConstraint("registration_closes_minutes >= 0", name="closes_minutes_nonnegative"),
+        *_venue_checks(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,20 +109,18 @@ class Series(Timestamps, Base):
     # (DEFAULT_REMINDER_MINUTES); [] sends none. Residents may add a lead of their own (notification settings).
     reminder_minutes: Mapped[list[int] | None] = mapped_column(JSON)
 
+    place_area: Mapped[Area | None] = relationship()
 
-class MajlisSession(Timestamps, Base):
+
+class MajlisSession(Venued, Timestamps, Base):
     __tablename__ = "majlis_sessions"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        # The online pool; an in-person-only session has none (0).
-        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
         CheckConstraint("confirmed_count >= 0", name="confirmed_nonnegative"),
         CheckConstraint("waitlist_count >= 0", name="waitlist_nonnegative"),
-        CheckConstraint("in_person_capacity >= 0", name="in_person_capacity_nonnegative"),
         CheckConstraint("in_person_confirmed_count >= 0", name="in_person_confirmed_nonnegative"),
         CheckConstraint("in_person_waitlist_count >= 0", name="in_person_waitlist_nonnegative"),
-        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
-        CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude_range"),
+        *_venue_checks(),
         # One stored row per occurrence of a series: materialising twice creates nothing.
         UniqueConstraint("series_id", "original_starts_at", name="uq_majlis_sessions_occurrence"),
         Index("ix_majlis_sessions_starts_at", "starts_at"),
@@ -115,18 +158,8 @@ class MajlisSession(Timestamps, Base):
     # open, and whether any signed-in resident may follow (as a Jitsi visitor or on the stream), not only the line.
     stream_url: Mapped[str | None] = mapped_column(String(500))
     public_viewing: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Where it is held: online (the video room), in person (a hall: the place), or hybrid (both, with two seat pools).
-    format: Mapped[SessionFormat] = mapped_column(enum_column(SessionFormat), default=SessionFormat.ONLINE,
-                                                  server_default=SessionFormat.ONLINE.value)
-    # The place of an in-person or hybrid session (null for online ones).
-    place_name_ar: Mapped[str | None] = mapped_column(String(200))
-    place_name_en: Mapped[str | None] = mapped_column(String(200))
-    place_address: Mapped[str | None] = mapped_column(String(300))
-    place_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    # The hall's seat pool, kept like the online one (`capacity`, `confirmed_count`, `waitlist_count`).
-    in_person_capacity: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Where it is held (format, place, `in_person_capacity`): the columns of `Venued`. The hall's seat pool is kept
+    # like the online one (`capacity`, `confirmed_count`, `waitlist_count`).
     in_person_confirmed_count: Mapped[int] = mapped_column(default=0, server_default="0")
     in_person_waitlist_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # The last change a calendar shows (DTSTAMP, LAST-MODIFIED): set by the flush hook in majlis.cache when a
@@ -141,16 +174,6 @@ class MajlisSession(Timestamps, Base):
         return self.original_starts_at is not None and self.original_starts_at != self.starts_at
 
     @property
-    def has_place(self) -> bool:
-        """Held in a hall (in person or hybrid): it has a place and a hall's seats."""
-        return self.format != SessionFormat.ONLINE
-
-    @property
-    def has_room(self) -> bool:
-        """Held in the video room (online or hybrid): it has online seats and a join link."""
-        return self.format != SessionFormat.IN_PERSON
-
-    @property
     def seats_total(self) -> int:
         """Seats in both pools (the hall's and the online ones)."""
         return self.capacity + self.in_person_capacity
@@ -162,13 +185,6 @@ class MajlisSession(Timestamps, Base):
     @property
     def waiting_total(self) -> int:
         return self.waitlist_count + self.in_person_waitlist_count
-
-    @property
-    def map_url(self) -> str | None:
-        """The place on OpenStreetMap (a link: no map is loaded by Majlis), or None without coordinates."""
-        if self.latitude is None or self.longitude is None:
-            return None
-        return osm_url(self.latitude, self.longitude)
 
 
 def osm_url(latitude: float, longitude: float) -> str:

@@ -56,26 +56,6 @@ StreamUrl = text(N_("An https address of the live stream (YouTube, PeerTube or a
 # --- requests -----------------------------------------------------------------------------------------------------
 
 
-class SeriesInput(Model):
-    kind: enum_of(SeriesKind)
-    title_ar: Title
-    title_en: Title
-    description_ar: LongText = None
-    description_en: LongText = None
-    rrule: text(N_("An RFC 5545 RRULE with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY, e.g. FREQ=WEEKLY;BYDAY=TU"),
-                min_length=1, max_length=RRULE_MAX)
-    first_start: LocalMinute
-    duration_minutes: Duration
-    capacity: Capacity
-    registration_opens_days: number(0, OPENS_DAYS_MAX, N_("Days before each start; default 7")) = None
-    registration_closes_minutes: number(0, CLOSES_MINUTES_MAX, N_("Minutes before each start; default 60")) = None
-    visibility: enum_of(Visibility, N_("Default public")) = None
-    reminder_minutes: array_of({"type": "integer", "minimum": REMINDER_RANGE[0], "maximum": REMINDER_RANGE[1]},
-                               N_("Minutes before each session at which registrants are reminded; default [1440, "
-                                  "60] (a day and an hour); [] for none"),
-                               maxItems=MAX_REMINDERS, uniqueItems=True) = None
-
-
 class SessionPlaceInput(Closed):
     """Required for in-person and hybrid sessions; none for online ones."""
 
@@ -91,10 +71,32 @@ class SessionPlaceInput(Closed):
 
 
 class _Venue(Model):
+    """Where a session (or each session of a series) is held: the same fields and rule for both."""
+
     format: enum_of(SessionFormat, N_("Default online")) = None
     place: SessionPlaceInput | None = None
     in_person_capacity: number(1, CAPACITY_MAX, N_("The hall's seats: required for in-person and hybrid "
                                                    "sessions")) = None
+
+
+class SeriesInput(_Venue):
+    kind: enum_of(SeriesKind)
+    title_ar: Title
+    title_en: Title
+    description_ar: LongText = None
+    description_en: LongText = None
+    rrule: text(N_("An RFC 5545 RRULE with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY, e.g. FREQ=WEEKLY;BYDAY=TU"),
+                min_length=1, max_length=RRULE_MAX)
+    first_start: LocalMinute
+    duration_minutes: Duration
+    capacity: number(1, CAPACITY_MAX, N_("The online seats: required unless the series is in person only")) = None
+    registration_opens_days: number(0, OPENS_DAYS_MAX, N_("Days before each start; default 7")) = None
+    registration_closes_minutes: number(0, CLOSES_MINUTES_MAX, N_("Minutes before each start; default 60")) = None
+    visibility: enum_of(Visibility, N_("Default public")) = None
+    reminder_minutes: array_of({"type": "integer", "minimum": REMINDER_RANGE[0], "maximum": REMINDER_RANGE[1]},
+                               N_("Minutes before each session at which registrants are reminded; default [1440, "
+                                  "60] (a day and an hour); [] for none"),
+                               maxItems=MAX_REMINDERS, uniqueItems=True) = None
 
 
 class SessionInput(_Venue):
@@ -137,6 +139,26 @@ def _iso(instant):
     return instant.isoformat() if instant is not None else None
 
 
+class Place(Model):
+    """Where an in-person or hybrid session (or series) is held."""
+
+    name_ar: str
+    name_en: str
+    address: str | None
+    area_id: Id | None
+    lat: Latitude | None
+    lon: Longitude | None
+    map_url: text("The place on OpenStreetMap (a link; no map is loaded)", fmt="uri") | None
+
+    @staticmethod
+    def dump(row) -> dict[str, Any] | None:
+        """A session's or series' place, with its OpenStreetMap link; None for an online one."""
+        if row.place_name_ar is None:
+            return None
+        return {"name_ar": row.place_name_ar, "name_en": row.place_name_en, "address": row.place_address,
+                "area_id": row.place_area_id, "lat": row.latitude, "lon": row.longitude, "map_url": row.map_url}
+
+
 class Series(Model):
     id: Id
     kind: enum_of(SeriesKind)
@@ -148,7 +170,7 @@ class Series(Model):
     timezone: described(str, "IANA zone the rule runs in")
     first_start: LocalMinute
     duration_minutes: number(1)
-    capacity: number(1)
+    capacity: number(0, description="The online seats of each session (0: in person only)")
     registration_opens_days: Count
     registration_closes_minutes: Count
     visibility: enum_of(Visibility)
@@ -156,6 +178,10 @@ class Series(Model):
     previous_id: Id | None
     reminder_minutes: array_of({"type": "integer", "minimum": 1},
                                "Minutes before each session at which registrants are reminded")
+    format: enum_of(SessionFormat, "Where each session is held: online (the video room), in person (a hall), or "
+                                   "hybrid (both)")
+    place: Place | None
+    in_person_capacity: number(0, description="The hall's seats of each session (0: online only)")
 
     @staticmethod
     def dump(series) -> dict[str, Any]:
@@ -177,27 +203,10 @@ class Series(Model):
             "ends_on": series.ends_on.isoformat() if series.ends_on else None,
             "previous_id": series.previous_id,
             "reminder_minutes": reminder_minutes_of(series),
+            "format": series.format.value,
+            "place": Place.dump(series),
+            "in_person_capacity": series.in_person_capacity,
         }
-
-
-class Place(Model):
-    """Where an in-person or hybrid session is held."""
-
-    name_ar: str
-    name_en: str
-    address: str | None
-    area_id: Id | None
-    lat: Latitude | None
-    lon: Longitude | None
-    map_url: text("The place on OpenStreetMap (a link; no map is loaded)", fmt="uri") | None
-
-    @staticmethod
-    def dump(row) -> dict[str, Any] | None:
-        """A session's place, with its OpenStreetMap link; None for an online session."""
-        if row.place_name_ar is None:
-            return None
-        return {"name_ar": row.place_name_ar, "name_en": row.place_name_en, "address": row.place_address,
-                "area_id": row.place_area_id, "lat": row.latitude, "lon": row.longitude, "map_url": row.map_url}
 
 
 class Session(Model):

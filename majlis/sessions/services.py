@@ -112,7 +112,8 @@ def _reminders(value, field: str = "reminder_minutes") -> list[int]:
 
 @dataclass(frozen=True)
 class Venue:
-    """Where a session is held and its hall's seats: the columns `_venue` checked together."""
+    """Where a session (or every occurrence of a series) is held and its seats: the columns `_venue` checked
+    together, the same names on `MajlisSession` and `Series` (`models.Venued` and `capacity`)."""
 
     format: SessionFormat
     capacity: int  # the online pool (0 in person only)
@@ -142,11 +143,13 @@ def _coordinate(value, field: str, limit: float) -> float | None:
     return round(number, 7)
 
 
-def _venue(db_session: Session, data: dict, current: MajlisSession | None) -> Venue:
-    """The format, seats and place a session will have after `data` (a new session's, or a change to `current`).
+def _venue(db_session: Session, data: dict, current: MajlisSession | Series | None) -> Venue:
+    """The format, seats and place a session or series will have after `data` (a new one's, or a change to
+    `current`).
 
     An in-person or hybrid session needs a place (names in both languages; address, area and coordinates as known)
-    and hall seats; an online or hybrid one needs online seats; an in-person session has none online.
+    and hall seats; an online or hybrid one needs online seats; an in-person session has none online. A series
+    follows the same rule for the occurrences it produces.
     """
     def given(name, default):
         return data[name] if name in data else default
@@ -201,9 +204,14 @@ def _check_pools(row: MajlisSession, venue: Venue) -> None:
                        code="seats_taken")
 
 
-def _apply_venue(row: MajlisSession, venue: Venue) -> None:
+def _apply_venue(row: MajlisSession | Series, venue: Venue) -> None:
     for name in Venue.__dataclass_fields__:
         setattr(row, name, getattr(venue, name))
+
+
+def _venue_of(row: MajlisSession | Series) -> Venue:
+    """Return the venue a session or series has now."""
+    return Venue(**{name: getattr(row, name) for name in Venue.__dataclass_fields__})
 
 
 def parse_local_wall_time(value, field: str) -> datetime:
@@ -262,7 +270,11 @@ def _first_instance(rule: str, anchor: datetime) -> datetime:
 
 def create_series(db_session: Session, data: dict, *, actor: User | None, zone: ZoneInfo, now: datetime,
                   horizon: timedelta = DEFAULT_HORIZON) -> Series:
-    """Validate and add a series, then store its occurrences up to the horizon."""
+    """Validate and add a series, then store its occurrences up to the horizon.
+
+    Where it is held (`format`, `place`, `in_person_capacity`, with `capacity` the online seats) follows the
+    one-off session's rule (`_venue`); every occurrence is held there.
+    """
     kind = _enum(SeriesKind, data.get("kind"), "kind")
     visibility = _enum(Visibility, data.get("visibility") or "public", "visibility")
     anchor = parse_local_wall_time(data.get("first_start"), "first_start")
@@ -277,7 +289,6 @@ def create_series(db_session: Session, data: dict, *, actor: User | None, zone: 
         timezone=zone.key,
         first_start_local=_first_instance(rule, anchor),
         duration_minutes=_int_in_range(data.get("duration_minutes"), "duration_minutes", maximum=24 * 60),
-        capacity=_int_in_range(data.get("capacity"), "capacity"),
         registration_opens_days=_int_in_range(data.get("registration_opens_days", 7), "registration_opens_days",
                                               minimum=0, maximum=365),
         registration_closes_minutes=_int_in_range(data.get("registration_closes_minutes", 60),
@@ -288,6 +299,7 @@ def create_series(db_session: Session, data: dict, *, actor: User | None, zone: 
         created_at=now,
         updated_at=now,
     )
+    _apply_venue(series, _venue(db_session, data, None))
     db_session.add(series)
     db_session.flush()
     materialize_series(db_session, series, now=now, horizon=horizon)
@@ -297,7 +309,7 @@ def create_series(db_session: Session, data: dict, *, actor: User | None, zone: 
 
 
 def _occurrence_row(series: Series, starts_at: datetime, now: datetime) -> MajlisSession:
-    return MajlisSession(
+    row = MajlisSession(
         series_id=series.id,
         kind=series.kind,
         title_ar=series.title_ar,
@@ -308,13 +320,14 @@ def _occurrence_row(series: Series, starts_at: datetime, now: datetime) -> Majli
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=series.duration_minutes),
         original_starts_at=starts_at,
-        capacity=series.capacity,
         registration_opens_at=starts_at - timedelta(days=series.registration_opens_days),
         registration_closes_at=starts_at - timedelta(minutes=series.registration_closes_minutes),
         room_name=new_room_name(),
         created_at=now,
         updated_at=now,
     )
+    _apply_venue(row, _venue_of(series))  # held where the series is, with its seats
+    return row
 
 
 def series_instants(series: Series, start: datetime, end: datetime) -> list[datetime]:
@@ -370,17 +383,24 @@ def _retire_rows(db_session: Session, rows: list[MajlisSession], *, reason: str,
 
 
 _SLOT_FIELDS = ("rrule", "first_start", "duration_minutes")
-_EDITABLE = ("title_ar", "title_en", "description_ar", "description_en", "capacity", "registration_opens_days",
-             "registration_closes_minutes", "visibility", "reminder_minutes", *_SLOT_FIELDS)
+_VENUE_FIELDS = ("format", "place", "in_person_capacity", "capacity")
+_EDITABLE = ("title_ar", "title_en", "description_ar", "description_en", "registration_opens_days",
+             "registration_closes_minutes", "visibility", "reminder_minutes", *_SLOT_FIELDS, *_VENUE_FIELDS)
 
 
 def edit_series_from(db_session: Session, series: Series, data: dict, *, from_day: date, actor: User | None,
                      now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> Series:
     """Apply changes to the series from a local day forward; earlier sessions stay as they were.
 
-    A change of the slot (rule, start time or length) splits the series: the old one ends the day
-    before, and a new series (a new calendar UID) starts on the first occurrence of the new rule.
+    A change of the slot (rule, start time or length) or of who may attend splits the series: the old one ends the
+    day before, and a new series (a new calendar UID) starts on the first occurrence of the new rule.
     Returns the series that holds the occurrences from that day on.
+
+    A change of where it is held (format, place, hall or online seats) does not split it: the series' calendar
+    event shows the new place, and the earlier occurrences keep theirs as exceptions. The new venue is given to
+    every later occurrence not cancelled (one moved or changed on its own included); it is refused
+    (Conflict `seats_taken`) if residents hold or wait for seats in a pool it would remove from any of them, and
+    then nothing changes. Other edits leave each occurrence's venue as it is.
     """
     unknown = set(data) - set(_EDITABLE)
     if unknown:
@@ -392,10 +412,14 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         raise InvalidInput(_l("Choose today or a later day: sessions that took place stay as they were."),
                            field="from_day")
     split_at = datetime.combine(from_day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
-    later_rows = list(db_session.scalars(
-        select(MajlisSession).where(MajlisSession.series_id == series.id,
-                                    MajlisSession.original_starts_at >= split_at).order_by(MajlisSession.starts_at)
-    ))
+    venue = _venue(db_session, data, series)
+    venue_changed = venue != _venue_of(series)
+    later = (select(MajlisSession)
+             .where(MajlisSession.series_id == series.id, MajlisSession.original_starts_at >= split_at)
+             .order_by(MajlisSession.starts_at))
+    if venue_changed:  # their seat pools are read and may be refilled: held against registrations meanwhile
+        later = later.with_for_update().execution_options(populate_existing=True)
+    later_rows = list(db_session.scalars(later))
     slot_changes = {key: data[key] for key in _SLOT_FIELDS if key in data}
     new_time = parse_local_wall_time(slot_changes["first_start"], "first_start") if "first_start" in slot_changes \
         else datetime.combine(from_day, series.first_start_local.time())
@@ -407,7 +431,6 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         "title_en": _title(data.get("title_en", series.title_en), "title_en"),
         "description_ar": _text(data.get("description_ar", series.description_ar), "description_ar"),
         "description_en": _text(data.get("description_en", series.description_en), "description_en"),
-        "capacity": _int_in_range(data.get("capacity", series.capacity), "capacity"),
         "registration_opens_days": _int_in_range(data.get("registration_opens_days", series.registration_opens_days),
                                                  "registration_opens_days", minimum=0, maximum=365),
         "registration_closes_minutes": _int_in_range(
@@ -422,14 +445,18 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
                     or new_time.time() != series.first_start_local.time()
                     or values["visibility"] != series.visibility)
 
+    new_venue = venue if venue_changed else None
     if not slot_changed:
         target = series
+        changed = [row for row in later_rows if row.status != SessionStatus.CANCELLED]
+        if new_venue is not None:
+            for row in changed:
+                _check_pools(row, new_venue)
         for key, value in values.items():
             setattr(series, key, value)
-        for row in later_rows:
-            if row.status == SessionStatus.CANCELLED:
-                continue
-            _apply_series(row, series, now)
+        _apply_venue(series, venue)
+        for row in changed:
+            _apply_series(row, series, now, venue=new_venue)
     else:
         # The new slot's time of day, from the chosen day on (a start dated earlier keeps only its time).
         anchor = datetime.combine(max(new_time.date(), from_day), new_time.time())
@@ -438,22 +465,31 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
             duration_minutes=duration, previous_id=series.id, created_by_id=actor.id if actor else None,
             created_at=now, updated_at=now, materialized_until=None, ends_on=series.ends_on, **values,
         )
+        _apply_venue(target, venue)
+        # Occurrences that the new rule also produces keep their registrations; the rest are retired.
+        wanted = set(series_instants(target, split_at, now + horizon))
+        changed, retire = [], []
+        for row in later_rows:
+            (changed if row.original_starts_at in wanted and row.status != SessionStatus.CANCELLED
+             else retire).append(row)
+        if new_venue is not None:
+            for row in changed:
+                _check_pools(row, new_venue)
         db_session.add(target)
         series.ends_on = from_day - timedelta(days=1)
         db_session.flush()
-        # Occurrences that the new rule also produces keep their registrations; the rest are retired.
-        wanted = set(series_instants(target, split_at, now + horizon))
-        keep, retire = [], []
-        for row in later_rows:
-            (keep if row.original_starts_at in wanted and row.status != SessionStatus.CANCELLED else retire).append(row)
         _retire_rows(db_session, retire, reason=str(_l("The session moved to the new schedule.")), actor=actor,
                      now=now)
-        for row in keep:
+        for row in changed:
             row.series_id = target.id
             row.ends_at = row.starts_at + timedelta(minutes=duration)
-            _apply_series(row, target, now)
+            _apply_series(row, target, now, venue=new_venue)
         db_session.flush()
         materialize_series(db_session, target, now=now, horizon=horizon)
+    if new_venue is not None:
+        db_session.flush()
+        for row in changed:  # more seats: each line moves up at once
+            hooks.seats_added(db_session, row, now=now)
     series.sequence += 1
     series.updated_at = now
     db_session.flush()
@@ -463,15 +499,18 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     return target
 
 
-def _apply_series(row: MajlisSession, series: Series, now: datetime) -> None:
-    """Give a stored occurrence the series' current texts, seats, visibility and registration window.
+def _apply_series(row: MajlisSession, series: Series, now: datetime, *, venue: Venue | None = None) -> None:
+    """Give a stored occurrence the series' current texts, visibility and registration window, and the new venue
+    (format, place and seats) if the edit changed it (the caller checked its pools with `_check_pools`).
 
     Lowering the seats never removes anyone: confirmed residents keep their seats.
     """
     row.title_ar, row.title_en = series.title_ar, series.title_en
     row.description_ar, row.description_en = series.description_ar, series.description_en
     row.visibility = series.visibility
-    row.capacity = series.capacity
+    if venue is not None:
+        _apply_venue(row, venue)
+        row.live_version += 1
     row.registration_opens_at = row.starts_at - timedelta(days=series.registration_opens_days)
     row.registration_closes_at = row.starts_at - timedelta(minutes=series.registration_closes_minutes)
     row.sequence += 1

@@ -25,6 +25,7 @@ from majlis.enums import Role, Visibility
 from majlis.errors import InvalidInput, MajlisError
 from majlis.sessions import services
 from majlis.sessions.forms import (
+    FORMAT_LABELS,
     KIND_LABELS,
     CancelForm,
     OneOffForm,
@@ -227,6 +228,7 @@ def _planning_helpers():
         "visibility_label": lambda visibility: str(VISIBILITY_SHORT[visibility.value]),
         "status_label": lambda status: str(STATUS_LABELS[status.value]),
         "local_day": local_day,
+        "format_label": lambda session_format: str(FORMAT_LABELS[session_format.value]),
         "month_of": lambda instant: to_local(instant).strftime("%Y-%m"),
         "hijri_day": lambda day: format_hijri(day, current_lang(), current_app.config["MAJLIS_HIJRI_ADJUST_DAYS"]),
         "reminder_leads": _reminder_leads,
@@ -314,17 +316,16 @@ def series_list():
 @roles_required(Role.STAFF)
 def series_new():
     """Show the new-series form and create the series with its first sessions."""
-    form = SeriesForm()
+    form = _with_areas(SeriesForm())
     status = 200
     if form.validate_on_submit():
-        data = {**form.data, "first_start": form.first_start.data.strftime(WALL)}
-        data.pop("csrf_token", None)
+        data = _with_venue({**form.data, "first_start": form.first_start.data.strftime(WALL)}, form)
         try:
             with unit_of_work() as db_session:
                 series = services.create_series(db_session, data, actor=_actor(), zone=local_zone(), now=utcnow(),
                                                 horizon=_horizon())
         except MajlisError as exc:
-            status = _show_error(form, exc)
+            status = _show_error(form, exc, _PLACE_ALIASES)
         else:
             flash(_("The series was created and its sessions are on the calendar."), "success")
             return redirect(url_for(".series_detail", series_id=series.id))
@@ -349,11 +350,14 @@ def _edit_values(series: Series) -> dict:
 
 
 def _series_changes(form: SeriesEditForm, series: Series) -> dict:
-    """Only what the form changed, in the keys edit_series_from takes (a new time becomes `first_start`)."""
+    """Only what the form changed, in the keys edit_series_from takes (a new time becomes `first_start`; the place's
+    fields become `format`, `in_person_capacity` and `place`, as for a session)."""
     changes = {name: form[name].data for name, value in _edit_values(series).items()
                if form[name].data != value and form[name].data is not None}  # a field not sent is unchanged
     if "start_time" in changes:
         changes["first_start"] = datetime.combine(form.from_day.data, changes.pop("start_time")).strftime(WALL)
+    venue, current = _venue_data(form), _venue_data(SeriesEditForm(formdata=None, data=_venue_values(series)))
+    changes.update({name: value for name, value in venue.items() if current.get(name) != value})
     return changes
 
 
@@ -363,7 +367,8 @@ def _render_series(series: Series, edit_form: SeriesEditForm | None = None, end_
     upcoming = services.list_sessions(db_session, services.SessionQuery(start=utcnow(), series_id=series.id),
                                       viewer=current_user, limit=UPCOMING_LIMIT)
     previous, following = services.series_neighbours(db_session, series)
-    edit_form = edit_form or SeriesEditForm(formdata=None, data={**_edit_values(series), "from_day": _today()})
+    edit_form = _with_areas(edit_form or SeriesEditForm(formdata=None, data={
+        **_edit_values(series), **_venue_values(series), "from_day": _today()}))
     end_form = end_form or SeriesEndForm(formdata=None, data={"last_day": series.ends_on or _today()})
     first_start = series.first_start_local.replace(tzinfo=ZoneInfo(series.timezone))
     return render_template("staff/series_detail.html", series=series, upcoming=upcoming, previous=previous,
@@ -383,7 +388,7 @@ def series_detail(series_id: int):
 def series_edit(series_id: int):
     """Change a series' details and its future sessions."""
     series = _series_or_404(get_db(), series_id)
-    form = SeriesEditForm()
+    form = _with_areas(SeriesEditForm())
     status = 400
     if form.validate_on_submit():
         changes = _series_changes(form, series)
@@ -395,7 +400,7 @@ def series_edit(series_id: int):
                     target = services.edit_series_from(db_session, series, changes, from_day=form.from_day.data,
                                                        actor=_actor(), now=utcnow(), horizon=_horizon())
             except MajlisError as exc:
-                status = _show_error(form, exc, aliases={"first_start": "start_time"})
+                status = _show_error(form, exc, aliases={"first_start": "start_time", **_PLACE_ALIASES})
             else:
                 day = local_day(form.from_day.data, "medium")
                 if target.id != series_id:
@@ -546,7 +551,8 @@ def _session_values(row: MajlisSession) -> dict:
     }
 
 
-def _venue_values(row: MajlisSession) -> dict:
+def _venue_values(row: MajlisSession | Series) -> dict:
+    """A session's or series' format, hall seats and place as the venue fields show them."""
     return {"format": row.format.value, "in_person_capacity": row.in_person_capacity or None,
             "place_name_ar": row.place_name_ar or "", "place_name_en": row.place_name_en or "",
             "place_address": row.place_address or "",
@@ -568,6 +574,12 @@ def _venue_data(form) -> dict:
     for key in ("lat", "lon"):
         place[key] = float(place[key]) if place[key] is not None else None
     return {"format": form.format.data, "in_person_capacity": form.in_person_capacity.data, "place": place}
+
+
+def _with_venue(data: dict, form) -> dict:
+    """Return a form's data for a create service: its flat place fields (and CSRF token) become `_venue_data`."""
+    kept = {name: value for name, value in data.items() if name not in ("csrf_token", *_PLACE_FIELDS)}
+    return {**kept, **_venue_data(form)}
 
 
 def _with_areas(form):
@@ -650,11 +662,9 @@ def session_new():
     status = 200
     if form.validate_on_submit():
         zone = local_zone()
-        data = {**form.data, **{name: _instant_text(form[name].data, zone)
-                                for name in ("starts_at", "registration_opens_at", "registration_closes_at")}}
-        for name in ("csrf_token", *_PLACE_FIELDS):
-            data.pop(name, None)
-        data.update(_venue_data(form))
+        data = _with_venue({**form.data, **{name: _instant_text(form[name].data, zone)
+                                            for name in ("starts_at", "registration_opens_at",
+                                                         "registration_closes_at")}}, form)
         try:
             with unit_of_work() as db_session:
                 row = services.create_one_off(db_session, data, actor=_actor(), zone=zone, now=utcnow())
