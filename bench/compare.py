@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess  # noqa: S404 - exports a revision, runs the workers
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,6 +121,7 @@ def _worker(tree: str, database_url: str, requests: int) -> dict[str, float]:
     }
     db.close()
     get_database(app).engine.dispose()
+    shutil.rmtree(instance, ignore_errors=True)
     return results
 
 
@@ -138,8 +141,13 @@ def _run_worker(tree: Path, database_url: str, requests: int) -> dict[str, float
     return json.loads(line.removeprefix("COMPARE_JSON "))
 
 
+def _sqlite_database() -> tuple[str, Callable[[], None]]:
+    folder = tempfile.mkdtemp(prefix="majlis-compare-")
+    return f"sqlite:///{folder}/majlis.db", lambda: shutil.rmtree(folder, ignore_errors=True)
+
+
 def _databases(pg_url: str | None):
-    yield "SQLite", lambda: (f"sqlite:///{tempfile.mkdtemp(prefix='majlis-compare-')}/majlis.db", lambda: None)
+    yield "SQLite", _sqlite_database
     if pg_url:
         from seed import scratch_postgres
 
@@ -159,6 +167,13 @@ def main(argv: list[str]) -> int:
     requests = int(os.environ.get("COMPARE_REQUESTS") or 300)
     sys.path.insert(0, str(HERE))
     before_tree = _export(revision)
+    try:
+        return _compare(revision, before_tree, rounds, requests)
+    finally:
+        shutil.rmtree(before_tree, ignore_errors=True)
+
+
+def _compare(revision: str, before_tree: Path, rounds: int, requests: int) -> int:
     label = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", revision],  # noqa: S603,S607
                            capture_output=True, text=True, check=True).stdout.strip()
     print(f"before: {label}\nafter:  this tree ({ROOT})\n{rounds} rounds x {requests} requests per operation")

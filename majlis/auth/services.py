@@ -87,6 +87,11 @@ def _given_text(value, field: str) -> str:
     return value
 
 
+def _as_given(value) -> str:
+    """Return a field's text as given, or "" when it is not text (its own check has refused it)."""
+    return value if isinstance(value, str) else ""
+
+
 def normalize_email(raw: str | None) -> str:
     """Validate an e-mail address's form and return it NFKC-normalised and case-folded; raise InvalidInput.
 
@@ -213,8 +218,8 @@ def _signup_checks(db_session: Session, *, email, name, password, phone, area) -
         ("email", lambda: normalize_email(email)),
         ("name", lambda: _clean_name(name, db_session)),
         # the password is compared with the address and the name as given when they are not valid
-        ("password", lambda: check_password(password, email=values.get("email", email or ""),
-                                            name=values.get("name", name or ""))),
+        ("password", lambda: check_password(password, email=values.get("email", _as_given(email)),
+                                            name=values.get("name", _as_given(name)))),
         ("phone", lambda: _clean_phone(phone)),
         ("area", lambda: find_area(db_session, area)),
     )

@@ -398,7 +398,8 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
 
     A change of where it is held (format, place, hall or online seats) does not split it: the series' calendar
     event shows the new place, and the earlier occurrences keep theirs as exceptions. The new venue is given to
-    every later occurrence not cancelled (one moved or changed on its own included); it is refused
+    the later occurrences that have not begun and are still held where the series was: one that staff moved to
+    another place or gave other seats on its own keeps them, as a calendar exception does. It is refused
     (Conflict `seats_taken`) if residents hold or wait for seats in a pool it would remove from any of them, and
     then nothing changes. Other edits leave each occurrence's venue as it is.
     """
@@ -412,8 +413,9 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         raise InvalidInput(_l("Choose today or a later day: sessions that took place stay as they were."),
                            field="from_day")
     split_at = datetime.combine(from_day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    old_venue = _venue_of(series)
     venue = _venue(db_session, data, series)
-    venue_changed = venue != _venue_of(series)
+    venue_changed = venue != old_venue
     later = (select(MajlisSession)
              .where(MajlisSession.series_id == series.id, MajlisSession.original_starts_at >= split_at)
              .order_by(MajlisSession.starts_at))
@@ -445,18 +447,24 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
                     or new_time.time() != series.first_start_local.time()
                     or values["visibility"] != series.visibility)
 
-    new_venue = venue if venue_changed else None
+    def relocated(rows: list[MajlisSession]) -> list[MajlisSession]:
+        """The occurrences the new venue goes to (checked first: their pools must survive it)."""
+        if not venue_changed:
+            return []
+        chosen = [row for row in rows if row.starts_at > now and _venue_of(row) == old_venue]
+        for row in chosen:
+            _check_pools(row, venue)
+        return chosen
+
     if not slot_changed:
         target = series
         changed = [row for row in later_rows if row.status != SessionStatus.CANCELLED]
-        if new_venue is not None:
-            for row in changed:
-                _check_pools(row, new_venue)
+        moving = relocated(changed)
         for key, value in values.items():
             setattr(series, key, value)
         _apply_venue(series, venue)
         for row in changed:
-            _apply_series(row, series, now, venue=new_venue)
+            _apply_series(row, series, now, venue=venue if row in moving else None)
     else:
         # The new slot's time of day, from the chosen day on (a start dated earlier keeps only its time).
         anchor = datetime.combine(max(new_time.date(), from_day), new_time.time())
@@ -472,9 +480,7 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         for row in later_rows:
             (changed if row.original_starts_at in wanted and row.status != SessionStatus.CANCELLED
              else retire).append(row)
-        if new_venue is not None:
-            for row in changed:
-                _check_pools(row, new_venue)
+        moving = relocated(changed)
         db_session.add(target)
         series.ends_on = from_day - timedelta(days=1)
         db_session.flush()
@@ -483,12 +489,12 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         for row in changed:
             row.series_id = target.id
             row.ends_at = row.starts_at + timedelta(minutes=duration)
-            _apply_series(row, target, now, venue=new_venue)
+            _apply_series(row, target, now, venue=venue if row in moving else None)
         db_session.flush()
         materialize_series(db_session, target, now=now, horizon=horizon)
-    if new_venue is not None:
+    if moving:
         db_session.flush()
-        for row in changed:  # more seats: each line moves up at once
+        for row in moving:  # more seats: each line moves up at once
             hooks.seats_added(db_session, row, now=now)
     series.sequence += 1
     series.updated_at = now

@@ -64,6 +64,11 @@ def test_duplicate_email_is_409_email_taken_whatever_the_case(client, db):
     ({"phone": "call me"}, "phone"),
     ({"area": "atlantis"}, "area"),
     ({"password": 12345678}, "password"),
+    # Values that are not text at all (only JSON can send them): refused on their own field, never a crash.
+    ({"email": 5}, "email"),
+    ({"name": ["فاطمة"]}, "name"),
+    ({"phone": 97333123456}, "phone"),
+    ({"email": None}, "email"),
 ])
 def test_bad_signup_is_400_with_the_field_named_and_creates_nothing(client, db, changes, field):
     response = client.post("/api/v1/auth/signup", json={**GOOD, **changes})

@@ -281,3 +281,39 @@ def test_more_hall_seats_from_a_day_forward_seat_the_resident_waiting(client, db
     assert response.status_code == 302, response.get_data(as_text=True)
     mine = client.get(f"/api/v1/sessions/{session_id}/registrations/me", headers=second).get_json()
     assert (mine["status"], mine["mode"]) == ("confirmed", "in_person")
+
+
+def test_a_session_given_its_own_place_keeps_it_when_the_series_seats_change(client, db, staff, planner):
+    """Like a calendar exception: a session staff moved elsewhere on its own is not pulled back by a series edit."""
+    series_id = client.post("/api/v1/series", json=weekly(), headers=staff).get_json()["id"]
+    rows = occurrences(db, series_id)
+    own = rows[3]
+    moved = client.patch(f"/api/v1/sessions/{own.id}", headers=staff,
+                         json={"place": {**PLACE, "name_en": "Sitra hall", "name_ar": "قاعة سترة"}})
+    assert moved.status_code == 200, moved.get_json()
+    series = db.get(Series, series_id)
+    response = form_post(planner, f"/staff/series/{series_id}/edit",
+                         edit_form(series, today(), **{**venue_fields(series), "capacity": "150"}),
+                         page=f"/staff/series/{series_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    after = {row.id: (row.place_name_en, row.capacity) for row in occurrences(db, series_id)
+             if local(row.starts_at).date() >= today()}
+    assert after.pop(own.id) == ("Sitra hall", 100)
+    assert set(after.values()) == {("Governorate hall", 150)}
+
+
+def test_a_session_that_has_begun_keeps_its_place_when_the_series_moves_from_today(client, db, staff, planner):
+    """A daily series whose session today began at midnight: the new place is for the sessions still to come."""
+    started = client.post("/api/v1/series", headers=staff, json=weekly(
+        rrule="FREQ=DAILY", first_start=f"{today().isoformat()}T00:00", duration_minutes=24 * 60 - 1))
+    assert started.status_code == 201, started.get_json()
+    series_id = started.get_json()["id"]
+    series = db.get(Series, series_id)
+    response = form_post(planner, f"/staff/series/{series_id}/edit",
+                         edit_form(series, today(), **{**venue_fields(series), "place_name_en": "Sitra hall"}),
+                         page=f"/staff/series/{series_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    now = datetime.now(UTC)
+    places = {(row.starts_at <= now, row.place_name_en) for row in occurrences(db, series_id)
+              if local(row.original_starts_at).date() >= today()}
+    assert places == {(True, "Governorate hall"), (False, "Sitra hall")}

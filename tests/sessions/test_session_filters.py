@@ -7,7 +7,6 @@ import pytest
 
 from majlis.db import unit_of_work
 from majlis.enums import SeriesKind, SessionFormat, Visibility
-from majlis.sessions import services
 from tests import factories
 
 NOW = datetime.now(UTC)
@@ -93,14 +92,19 @@ def test_filtered_and_unfiltered_answers_never_mix(client, listed):
         assert session_links(page(client, "/")) == whole
 
 
-def test_the_api_list_cache_key_holds_the_filters():
-    """The session list's cached answers (cache.conditional_read keyed on the SessionQuery) differ by filter."""
-    from majlis.cache import _digest
-
-    plain = ("list", "public", services.SessionQuery())
-    by_area = ("list", "public", services.SessionQuery(filters=services.SessionFilters(area_id=1)))
-    by_kind = ("list", "public", services.SessionQuery(filters=services.SessionFilters(kind=SeriesKind.WEEKLY)))
-    assert len({_digest(plain), _digest(by_area), _digest(by_kind)}) == 3
+def test_a_refused_api_filter_is_refused_every_time(client, listed):
+    """The list's answers are kept per filter; a filter refused once is never kept, so it is refused again, and a
+    kept answer of one filter is never the answer to another (the ETags differ too)."""
+    answers = {}
+    for query in ("", f"?area={listed['juffair']}", "?kind=weekly", f"?area={listed['seef']}&kind=weekly"):
+        first, again = client.get(f"/api/v1/sessions{query}"), client.get(f"/api/v1/sessions{query}")
+        assert first.status_code == again.status_code == 200 and first.get_data() == again.get_data()
+        answers[query] = (first.headers["ETag"], first.get_data())
+    assert len({etag for etag, _ in answers.values()}) == len({body for _, body in answers.values()}) == 4
+    for query, field in (("?area=999999", "area"), ("?area=seef", "area"), ("?kind=party", "kind")):
+        for _ in range(2):
+            refused = client.get(f"/api/v1/sessions{query}")
+            assert refused.status_code == 400 and refused.get_json()["error"]["field"] == field
 
 
 def test_the_api_list_takes_the_same_filters(client, listed):
