@@ -51,14 +51,26 @@ def promoted(db_session: Session, majlis_session: MajlisSession, user: User, *, 
     _notify(db_session, majlis_session, user, "registration_promoted", now=now)
 
 
-def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> int:
-    """Tell every registrant that staff moved or cancelled the session."""
+def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime, moved: bool = False,
+                    relocated: bool = False) -> int:
+    """Tell every registrant (not cancelled) that staff cancelled the session, or changed it in one edit.
+
+    One notice per edit: a new place or format is `session_relocated`, which also says the time when both changed
+    (`moved` in its params); a new time alone is `session_moved`.
+    """
     users = db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
         Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED))
-    kind = "session_cancelled" if majlis_session.status == SessionStatus.CANCELLED else "session_moved"
+    params = {}
+    if majlis_session.status == SessionStatus.CANCELLED:
+        kind = "session_cancelled"
+    elif relocated:
+        kind = "session_relocated"
+        params = {"moved": True} if moved else {}
+    else:
+        kind = "session_moved"
     count = 0
     for user in users:
-        _notify(db_session, majlis_session, user, kind, now=now)
+        _notify(db_session, majlis_session, user, kind, now=now, **params)
         count += 1
     return count
 
@@ -267,6 +279,29 @@ def _moved(ctx: RenderContext, params: dict) -> Message:
     return session_message(ctx, session_of(ctx, params), subject=_("The session has a new time"),
                            body=_("The session you registered for has moved to a new time. Your registration "
                                   "stays."))
+
+
+@renders("session_relocated")
+def _relocated(ctx: RenderContext, params: dict) -> Message:
+    """A new place or format (and, with `moved`, a new time in the same edit); the message shows where it is now."""
+    majlis_session = session_of(ctx, params)
+    if not majlis_session.has_place:  # no hall any more: nobody should go to the old one
+        if params.get("moved"):
+            subject = _("The session has a new time and is now online only")
+            body = _("The session you registered for has moved to a new time and is no longer held in a hall: it is "
+                     "now online only. Your registration stays.")
+        else:
+            subject = _("The session is now online only")
+            body = _("The session you registered for is no longer held in a hall: it is now online only. Your "
+                     "registration stays.")
+    elif params.get("moved"):
+        subject = _("The session has a new time and place")
+        body = _("The session you registered for has moved to a new time and will be held at a new place. Your "
+                 "registration stays.")
+    else:
+        subject = _("The session has a new place")
+        body = _("The session you registered for will be held at a new place. Your registration stays.")
+    return session_message(ctx, majlis_session, subject=subject, body=body)
 
 
 def lead_in_words(minutes: int, lang: str) -> str:
