@@ -12,7 +12,9 @@ from majlis.enums import Role, SessionFormat
 from majlis.notifications import preferences
 from majlis.notifications.models import OutboxMessage
 from tests import factories
+from tests.conftest import form_post
 from tests.mailbox import Recorder, deliver
+from tests.sessions.test_planning_pages import update_form
 
 OLD = {"place_name_ar": "قاعة المحافظة", "place_name_en": "Governorate hall", "place_address": "Road 1, Manama",
        "latitude": 26.2285, "longitude": 50.586}
@@ -144,3 +146,24 @@ def test_a_resident_who_turned_off_session_changes_hears_nothing_of_a_new_place(
     response = client.patch(f"/api/v1/sessions/{hall_session.id}", json={"place": NEW}, headers=staff)
     assert response.status_code == 200, response.get_json()
     assert [(row.kind, row.user_id) for row in notices(db)] == [("session_relocated", told.id)]
+
+
+def test_staff_give_a_session_a_new_hall_on_its_page_and_its_registrant_is_told(client, db, hall_session, make_user,
+                                                                                api_token, login_as):
+    resident = make_user()
+    register(client, hall_session.id, api_token(resident))
+    login_as(make_user(role=Role.STAFF))
+    page = f"/staff/sessions/{hall_session.id}"
+    venue = {"format": "hybrid", "in_person_capacity": "10", "place_name_ar": OLD["place_name_ar"],
+             "place_name_en": OLD["place_name_en"], "place_address": OLD["place_address"], "place_area_id": "",
+             "latitude": str(OLD["latitude"]), "longitude": str(OLD["longitude"])}
+    # The page's form as it is pre-filled, with more hall seats: no news.
+    response = form_post(client, f"{page}/update", {**update_form(hall_session), **venue, "in_person_capacity": "40"},
+                         page=page)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert notices(db) == []
+    response = form_post(client, f"{page}/update", {**update_form(hall_session), **venue,
+                                                    "place_name_en": "Sitra centre", "place_name_ar": "مركز سترة"},
+                         page=page)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert [(row.kind, row.user_id) for row in notices(db)] == [("session_relocated", resident.id)]
