@@ -11,6 +11,7 @@ delivery, the link that stops that kind of message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -179,6 +180,14 @@ def _ics(majlis_session: MajlisSession, ctx: RenderContext) -> str:
     return ctx.remember(key, build)
 
 
+def _place_line(ctx: RenderContext, majlis_session: MajlisSession) -> str | None:
+    """"Place: name, address" in the recipient's language, or None for a session without a hall."""
+    if not (majlis_session.has_place and majlis_session.place_name_ar):
+        return None
+    place = majlis_session.place_name_en if ctx.lang == "en" else majlis_session.place_name_ar
+    return _("Place: %(place)s", place=", ".join(p for p in (place, majlis_session.place_address) if p))
+
+
 def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subject: str, body: str,
                     detail: str | None = None, join: bool = False,
                     attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
@@ -197,9 +206,9 @@ def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subjec
         lines += [detail, ""]
     lines += [title, _("Date: %(day)s (%(hijri)s)", day=day, hijri=hijri) if hijri else _("Date: %(day)s", day=day),
               _("Time: %(hours)s", hours=hours)]
-    if majlis_session.has_place and majlis_session.place_name_ar:
-        place = majlis_session.place_name_en if ctx.lang == "en" else majlis_session.place_name_ar
-        lines.append(_("Place: %(place)s", place=", ".join(p for p in (place, majlis_session.place_address) if p)))
+    place = _place_line(ctx, majlis_session)
+    if place:
+        lines.append(place)
         if majlis_session.map_url:
             lines.append(_("On the map: %(url)s", url=majlis_session.map_url))
     lines.append(_("Join the video room: %(url)s", url=where) if join else _("The session's page: %(url)s", url=page))
@@ -301,7 +310,11 @@ def _relocated(ctx: RenderContext, params: dict) -> Message:
     else:
         subject = _("The session has a new place")
         body = _("The session you registered for will be held at a new place. Your registration stays.")
-    return session_message(ctx, majlis_session, subject=subject, body=body)
+    message = session_message(ctx, majlis_session, subject=subject, body=body)
+    place = _place_line(ctx, majlis_session)
+    if place:  # the short forms (SMS, push) show the facts only: the new place is one of them, before the link
+        message = replace(message, facts=(*message.facts[:-1], place, message.facts[-1]))
+    return message
 
 
 def lead_in_words(minutes: int, lang: str) -> str:
