@@ -37,6 +37,7 @@ CHOICE_OF = {
     "reminder_24h": "reminder",  # queued before reminder times were set per series
     "reminder_1h": "reminder",
     "session_moved": "session_changed",
+    "session_relocated": "session_changed",  # a new place, as a new time
     "session_cancelled": "session_cancelled",
     "question_on_air": "question_on_air",
     "case_opened": "case_updated",
@@ -52,7 +53,7 @@ KIND_LABELS = {
     "registration_waitlisted": _l("I am on the waiting list"),
     "promoted": _l("A seat became mine (from the waiting list)"),
     "reminder": _l("Reminders before a session"),
-    "session_changed": _l("A session I registered for moves"),
+    "session_changed": _l("A session I registered for moves to a new time or place"),
     "session_cancelled": _l("A session I registered for is cancelled"),
     "question_on_air": _l("My question is on air"),
     "case_updated": _l("News about my follow-up cases"),

@@ -11,6 +11,7 @@ delivery, the link that stops that kind of message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,14 +52,26 @@ def promoted(db_session: Session, majlis_session: MajlisSession, user: User, *, 
     _notify(db_session, majlis_session, user, "registration_promoted", now=now)
 
 
-def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> int:
-    """Tell every registrant that staff moved or cancelled the session."""
+def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime, moved: bool = False,
+                    relocated: bool = False) -> int:
+    """Tell every registrant (not cancelled) that staff cancelled the session, or changed it in one edit.
+
+    One notice per edit: a new place or format is `session_relocated`, which also says the time when both changed
+    (`moved` in its params); a new time alone is `session_moved`.
+    """
     users = db_session.scalars(select(User).join(Registration, Registration.user_id == User.id).where(
         Registration.session_id == majlis_session.id, Registration.status != RegistrationStatus.CANCELLED))
-    kind = "session_cancelled" if majlis_session.status == SessionStatus.CANCELLED else "session_moved"
+    params = {}
+    if majlis_session.status == SessionStatus.CANCELLED:
+        kind = "session_cancelled"
+    elif relocated:
+        kind = "session_relocated"
+        params = {"moved": True} if moved else {}
+    else:
+        kind = "session_moved"
     count = 0
     for user in users:
-        _notify(db_session, majlis_session, user, kind, now=now)
+        _notify(db_session, majlis_session, user, kind, now=now, **params)
         count += 1
     return count
 
@@ -167,6 +180,14 @@ def _ics(majlis_session: MajlisSession, ctx: RenderContext) -> str:
     return ctx.remember(key, build)
 
 
+def _place_line(ctx: RenderContext, majlis_session: MajlisSession) -> str | None:
+    """"Place: name, address" in the recipient's language, or None for a session without a hall."""
+    if not (majlis_session.has_place and majlis_session.place_name_ar):
+        return None
+    place = majlis_session.place_name_en if ctx.lang == "en" else majlis_session.place_name_ar
+    return _("Place: %(place)s", place=", ".join(p for p in (place, majlis_session.place_address) if p))
+
+
 def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subject: str, body: str,
                     detail: str | None = None, join: bool = False,
                     attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
@@ -185,9 +206,9 @@ def session_message(ctx: RenderContext, majlis_session: MajlisSession, *, subjec
         lines += [detail, ""]
     lines += [title, _("Date: %(day)s (%(hijri)s)", day=day, hijri=hijri) if hijri else _("Date: %(day)s", day=day),
               _("Time: %(hours)s", hours=hours)]
-    if majlis_session.has_place and majlis_session.place_name_ar:
-        place = majlis_session.place_name_en if ctx.lang == "en" else majlis_session.place_name_ar
-        lines.append(_("Place: %(place)s", place=", ".join(p for p in (place, majlis_session.place_address) if p)))
+    place = _place_line(ctx, majlis_session)
+    if place:
+        lines.append(place)
         if majlis_session.map_url:
             lines.append(_("On the map: %(url)s", url=majlis_session.map_url))
     lines.append(_("Join the video room: %(url)s", url=where) if join else _("The session's page: %(url)s", url=page))
@@ -267,6 +288,33 @@ def _moved(ctx: RenderContext, params: dict) -> Message:
     return session_message(ctx, session_of(ctx, params), subject=_("The session has a new time"),
                            body=_("The session you registered for has moved to a new time. Your registration "
                                   "stays."))
+
+
+@renders("session_relocated")
+def _relocated(ctx: RenderContext, params: dict) -> Message:
+    """A new place or format (and, with `moved`, a new time in the same edit); the message shows where it is now."""
+    majlis_session = session_of(ctx, params)
+    if not majlis_session.has_place:  # no hall any more: nobody should go to the old one
+        if params.get("moved"):
+            subject = _("The session has a new time and is now online only")
+            body = _("The session you registered for has moved to a new time and is no longer held in a hall: it is "
+                     "now online only. Your registration stays.")
+        else:
+            subject = _("The session is now online only")
+            body = _("The session you registered for is no longer held in a hall: it is now online only. Your "
+                     "registration stays.")
+    elif params.get("moved"):
+        subject = _("The session has a new time and place")
+        body = _("The session you registered for has moved to a new time and will be held at a new place. Your "
+                 "registration stays.")
+    else:
+        subject = _("The session has a new place")
+        body = _("The session you registered for will be held at a new place. Your registration stays.")
+    message = session_message(ctx, majlis_session, subject=subject, body=body)
+    place = _place_line(ctx, majlis_session)
+    if place:  # the short forms (SMS, push) show the facts only: the new place is one of them, before the link
+        message = replace(message, facts=(*message.facts[:-1], place, message.facts[-1]))
+    return message
 
 
 def lead_in_words(minutes: int, lang: str) -> str:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from majlis.auth.models import User
 from majlis.sessions.models import MajlisSession
 
-# (db_session, majlis_session, *, now) -> None: staff moved or cancelled the session; tell its people.
+# (db_session, majlis_session, *, now, moved, relocated) -> None: staff moved the session to a new time (`moved`),
+# to a new place or format (`relocated`), both in one edit, or cancelled it; tell its people.
 Changed = Callable[..., object]
 # (db_session, majlis_session, *, now) -> None: the session may have more seats; move the line up.
 SeatsAdded = Callable[..., object]
@@ -36,7 +37,7 @@ _sight_grants: dict[str, SightGrant] = {}
 
 
 def on_session_changed(name: str, hook: Changed) -> None:
-    """Register (or replace) what to do when staff move or cancel a session."""
+    """Register (or replace) what to do when staff move, relocate or cancel a session."""
     _changed[name] = hook
 
 
@@ -60,10 +61,12 @@ def sight_grant(name: str, grant: SightGrant) -> None:
     _sight_grants[name] = grant
 
 
-def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> None:
-    """Run every hook for a session staff moved or cancelled."""
+def session_changed(db_session: Session, majlis_session: MajlisSession, *, now: datetime, moved: bool = False,
+                    relocated: bool = False) -> None:
+    """Run every hook for a session staff cancelled, or changed in one edit: to a new time (`moved`), a new place or
+    format (`relocated`), or both."""
     for hook in _changed.values():
-        hook(db_session, majlis_session, now=now)
+        hook(db_session, majlis_session, now=now, moved=moved, relocated=relocated)
 
 
 def seats_added(db_session: Session, majlis_session: MajlisSession, *, now: datetime) -> None:

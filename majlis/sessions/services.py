@@ -125,6 +125,11 @@ class Venue:
     latitude: float | None = None
     longitude: float | None = None
 
+    def where(self) -> tuple:
+        """Where it is held, without the seats: the format and the place (a change of it is told to registrants)."""
+        return tuple(getattr(self, name) for name in Venue.__dataclass_fields__
+                     if name not in ("capacity", "in_person_capacity"))
+
 
 PLACE_FIELDS = ("name_ar", "name_en", "address", "area_id", "lat", "lon")
 
@@ -401,7 +406,8 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
     the later occurrences that have not begun and are still held where the series was: one that staff moved to
     another place or gave other seats on its own keeps them, as a calendar exception does. It is refused
     (Conflict `seats_taken`) if residents hold or wait for seats in a pool it would remove from any of them, and
-    then nothing changes. Other edits leave each occurrence's venue as it is.
+    then nothing changes. Other edits leave each occurrence's venue as it is. The registrants of each occurrence
+    that gets a new place or format (not only other seats) are told (`hooks.session_changed`, relocated).
     """
     unknown = set(data) - set(_EDITABLE)
     if unknown:
@@ -494,6 +500,9 @@ def edit_series_from(db_session: Session, series: Series, data: dict, *, from_da
         materialize_series(db_session, target, now=now, horizon=horizon)
     if moving:
         db_session.flush()
+        if venue.where() != old_venue.where():  # a new place or format, not only other seats: tell registrants
+            for row in moving:
+                hooks.session_changed(db_session, row, now=now, relocated=True)
         for row in moving:  # more seats: each line moves up at once
             hooks.seats_added(db_session, row, now=now)
     series.sequence += 1
@@ -628,6 +637,8 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
 
     A session that has not begun cannot be moved into the past (its real times can be recorded once it is running
     or has run). A capacity below the seats already confirmed takes nobody's seat: newcomers wait until fewer hold one.
+    A new time, a new place or format, or both, are told to the registrants once per edit (`hooks.session_changed`);
+    other seats, the registration window or the stream are not.
     """
     unknown = set(data) - set(_PATCHABLE)
     if unknown:
@@ -648,16 +659,18 @@ def update_session(db_session: Session, row: MajlisSession, data: dict, *, actor
         raise InvalidInput(_l("A session that has not begun cannot be moved into the past."), field="starts_at")
     _check_pools(row, venue)
     moved = (times.starts_at, times.ends_at) != (row.starts_at, row.ends_at)
+    relocated = venue.where() != _venue_of(row).where()
     row.starts_at, row.ends_at = times.starts_at, times.ends_at
     row.registration_opens_at, row.registration_closes_at = times.registration_opens_at, times.registration_closes_at
     row.stream_url, row.public_viewing, row.kind = stream_url, public_viewing, kind
     _apply_venue(row, venue)
     if moved:
         _bump(row, now)
-        hooks.session_changed(db_session, row, now=now)
     else:
         row.live_version += 1
         row.updated_at = now
+    if moved or relocated:  # one notice per registrant, saying all that changed
+        hooks.session_changed(db_session, row, now=now, moved=moved, relocated=relocated)
     db_session.flush()
     if {"capacity", "in_person_capacity", "format"} & set(data):
         hooks.seats_added(db_session, row, now=now)  # more seats: the line moves up at once

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -146,6 +147,30 @@ def test_a_long_reason_is_cut_at_a_word_and_english_stays_gsm7(sms_app, db, make
     assert encoding(text) == "gsm7"  # no narrow space before PM, no dash outside the GSM alphabet
     essentials = "\n".join([lines[0], *lines[2:]])
     assert segments(text) == segments(essentials)
+
+
+def test_a_new_place_by_sms_names_the_place(sms_app, db, make_user):
+    app = sms_app
+    resident = verified(make_user, locale="en")
+    now = datetime.now(UTC)
+    with unit_of_work(db):
+        staff = factories.user(db, role="staff")
+        row = factories.majlis_session(db, starts_at=now + timedelta(days=2), format="in_person", capacity=0,
+                                       in_person_capacity=20, place_name_ar="قاعة المحافظة",
+                                       place_name_en="Governorate hall")
+        set_choices(db, db.get(User, resident.id), {"session_changed": ["sms"]}, now=now)
+        db.add(Registration(session_id=row.id, user_id=resident.id, status="confirmed", mode="in_person",
+                            queued_at=now, confirmed_at=now, created_at=now, updated_at=now))
+        db.flush()
+        sessions.update_session(db, row, {"place": {"name_ar": "مركز سترة", "name_en": "Sitra centre",
+                                                    "address": "Road 12"}},
+                                actor=staff, zone=ZoneInfo("Asia/Bahrain"), now=now)
+    with fake_server() as gateway:
+        app.config["MAJLIS_SMS_URL"] = gateway.base + "/send"
+        assert deliver(app, db, now=now) == 1
+    lines = json.loads(gateway.received[0].body)["text"].split("\n")
+    assert lines[0] == "The session has a new place"
+    assert "Place: Sitra centre, Road 12" in lines
 
 
 def test_a_gateway_error_is_retried_and_the_token_never_recorded(sms_app, db, make_user):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from majlis.db import unit_of_work
 from majlis.enums import Role
+from majlis.notifications.models import OutboxMessage
 from majlis.registration.models import Registration
 from majlis.sessions.models import MajlisSession, Series
 from tests import factories
@@ -18,6 +19,7 @@ from tests.sessions.test_planning_pages import (
     count,
     edit_form,
     error_next_to,
+    fresh,
     local,
     occurrences,
     series_form,
@@ -317,3 +319,38 @@ def test_a_session_that_has_begun_keeps_its_place_when_the_series_moves_from_tod
     places = {(row.starts_at <= now, row.place_name_en) for row in occurrences(db, series_id)
               if local(row.original_starts_at).date() >= today()}
     assert places == {(True, "Governorate hall"), (False, "Sitra hall")}
+
+
+def test_a_new_place_from_a_day_forward_is_told_only_to_the_registrants_of_the_sessions_that_move(
+        client, db, staff, make_user, api_token, planner):
+    series_id = client.post("/api/v1/series", json=weekly(), headers=staff).get_json()["id"]
+    now = datetime.now(UTC)
+    first, second = [s for s in sessions_of(client, staff, series_id)
+                     if datetime.fromisoformat(s["registration_opens_at"]) <= now
+                     < datetime.fromisoformat(s["registration_closes_at"])][:2]
+    stays, moves = make_user(locale="en"), make_user(locale="en")
+    assert register(client, first["id"], api_token(stays), "online")["status"] == "confirmed"
+    assert register(client, second["id"], api_token(moves), "in_person")["status"] == "confirmed"
+
+    def told() -> list[tuple[str, int, int]]:
+        fresh(db)
+        return [(row.kind, row.user_id, row.params["session_id"]) for row in db.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind.like("session_%")).order_by(OutboxMessage.id))]
+
+    # Other seats only, from the first session on: nobody is told.
+    series = db.get(Series, series_id)
+    response = form_post(planner, f"/staff/series/{series_id}/edit",
+                         edit_form(series, today(), **{**venue_fields(series), "in_person_capacity": "5"}),
+                         page=f"/staff/series/{series_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert told() == []
+
+    # A new hall from the second session's day: its registrant is told, the first session's is not.
+    series = db.get(Series, series_id)
+    from_day = local(datetime.fromisoformat(second["starts_at"])).date()
+    response = form_post(planner, f"/staff/series/{series_id}/edit",
+                         edit_form(series, from_day, **{**venue_fields(series), "place_name_en": "Sitra hall",
+                                                        "place_name_ar": "قاعة سترة"}),
+                         page=f"/staff/series/{series_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert told() == [("session_relocated", moves.id, second["id"])]
