@@ -65,6 +65,7 @@ PAGES = [
     Page("console", "/sessions/{session}/moderate", "moderator@demo.majlis", False),
     Page("staff-desk", "/staff/", "staff@demo.majlis", False),
     Page("staff-calendar", "/staff/calendar", "staff@demo.majlis", False),
+    Page("staff-series-new", "/staff/series/new", "staff@demo.majlis", False),
 ]
 
 
